@@ -1,0 +1,134 @@
+// Registration only: module init, per-instance data, and the module-level functions
+// (system/build information and the memcpy / mul_mat micro-benchmarks).
+#include <mutex>
+#include <thread>
+
+#include "addon.h"
+#include "build_info.h"
+#include "ggml-backend.h"
+#include "model.h"
+#include "whisper.h"
+
+namespace wp {
+
+AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+
+Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message) {
+  AddonData* d = Data(env);
+  if (d != nullptr && !d->errorClass.IsEmpty()) {
+    Napi::Object e = d->errorClass.Value().New({Napi::String::New(env, message), Napi::String::New(env, code)});
+    return Napi::Error(env, e);
+  }
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", code);
+  return e;
+}
+
+void ThrowError(Napi::Env env, const std::string& code, const std::string& message) {
+  throw MakeError(env, code, message);
+}
+
+namespace {
+
+// whisper_bench_*_str write into one static string each: one at a time per process.
+std::mutex g_micro_bench_mutex;
+
+class MicroBenchWorker : public PromiseWorker {
+ public:
+  MicroBenchWorker(Napi::Env env, bool mulmat, int threads)
+      : PromiseWorker(env, mulmat ? "whisper-perf:mulmat" : "whisper-perf:memcpy"), mulmat_(mulmat), threads_(threads) {}
+  void Run() override {
+    std::lock_guard<std::mutex> lock(g_micro_bench_mutex);
+    const char* s = mulmat_ ? whisper_bench_ggml_mul_mat_str(threads_) : whisper_bench_memcpy_str(threads_);
+    text_ = s != nullptr ? s : "";
+  }
+  void Fill(Napi::Env, Napi::Object r) override { r.Set("text", text_); }
+ private:
+  bool mulmat_;
+  int threads_;
+  std::string text_;
+};
+
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsFunction()) ThrowError(info.Env(), "INVALID_ARGUMENT", "setErrorClass(fn)");
+  Data(info.Env())->errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("whisper", whisper_print_system_info());
+  o.Set("hardwareConcurrency", std::thread::hardware_concurrency());
+  Napi::Array devs = Napi::Array::New(env);
+  const size_t n = ggml_backend_dev_count();
+  for (size_t i = 0; i < n; i++) {
+    ggml_backend_dev_t d = ggml_backend_dev_get(i);
+    size_t freeMem = 0, totalMem = 0;
+    ggml_backend_dev_memory(d, &freeMem, &totalMem);
+    Napi::Object dev = Napi::Object::New(env);
+    dev.Set("index", static_cast<double>(i));
+    dev.Set("name", ggml_backend_dev_name(d));
+    dev.Set("description", ggml_backend_dev_description(d));
+    const char* type = "cpu";
+    switch (ggml_backend_dev_type(d)) {
+      case GGML_BACKEND_DEVICE_TYPE_CPU: type = "cpu"; break;
+      case GGML_BACKEND_DEVICE_TYPE_GPU: type = "gpu"; break;
+      case GGML_BACKEND_DEVICE_TYPE_ACCEL: type = "accel"; break;
+      default: type = "other"; break;
+    }
+    dev.Set("type", type);
+    dev.Set("backend", ggml_backend_reg_name(ggml_backend_dev_backend_reg(d)));
+    dev.Set("memoryFree", static_cast<double>(freeMem));
+    dev.Set("memoryTotal", static_cast<double>(totalMem));
+    devs.Set(static_cast<uint32_t>(devs.Length()), dev);
+  }
+  o.Set("devices", devs);
+  return o;
+}
+
+Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), WHISPER_PERF_BUILD_INFO);
+}
+
+Napi::Value Version(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), whisper_version());
+}
+
+Napi::Value MicroBench(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
+    ThrowError(env, "INVALID_ARGUMENT", "microBench(what: 'memcpy'|'mulmat', threads: number)");
+  }
+  const std::string what = info[0].As<Napi::String>().Utf8Value();
+  const int threads = info[1].As<Napi::Number>().Int32Value();
+  if ((what != "memcpy" && what != "mulmat") || threads < 1) ThrowError(env, "INVALID_ARGUMENT", "microBench: bad arguments");
+  auto* w = new MicroBenchWorker(env, what == "mulmat", threads);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InstallLogCallbacks();
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);  // deleted by the environment's cleanup hook
+  Napi::Function ctor = Model::Define(env);
+  data->modelCtor = Napi::Persistent(ctor);
+  exports.Set("NativeModel", ctor);
+  exports.Set("load", Napi::Function::New(env, Model::Load, "load"));
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
+  exports.Set("systemInfo", Napi::Function::New(env, SystemInfo, "systemInfo"));
+  exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
+  exports.Set("version", Napi::Function::New(env, Version, "version"));
+  exports.Set("microBench", Napi::Function::New(env, MicroBench, "microBench"));
+  return exports;
+}
+
+}  // namespace wp
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return wp::Init(env, exports); }
+
+NODE_API_MODULE(whisper_perf, InitAddon)

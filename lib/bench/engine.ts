@@ -1,0 +1,282 @@
+/**
+ * The benchmark engine: options → plan (cartesian product of cells) → run each cell
+ * in-process → samples → statistics → BenchRow.
+ */
+import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { invalidArgument, WhisperPerfError } from '../errors.js';
+import { loadModel, Model } from '../model.js';
+import { ensureDefaultModel } from '../models/default.js';
+import { buildInfo, packageVersion, systemInfo } from '../system.js';
+import { checkInt, checkThreads, defaultThreads } from '../validate.js';
+import { encoderFlops } from './flops.js';
+import { cartesian } from './params.js';
+import { parseMemcpy, parseMulmat } from './parse-micro.js';
+import { summarize, warningsFor } from './stats.js';
+import { testSignal } from '../audio/generate.js';
+import type { BenchRow, BenchWhat, Provenance } from './types.js';
+
+export interface BenchmarkProgress {
+  /** cells finished */
+  done: number;
+  total: number;
+  /** what runs now */
+  label: string;
+  /** estimated milliseconds left, from the cells done so far */
+  etaMs?: number;
+}
+
+export interface BenchmarkOptions {
+  /** what to measure (default 'encoder': whisper-bench's workload) */
+  what?: BenchWhat;
+  /** model files; default: the embedded synthetic tiny.en, generated once and cached */
+  models?: string | string[];
+  /** thread counts (default whisper-bench's min(4, cores)) */
+  threads?: number | number[];
+  /** flash attention on/off (default on, as whisper.cpp 1.9) */
+  flashAttn?: boolean | boolean[];
+  /** 'cpu' or a GPU device index as a string (default 'cpu' when the build has no GPU backend, else '0') */
+  devices?: string | string[];
+  /** measured repetitions per cell, after warm-up (default 3) */
+  repetitions?: number;
+  /** heat-up loops after the cold run (default 1; whisper-bench does 2 and has no cold run) */
+  warmup?: number;
+  /** pause between cells, milliseconds (default 0) */
+  delayMs?: number;
+  /** shorten the workload (tests): decodes, batches and prompts per run */
+  workload?: { nDecode?: number; nBatch?: number; nPrompt?: number };
+  onProgress?: (p: BenchmarkProgress) => void;
+  signal?: AbortSignal;
+}
+
+const asList = <T>(v: T | T[] | undefined, fallback: T[]): T[] => (v === undefined ? fallback : Array.isArray(v) ? v : [v]);
+
+/** Builds the provenance every row carries. */
+export function provenance(): Provenance {
+  const b = buildInfo();
+  const s = systemInfo();
+  return {
+    timestamp: new Date().toISOString(),
+    package_version: packageVersion(),
+    node_version: process.version,
+    whisper_version: b.whisperVersion,
+    build: {
+      variant: b.variant,
+      build_type: b.buildType,
+      backends: b.backends,
+      compiler: b.compiler,
+      sanitizer: b.sanitizer,
+      options: b.options,
+    },
+    cpu_model: s.cpuModel,
+    cpu_features: Object.entries(s.features).filter(([, v]) => v).map(([k]) => k),
+    cpu_cores: s.cores,
+    memory_bytes: s.memoryBytes,
+    os: s.os,
+  };
+}
+
+/**
+ * Runs a benchmark: whisper-bench's workload (or memcpy / mul_mat) over every combination
+ * of the options, with repetitions and statistics. A failed cell becomes a row with
+ * `error` and the rest go on.
+ */
+export async function benchmark(options: BenchmarkOptions = {}): Promise<BenchRow[]> {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('options', options, 'an options object');
+  const what = options.what ?? 'encoder';
+  if (!['encoder', 'memcpy', 'mulmat'].includes(what)) throw invalidArgument('what', what, 'encoder, memcpy or mulmat');
+  const threads = asList(options.threads, [defaultThreads()]).map((t) => checkThreads(t));
+  const repetitions = checkInt(options.repetitions ?? 3, 'repetitions', 1, 10000);
+  const warmup = checkInt(options.warmup ?? 1, 'warmup', 0, 100);
+  const delayMs = checkInt(options.delayMs ?? 0, 'delayMs', 0, 3_600_000);
+  const b = buildInfo();
+  const hasGpu = b.backends.some((x) => x !== 'cpu' && x !== 'blas');
+  const devices = asList(options.devices, [hasGpu ? '0' : 'cpu']);
+  for (const d of devices) if (d !== 'cpu' && !/^\d+$/.test(d)) throw invalidArgument('device', d, "'cpu' or a GPU index");
+  const flashAttn = asList(options.flashAttn, [true]);
+  for (const f of flashAttn) if (typeof f !== 'boolean') throw invalidArgument('flashAttn', f, 'true or false');
+  const prov = provenance();
+  const started = performance.now();
+  const progress = (done: number, total: number, label: string) => {
+    const elapsed = performance.now() - started;
+    options.onProgress?.({ done, total, label, etaMs: done > 0 ? (elapsed / done) * (total - done) : undefined });
+  };
+
+  if (what !== 'encoder') {
+    const rows: BenchRow[] = [];
+    for (const [i, t] of threads.entries()) {
+      progress(i, threads.length, `${what} -t ${t}`);
+      rows.push(...(await microRows(what, t, repetitions, prov, options.signal)));
+      if (delayMs && i < threads.length - 1) await sleep(delayMs);
+    }
+    progress(threads.length, threads.length, 'done');
+    return rows;
+  }
+
+  const models = asList(options.models, []);
+  if (models.length === 0) models.push(await ensureDefaultModel({ onProgress: (m) => options.onProgress?.({ done: 0, total: 1, label: m }) }));
+  for (const m of models) if (typeof m !== 'string' || m === '') throw invalidArgument('model', m, 'a model file path');
+
+  // model first: a loaded model is reused while only threads (a run-time option) change
+  const cells = cartesian({ model: models, device: devices, flashAttn, threads });
+  const rows: BenchRow[] = [];
+  let current: { key: string; model: Model; loads: number[]; coldLoad: number } | undefined;
+  let loadError: WhisperPerfError | undefined;
+  let loadErrorKey = '';
+
+  try {
+    for (const [i, cell] of cells.entries()) {
+      if (options.signal?.aborted) throw new WhisperPerfError('benchmark aborted', 'ABORTED');
+      const key = `${cell.model}\0${cell.device}\0${cell.flashAttn}`;
+      const label = `${basename(cell.model)} ${cell.device} fa=${cell.flashAttn ? 'on' : 'off'} -t ${cell.threads}`;
+      progress(i, cells.length, label);
+      const base: BenchRow = {
+        ...prov,
+        what: 'encoder',
+        model: cell.model,
+        model_type: '',
+        ftype: '',
+        synthetic: false,
+        threads: cell.threads,
+        flash_attn: cell.flashAttn,
+        device: cell.device,
+        repetitions,
+        warnings: [...b.warnings],
+      };
+      try {
+        if (key === loadErrorKey && loadError) throw loadError;
+        if (current?.key !== key) {
+          await current?.model.dispose();
+          current = undefined;
+          loadErrorKey = key;
+          const loadOpts = { useGpu: cell.device !== 'cpu', gpuDevice: cell.device === 'cpu' ? 0 : Number(cell.device), flashAttn: cell.flashAttn, signal: options.signal };
+          // the cold load, then `repetitions` loads from the page cache; the last one is kept
+          const loads: number[] = [];
+          let model = await loadModel(cell.model, loadOpts);
+          const coldLoad = (await model.timings()).loadMs;
+          for (let r = 0; r < repetitions; r++) {
+            await model.dispose();
+            model = await loadModel(cell.model, loadOpts);
+            loads.push((await model.timings()).loadMs);
+          }
+          current = { key, model, loads, coldLoad };
+          loadErrorKey = '';
+        }
+        rows.push(await runCell(current.model, base, cell.threads, repetitions, warmup, current, options));
+      } catch (e) {
+        const err = e instanceof WhisperPerfError ? e : new WhisperPerfError(String((e as Error)?.message ?? e), 'NATIVE_FAILURE');
+        if (err.code === 'ABORTED') throw err;
+        if (loadErrorKey === key) loadError = err;
+        rows.push({ ...base, error: { code: err.code, message: err.message } });
+      }
+      if (delayMs && i < cells.length - 1) await sleep(delayMs);
+    }
+  } finally {
+    await current?.model.dispose();
+  }
+  progress(cells.length, cells.length, 'done');
+  return rows;
+}
+
+async function runCell(
+  model: Model,
+  base: BenchRow,
+  threads: number,
+  repetitions: number,
+  warmup: number,
+  group: { loads: number[]; coldLoad: number },
+  options: BenchmarkOptions,
+): Promise<BenchRow> {
+  const wl = { threads, ...options.workload, signal: options.signal };
+  const info = model.info;
+  // cold: the first run at this thread count, no heat-up
+  const pcm = testSignal(30);
+  const coldMel = await model.computeMel(pcm, { threads });
+  const cold = await model.benchWorkload({ ...wl, heat: 0 });
+  if (warmup > 0) await model.benchWorkload({ ...wl, heat: warmup, nDecode: 0, nBatch: 0, nPrompt: 0 });
+  const enc: number[] = [];
+  const dec: number[] = [];
+  const bat: number[] = [];
+  const pro: number[] = [];
+  const mel: number[] = [];
+  for (let r = 0; r < repetitions; r++) {
+    mel.push((await model.computeMel(pcm, { threads })).ms);
+    const res = await model.benchWorkload({ ...wl, heat: 0 });
+    const p = res.perRunMs!;
+    enc.push(p.encode);
+    if (res.counts.decode > 0) dec.push(p.decode);
+    if (res.counts.batchd > 0) bat.push(p.batchd);
+    if (res.counts.prompt > 0) pro.push(p.prompt);
+  }
+  const row: BenchRow = {
+    ...base,
+    model_type: info.type,
+    ftype: info.ftype,
+    synthetic: info.synthetic,
+    load_ms: summarize(group.loads),
+    mel_ms: summarize(mel),
+    encode_ms: summarize(enc),
+    ...(dec.length ? { decode_ms: summarize(dec) } : {}),
+    ...(bat.length ? { batchd_ms: summarize(bat) } : {}),
+    ...(pro.length ? { prompt_ms: summarize(pro) } : {}),
+    cold: {
+      load_ms: group.coldLoad,
+      mel_ms: coldMel.ms,
+      encode_ms: cold.perRunMs?.encode ?? 0,
+      decode_ms: cold.perRunMs?.decode ?? 0,
+      batchd_ms: cold.perRunMs?.batchd ?? 0,
+      prompt_ms: cold.perRunMs?.prompt ?? 0,
+    },
+  };
+  const gflop = encoderFlops(info.hparams) / 1e9;
+  row.encoder_gflop = round(gflop, 3);
+  row.encoder_gflops = round(gflop / (row.encode_ms!.median / 1000), 2);
+  for (const [label, s] of [['encode', row.encode_ms], ['decode', row.decode_ms], ['batchd', row.batchd_ms], ['prompt', row.prompt_ms], ['load', row.load_ms], ['mel', row.mel_ms]] as const) {
+    if (s) row.warnings.push(...warningsFor(s, label));
+  }
+  if (info.synthetic) row.warnings.push('synthetic weights: timings are real, transcripts are meaningless');
+  return row;
+}
+
+async function microRows(what: 'memcpy' | 'mulmat', threads: number, repetitions: number, prov: Provenance, signal?: AbortSignal): Promise<BenchRow[]> {
+  const { microBench } = await import('./micro.js');
+  const texts: string[] = [];
+  for (let r = 0; r < repetitions; r++) {
+    if (signal?.aborted) throw new WhisperPerfError('benchmark aborted', 'ABORTED');
+    texts.push(await microBench(what, threads));
+  }
+  const base = {
+    ...prov,
+    what,
+    model: '',
+    model_type: '',
+    ftype: '',
+    synthetic: false,
+    threads,
+    flash_attn: false,
+    device: 'cpu',
+    repetitions,
+    warnings: [] as string[],
+  } satisfies BenchRow;
+  if (what === 'memcpy') {
+    const gbps = texts.flatMap((t) => parseMemcpy(t).gbps);
+    const s = summarize(gbps);
+    return [{ ...base, memcpy_gbps: s, warnings: warningsFor(s, 'memcpy') }];
+  }
+  const byKey = new Map<string, { type: string; size: number; gflops: number[] }>();
+  for (const t of texts) {
+    for (const r of parseMulmat(t).rows) {
+      const k = `${r.type}:${r.size}`;
+      const e = byKey.get(k) ?? { type: r.type, size: r.size, gflops: [] };
+      e.gflops.push(r.gflops);
+      byKey.set(k, e);
+    }
+  }
+  return [...byKey.values()].map((e) => {
+    const s = summarize(e.gflops);
+    return { ...base, mulmat_type: e.type, mulmat_size: e.size, mulmat_gflops: s, warnings: warningsFor(s, `mulmat ${e.type} ${e.size}`) };
+  });
+}
+
+const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;

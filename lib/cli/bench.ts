@@ -1,0 +1,81 @@
+/** `whisper-perf bench`: parse, validate everything up front, run, print. */
+import { benchmark, BenchmarkOptions } from '../bench/engine.js';
+import { parseBoolList, parseDeviceList, parseIntList, parseOutputFormat, parseStringList, usageError } from '../bench/params.js';
+import type { BenchWhat } from '../bench/types.js';
+import { WhisperPerfError } from '../errors.js';
+import { validateModelFile } from '../models/ggml.js';
+import { formatRows } from '../report/formats.js';
+import { MAX_THREADS } from '../validate.js';
+import { BENCH_HELP } from './help.js';
+import { CliContext, parse, writeData } from './main.js';
+import { progressSink } from './progress.js';
+
+export async function runBench(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse('bench', argv, {
+    model: { type: 'string', short: 'm', multiple: true },
+    threads: { type: 'string', short: 't' },
+    repetitions: { type: 'string', short: 'r' },
+    warmup: { type: 'string' },
+    fa: { type: 'string' },
+    device: { type: 'string' },
+    what: { type: 'string', short: 'w' },
+    output: { type: 'string', short: 'o' },
+    out: { type: 'string' },
+    delay: { type: 'string' },
+    quick: { type: 'boolean' },
+    'no-progress': { type: 'boolean' },
+  });
+  if (values.help) {
+    ctx.stdout(BENCH_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new WhisperPerfError(`bench: unexpected argument ${JSON.stringify(positionals[0])}`, 'USAGE');
+
+  const what = (values.what ?? 'encoder') as BenchWhat;
+  if (!['encoder', 'memcpy', 'mulmat'].includes(what)) throw usageError('--what', what, 'expected encoder, memcpy or mulmat');
+  const format = parseOutputFormat(values.output ?? 'md');
+  const threads = values.threads ? parseIntList('-t', values.threads, { min: 1, max: MAX_THREADS }) : undefined;
+  const repetitions = values.repetitions ? single('-r', parseIntList('-r', values.repetitions, { min: 1, max: 10000 })) : undefined;
+  const warmup = values.warmup ? single('--warmup', parseIntList('--warmup', values.warmup, { min: 0, max: 100 })) : undefined;
+  const delay = values.delay ? single('--delay', parseIntList('--delay', values.delay, { min: 0, max: 3600 })) : 0;
+  const flashAttn = values.fa ? parseBoolList('--fa', values.fa) : undefined;
+  const devices = values.device ? parseDeviceList('--device', values.device) : undefined;
+  const models = (values.model ?? []).flatMap((m) => parseStringList('-m', m));
+  // every model is checked before anything runs: a bad one is a usage error, not a failed cell
+  for (const m of models) {
+    try {
+      await validateModelFile(m);
+    } catch (e) {
+      const why = e instanceof WhisperPerfError ? e.message : String(e);
+      throw usageError('-m', m, `not a usable ggml model (${why})`);
+    }
+  }
+
+  const progress = progressSink(process.stderr, values['no-progress'] ? false : undefined);
+  const options: BenchmarkOptions = {
+    what,
+    models: models.length ? models : undefined,
+    threads,
+    repetitions,
+    warmup,
+    flashAttn,
+    devices,
+    delayMs: delay * 1000,
+    workload: values.quick ? { nDecode: 32, nBatch: 8, nPrompt: 2 } : undefined,
+    onProgress: (p) => {
+      if (p.total === 1 && p.done === 0 && p.label.startsWith('generating')) progress.note(p.label);
+      else progress.update(p.done, p.total, p.label, p.etaMs);
+    },
+  };
+  const rows = await benchmark(options);
+  progress.done();
+  writeData(ctx, formatRows(rows, format), values.out);
+  const failed = rows.filter((r) => r.error);
+  for (const r of failed) ctx.stderr(`whisper-perf: cell failed: ${r.model || r.what} -t ${r.threads}: ${r.error!.message} [${r.error!.code}]\n`);
+  return failed.length > 0 ? 1 : 0;
+}
+
+function single(option: string, values: number[]): number {
+  if (values.length !== 1) throw usageError(option, values.join(','), 'takes one value');
+  return values[0];
+}

@@ -1,0 +1,199 @@
+/**
+ * The typed surface of the native addon and its loader: the only module that touches it.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { WhisperPerfError } from './errors.js';
+
+const require = createRequire(import.meta.url);
+
+export interface NativeLogLine {
+  level: number;
+  text: string;
+}
+
+/** Every asynchronous native call resolves to at least this. */
+export interface NativeResult {
+  /** milliseconds between queueing and the start of the work on the pool */
+  queueMs: number;
+  /** milliseconds the worker ran, including locking */
+  runMs: number;
+  logs: NativeLogLine[];
+}
+
+export interface NativeTimed extends NativeResult {
+  /** milliseconds of the whisper.cpp call itself */
+  ms: number;
+}
+
+export interface NativeModelInfo {
+  type: string;
+  typeId: number;
+  ftype: number;
+  multilingual: boolean;
+  nVocab: number;
+  nAudioCtx: number;
+  nAudioState: number;
+  nAudioHead: number;
+  nAudioLayer: number;
+  nTextCtx: number;
+  nTextState: number;
+  nTextHead: number;
+  nTextLayer: number;
+  nMels: number;
+  nLen: number;
+  tokenEot: number;
+  tokenSot: number;
+}
+
+export interface NativeFullOptions {
+  threads: number;
+  language: string;
+  translate: boolean;
+  beamSearch: boolean;
+  beamSize: number;
+  bestOf: number;
+  temperature: number;
+  noFallback: boolean;
+  noContext: boolean;
+  singleSegment: boolean;
+  noTimestamps: boolean;
+  maxTokens: number;
+  audioCtx: number;
+}
+
+export interface NativeSegment {
+  t0: number;
+  t1: number;
+  text: string;
+  tokens: number;
+}
+
+export interface NativeBenchOptions {
+  threads: number;
+  heat: number;
+  nDecode: number;
+  nBatch: number;
+  nPrompt: number;
+}
+
+export interface NativeBenchResult extends NativeResult {
+  heatMs: number;
+  wallTotalMs: { encode: number; decode: number; batchd: number; prompt: number };
+  counts: { encode: number; decode: number; batchd: number; prompt: number };
+  perRunMs?: { encode: number; decode: number; batchd: number; prompt: number };
+}
+
+export interface NativeModel {
+  info(): NativeModelInfo;
+  pcmToMel(pcm: Float32Array, threads: number): Promise<NativeTimed & { nLen: number }>;
+  setMel(mel: Float32Array, nLen: number, nMel: number): Promise<NativeTimed & { nLen: number }>;
+  encode(offset: number, threads: number): Promise<NativeTimed>;
+  decode(tokens: Int32Array, nPast: number, threads: number): Promise<NativeTimed>;
+  full(pcm: Float32Array, options: NativeFullOptions): Promise<NativeTimed & { language: string | null; segments: NativeSegment[] }>;
+  bench(options: NativeBenchOptions): Promise<NativeBenchResult>;
+  timings(): NativeLogLine[];
+  resetTimings(): void;
+  abort(): void;
+  dispose(): Promise<NativeResult>;
+  isDisposed(): boolean;
+}
+
+export interface NativeDevice {
+  index: number;
+  name: string;
+  description: string;
+  type: 'cpu' | 'gpu' | 'accel' | 'other';
+  backend: string;
+  memoryFree: number;
+  memoryTotal: number;
+}
+
+export interface BindingModule {
+  load(path: string, options: { useGpu: boolean; gpuDevice: number; flashAttn: boolean }): Promise<NativeTimed & { model: NativeModel }>;
+  setErrorClass(cls: typeof WhisperPerfError): void;
+  systemInfo(): { whisper: string; hardwareConcurrency: number; devices: NativeDevice[] };
+  /** JSON text written by cmake/build-info.cmake at configure time */
+  buildInfo(): string;
+  version(): string;
+  microBench(what: 'memcpy' | 'mulmat', threads: number): Promise<NativeResult & { text: string }>;
+}
+
+/** The package root: one level above lib/ (sources) or dist/ (compiled). */
+export const packageRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Where the addon was loaded from, once loaded. */
+export let addonPath: string | undefined;
+
+let binding: BindingModule | undefined;
+
+/** Candidate addon files in the order they are tried. */
+export function addonCandidates(root = packageRoot): string[] {
+  const out: string[] = [];
+  const env = process.env.WHISPER_PERF_ADDON;
+  if (env) out.push(resolve(env));
+  // A source build beats a prebuild: it was compiled for this CPU.
+  for (const dir of ['build/Release', 'build/Debug', 'build/RelWithDebInfo']) {
+    const p = join(root, dir, 'whisper_perf.node');
+    if (existsSync(p)) out.push(p);
+  }
+  out.push(...prebuildCandidates(root));
+  try {
+    // node-gyp-build's own resolution (build/ then prebuilds/<platform>-<arch>/)
+    const ngb = require('node-gyp-build') as { resolve(dir: string): string };
+    const p = ngb.resolve(root);
+    if (!out.includes(p)) out.push(p);
+  } catch {
+    // none found there
+  }
+  return out;
+}
+
+/** Loads the addon once per thread (it is context-aware, so each worker_thread gets its own instance). */
+export function loadBinding(): BindingModule {
+  if (binding) return binding;
+  const candidates = addonCandidates();
+  const errors: string[] = [];
+  for (const p of candidates) {
+    try {
+      const mod = require(p) as BindingModule;
+      mod.setErrorClass(WhisperPerfError);
+      binding = mod;
+      addonPath = p;
+      return mod;
+    } catch (e) {
+      errors.push(`${p}: ${(e as Error).message}`);
+    }
+  }
+  throw new WhisperPerfError(
+    `the whisper-perf native addon is not built (${errors.join('; ') || 'no build/Release/whisper_perf.node and no prebuild'}): run \`npm run build:native\``,
+    'NATIVE_UNAVAILABLE',
+  );
+}
+
+/** The build-metadata JSON written beside the binary, without loading the addon. */
+export function readBuildJsonBeside(path: string): unknown {
+  const p = join(dirname(path), 'whisper-perf-build.json');
+  return existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : undefined;
+}
+
+/** Prebuilt CPU variants this CPU can run, best first (see scripts/variants.json). */
+export function prebuildCandidates(root = packageRoot): string[] {
+  const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  const table = join(root, 'scripts', 'variants.json');
+  if (!existsSync(dir) || !existsSync(table)) return [];
+  const variants = JSON.parse(readFileSync(table, 'utf8')) as { name: string; flags: string[] }[];
+  let flags = new Set<string>();
+  try {
+    flags = new Set(/^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1].trim().split(/\s+/) ?? []);
+  } catch {
+    // no /proc: no prebuild can be vouched for
+  }
+  const files = new Set(readdirSync(dir));
+  return variants
+    .filter((v) => files.has(`whisper-perf.${v.name}.node`) && v.flags.every((f) => flags.has(f)))
+    .map((v) => join(dir, `whisper-perf.${v.name}.node`));
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Builds the addon from vendor/whisper.cpp with cmake-js.
+//   npm run build:native -- [--cuda] [--vulkan] [--opencl] [--blas] [--no-native --avx2 --fma --f16c]
+//                           [--no-openmp] [--debug] [-DGGML_X=Y] [--out DIR] [-j N]
+// The same switches can be set as environment variables (WHISPER_PERF_CUDA=ON ...): see README.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { cmakeJsArgs, resolveBuildOptions } from './build-options.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+export function buildNative(argv = [], env = process.env) {
+  const opts = resolveBuildOptions(argv, env);
+  if (!existsSync(join(root, 'vendor/whisper.cpp/CMakeLists.txt'))) {
+    const r = spawnSync(process.execPath, [join(root, 'vendor/fetch.mjs')], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('could not materialize vendor/whisper.cpp');
+  }
+  const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
+  const args = cmakeJsArgs(opts, root);
+  process.stderr.write(`[build] cmake-js ${args.join(' ')}\n`);
+  const r = spawnSync(process.execPath, [cmakeJs, ...args], { cwd: root, stdio: ['ignore', process.stderr, process.stderr] });
+  if (r.status !== 0) throw new Error(`cmake-js exited with ${r.status ?? r.signal}`);
+  return join(root, opts.out, opts.buildType, 'whisper_perf.node');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    const out = buildNative(process.argv.slice(2));
+    process.stderr.write(`[build] ${out}\n`);
+  } catch (e) {
+    process.stderr.write(`[build] error: ${e.message}\n`);
+    process.exit(1);
+  }
+}
