@@ -23,6 +23,7 @@ export { summarize, ratio, scaling } from './bench/stats.js';
 export { formatRows } from './report/formats.js';
 export type { BenchRow, Stat, Provenance, OutputFormat, BenchWhat } from './bench/types.js';
 export { ensureDefaultModel, syntheticModelPath, DEFAULT_MODEL } from './models/default.js';
+export { testSignal } from './audio/generate.js';
 export * from './models/index.js';
 
 import { loadBinding } from './native.js';

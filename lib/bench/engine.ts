@@ -235,6 +235,12 @@ async function runCell(
   for (const [label, s] of [['encode', row.encode_ms], ['decode', row.decode_ms], ['batchd', row.batchd_ms], ['prompt', row.prompt_ms], ['load', row.load_ms], ['mel', row.mel_ms]] as const) {
     if (s) row.warnings.push(...warningsFor(s, label));
   }
+  // one sample-count warning per row, not one per timing
+  const few = row.warnings.filter((w) => /only \d+ samples?/.test(w));
+  if (few.length > 1) {
+    row.warnings = row.warnings.filter((w) => !few.includes(w));
+    row.warnings.push(`only ${repetitions} repetition${repetitions === 1 ? '' : 's'}: spreads and confidence intervals need at least 3 (-r 3)`);
+  }
   if (info.synthetic) row.warnings.push('synthetic weights: timings are real, transcripts are meaningless');
   return row;
 }

@@ -24,9 +24,9 @@ import { invalidArgument } from '../errors.js';
 export type SqlType = 'TEXT' | 'INTEGER' | 'REAL';
 export type FlatValue = string | number | boolean | null;
 
-const STAT_KEYS = ['load_ms', 'encode_ms', 'decode_ms', 'batchd_ms', 'prompt_ms', 'memcpy_gbps', 'mulmat_gflops'] as const;
+const STAT_KEYS = ['load_ms', 'mel_ms', 'encode_ms', 'decode_ms', 'batchd_ms', 'prompt_ms', 'memcpy_gbps', 'mulmat_gflops'] as const;
 type StatKey = (typeof STAT_KEYS)[number];
-const COLD_KEYS = ['load_ms', 'encode_ms', 'decode_ms', 'batchd_ms', 'prompt_ms'] as const;
+const COLD_KEYS = ['load_ms', 'mel_ms', 'encode_ms', 'decode_ms', 'batchd_ms', 'prompt_ms'] as const;
 
 const STAT_PARTS: readonly [string, SqlType][] = [
   ['median', 'REAL'],
@@ -241,6 +241,7 @@ function toMarkdown(rows: readonly BenchRow[]): string {
   timing('batchd_ms', 'batchd ms/tok', 2);
   timing('prompt_ms', 'prompt ms/tok', 2);
   timing('load_ms', 'load ms', 2);
+  timing('mel_ms', 'mel 30s ms', 2);
   if (has((r) => typeof r.encoder_gflops === 'number')) {
     cols.push({ title: 'enc GFLOPS', right: true, cell: (r) => (typeof r.encoder_gflops === 'number' ? fix(r.encoder_gflops, 1) : '') });
   }

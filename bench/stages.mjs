@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+/**
+ * bench:stages — tinybench timings of each whisper.cpp stage through the addon, on one loaded
+ * model: mel of 30 s of audio, encode, a single-token decode, a five-token batch decode and a
+ * 256-token prompt decode. Each task awaits the model call, so the figures include the addon's
+ * queueing and promise overhead; the "call ms" column is the whisper.cpp call alone, timed in C++.
+ *
+ * Decodes run at nPast 0 every time (a fixed, valid KV position), on token 0 as whisper-bench does.
+ * One tinybench Bench per stage, because the stages differ ~1000× in cost and tinybench's
+ * iteration and time budgets are per Bench.
+ *
+ * Table on stdout, progress on stderr, JSON to --json FILE (default bench/results/stages.json).
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { Bench } from 'tinybench';
+import { buildInfo, ensureDefaultModel, loadModel, summarize, systemInfo, testSignal, version } from 'whisper-perf';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const err = (line) => process.stderr.write(line + '\n');
+
+const HELP = `usage: npm run bench:stages -- [options]
+
+tinybench timings of mel (30 s), encode, decode (1 token), batch decode (5 tokens) and
+prompt decode (256 tokens) through the addon, on one loaded model.
+
+options:
+  -m, --model PATH   ggml model (default: the synthetic tiny.en)
+  -t, --threads N    threads (default min(4, cores))
+      --fa on|off    flash attention (default on)
+      --json FILE    JSON results (default bench/results/stages.json)
+      --quick        smoke test: about a quarter of the iterations and time
+  -h, --help         this help
+`;
+
+/**
+ * Budgets per stage: tinybench runs at least `iterations` calls and at least `time` ms, after a
+ * warm-up of at least `warmupIterations` calls and `warmupTime` ms. Sized for tiny on 2 cores
+ * (encode ~0.9 s, prompt ~0.4 s per call at 2 threads): about a minute in all.
+ */
+const BUDGETS = {
+  mel: { iterations: 10, time: 4000, warmupIterations: 2, warmupTime: 0 },
+  encode: { iterations: 12, time: 0, warmupIterations: 1, warmupTime: 0 },
+  decode: { iterations: 100, time: 4000, warmupIterations: 10, warmupTime: 0 },
+  batchd: { iterations: 50, time: 4000, warmupIterations: 5, warmupTime: 0 },
+  prompt: { iterations: 15, time: 0, warmupIterations: 1, warmupTime: 0 },
+};
+const QUICK_BUDGETS = {
+  mel: { iterations: 3, time: 500, warmupIterations: 1, warmupTime: 0 },
+  encode: { iterations: 3, time: 0, warmupIterations: 1, warmupTime: 0 },
+  decode: { iterations: 20, time: 500, warmupIterations: 3, warmupTime: 0 },
+  batchd: { iterations: 10, time: 500, warmupIterations: 2, warmupTime: 0 },
+  prompt: { iterations: 3, time: 0, warmupIterations: 1, warmupTime: 0 },
+};
+
+function usage(message) {
+  const e = new Error(message);
+  e.usage = true;
+  return e;
+}
+
+function parse(argv) {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        model: { type: 'string', short: 'm' },
+        threads: { type: 'string', short: 't' },
+        fa: { type: 'string' },
+        json: { type: 'string' },
+        quick: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    throw usage(String(e.message).split('\n')[0]);
+  }
+  if (v.help) return { help: true };
+  if (v.threads !== undefined && (!/^\d+$/.test(v.threads) || Number(v.threads) < 1 || Number(v.threads) > 1024)) {
+    throw usage(`-t: expected an integer from 1 to 1024, got ${JSON.stringify(v.threads)}`);
+  }
+  const fa = v.fa ?? 'on';
+  if (fa !== 'on' && fa !== 'off') throw usage(`--fa: expected on or off, got ${JSON.stringify(fa)}`);
+  return {
+    help: false,
+    model: v.model,
+    threads: v.threads ? Number(v.threads) : Math.min(4, availableParallelism()),
+    flashAttn: fa === 'on',
+    json: resolve(v.json ?? `${root}/bench/results/stages.json`),
+    quick: Boolean(v.quick),
+  };
+}
+
+const r2 = (x) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x);
+
+async function main(argv) {
+  const opts = parse(argv);
+  if (opts.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const started = performance.now();
+  const modelPath = opts.model ? resolve(opts.model) : await ensureDefaultModel({ onProgress: err });
+  const build = buildInfo();
+  const sys = systemInfo();
+  err(`whisper-perf ${version} bench:stages — whisper.cpp ${build.whisperVersion} ${build.buildType} (${build.compiler}, ${build.variant}); ${sys.cpuModel}, ${sys.cores} cores`);
+  err(`model ${modelPath}; threads ${opts.threads}; flash attention ${opts.flashAttn ? 'on' : 'off'}${opts.quick ? '; quick' : ''}`);
+
+  const model = await loadModel(modelPath, { flashAttn: opts.flashAttn });
+  const { threads } = opts;
+  const pcm = testSignal(30);
+  const one = new Int32Array(1); // token 0, as whisper-bench
+  const five = new Int32Array(5);
+  const prompt = new Int32Array(256);
+  // a valid state for every stage: a 30 s mel and its encoder output (the decoder's cross-attention)
+  await model.computeMel(pcm, { threads });
+  await model.encode({ threads });
+
+  const stages = [
+    { key: 'mel', name: 'mel (30 s audio)', call: () => model.computeMel(pcm, { threads }) },
+    { key: 'encode', name: 'encode', call: () => model.encode({ threads }) },
+    { key: 'decode', name: 'decode (1 token)', call: () => model.decode(one, 0, { threads }) },
+    { key: 'batchd', name: 'batch decode (5 tokens)', call: () => model.decode(five, 0, { threads }) },
+    { key: 'prompt', name: 'prompt decode (256 tokens)', call: () => model.decode(prompt, 0, { threads }) },
+  ];
+  const budgets = opts.quick ? QUICK_BUDGETS : BUDGETS;
+  const results = [];
+  try {
+    for (const st of stages) {
+      const t0 = performance.now();
+      const b = budgets[st.key];
+      const bench = new Bench({ name: `whisper-perf stages: ${st.name}`, throws: true, ...b });
+      let callMs = [];
+      bench.add(
+        st.name,
+        async () => {
+          const r = await st.call();
+          callMs.push(r.ms);
+        },
+        {
+          async: true,
+          // only the measured phase's whisper.cpp call times are kept
+          beforeAll: () => {
+            callMs = [];
+          },
+        },
+      );
+      await bench.run();
+      const task = bench.tasks[0];
+      const res = task.result;
+      if (res.state !== 'completed') throw new Error(`${st.name}: tinybench task ${res.state}${res.error ? `: ${res.error.message}` : ''}`);
+      const call = summarize(callMs);
+      results.push({ key: st.key, name: st.name, result: res, callMs: call, budget: b });
+      err(`${st.name}: ${res.latency.samplesCount} samples, mean ${res.latency.mean.toFixed(2)} ms (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+  } finally {
+    await model.dispose();
+  }
+  const elapsedMs = performance.now() - started;
+
+  const table = results.map(({ name, result: r, callMs }) => ({
+    stage: name,
+    'ops/s': Number(r.throughput.mean.toFixed(2)),
+    'mean ms': r2(r.latency.mean),
+    'p50 ms': r2(r.latency.p50),
+    'p99 ms': r2(r.latency.p99),
+    'rme %': Number(r.latency.rme.toFixed(2)),
+    samples: r.latency.samplesCount,
+    'call ms p50': r2(callMs.median),
+    'JS overhead ms': r2(r.latency.p50 - callMs.median),
+  }));
+  console.table(table);
+  process.stdout.write(
+    `threads ${threads}; ${modelPath}; latency from tinybench (awaited call), call ms timed in C++ around the whisper.cpp call; ` +
+      `decodes at nPast 0; ${(elapsedMs / 1000).toFixed(1)} s in all\n`,
+  );
+
+  const json = {
+    tool: 'whisper-perf bench:stages',
+    version,
+    date: new Date().toISOString(),
+    config: { model: modelPath, threads, flashAttn: opts.flashAttn, quick: opts.quick, decodeNPast: 0 },
+    provenance: { build, system: sys },
+    tasks: results.map(({ key, name, result: r, callMs, budget }) => ({
+      key,
+      name,
+      budget,
+      latencyMs: stat(r.latency),
+      throughputOps: stat(r.throughput),
+      periodMs: r.period,
+      totalTimeMs: r.totalTime,
+      callMs,
+    })),
+    elapsedMs,
+  };
+  mkdirSync(dirname(opts.json), { recursive: true });
+  const tmp = `${opts.json}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(json, null, 2) + '\n');
+  renameSync(tmp, opts.json);
+  err(`wrote ${opts.json}; done in ${(elapsedMs / 1000).toFixed(1)} s`);
+  return 0;
+}
+
+/** tinybench Statistics without the (unretained) samples field. */
+function stat(s) {
+  const { samples: _s, ...rest } = s;
+  return rest;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  err(`bench:stages: ${e?.usage ? e.message : (e?.stack ?? e)}`);
+  process.exitCode = e?.usage ? 2 : 1;
+}

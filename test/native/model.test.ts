@@ -1,0 +1,283 @@
+import { copyFileSync, mkdtempSync, openSync, readFileSync, closeSync, writeFileSync, readSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+import { testSignal } from '../../lib/audio/generate.js';
+import { WhisperPerfError } from '../../lib/errors.js';
+import { loadModel, Model } from '../../lib/model.js';
+import { loadBinding } from '../../lib/native.js';
+import { buildInfo, systemInfo } from '../../lib/system.js';
+
+const tiny = inject('tinyModel');
+const tmp = mkdtempSync(join(tmpdir(), 'wp-native-'));
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(WhisperPerfError);
+    return (e as WhisperPerfError).code;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('a loaded synthetic tiny.en', () => {
+  let model: Model;
+  beforeAll(async () => {
+    model = await loadModel(tiny, { useGpu: false });
+  });
+  afterAll(async () => {
+    await model?.dispose();
+  });
+
+  it('reports the real tiny.en architecture and says it is synthetic', () => {
+    expect(model.loadMs).toBeGreaterThan(0);
+    expect(model.info.type).toBe('tiny');
+    expect(model.info.multilingual).toBe(false);
+    expect(model.info.ftype).toBe('f16');
+    expect(model.info.synthetic).toBe(true);
+    expect(model.info.hparams).toMatchObject({ nVocab: 51864, nAudioState: 384, nAudioLayer: 4, nTextLayer: 4, nMels: 80 });
+    // published tiny.en: 77.7 MB
+    expect(Math.abs(model.info.fileSize - 77_704_715) / 77_704_715).toBeLessThan(0.01);
+    expect(model.info.parameterCount).toBeGreaterThan(37e6);
+    // buffer sizes parsed from whisper.cpp's log lines
+    expect(model.info.buffers.model).toBeGreaterThan(70e6);
+    expect(model.info.buffers.kvSelf).toBeGreaterThan(0);
+    expect(model.info.buffers.computeEncode).toBeGreaterThan(0);
+  });
+
+  it('computes a mel, encodes and decodes, each with its own timing', async () => {
+    const mel = await model.computeMel(testSignal(2), { threads: 2 });
+    expect(mel.ms).toBeGreaterThan(0);
+    expect(mel.nLen).toBeGreaterThanOrEqual(198);
+    expect(mel.nLen).toBeLessThanOrEqual(201);
+    const enc = await model.encode({ threads: 2 });
+    expect(enc.ms).toBeGreaterThan(10);
+    expect(enc.queueMs).toBeGreaterThanOrEqual(0);
+    const dec = await model.decode([50257, 220], 0, { threads: 2 });
+    expect(dec.ms).toBeGreaterThan(0);
+    const t = await model.timings();
+    expect(t.encode.runs).toBe(1);
+    expect(t.encode.totalMs).toBeCloseTo(enc.ms, -1);
+    expect(t.batchd.runs).toBe(2);
+    expect(t.melMs).toBeGreaterThan(0);
+    await model.resetTimings();
+    const z = await model.timings();
+    expect(z.encode.runs).toBe(0);
+    expect(z.decode.runs).toBe(0);
+  });
+
+  it('sets a mel directly and encodes from an offset', async () => {
+    const nMel = model.info.hparams.nMels;
+    const mel = new Float32Array(nMel * 400).fill(-0.5);
+    const r = await model.setMel(mel);
+    expect(r.nLen).toBe(400);
+    await expect(model.encode({ threads: 2, offset: 100 })).resolves.toMatchObject({ ms: expect.any(Number) });
+    expect(await codeOf(model.encode({ offset: 400 }))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(model.setMel(new Float32Array(nMel * 3 + 1)))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('serializes work on one model and reports the wait as queue time', async () => {
+    const [a, b] = await Promise.all([model.decode([1], 0, { threads: 1 }), model.decode([1, 2, 3, 4, 5, 6, 7, 8], 0, { threads: 1 })]);
+    expect(b.queueMs).toBeGreaterThanOrEqual(a.ms * 0.9);
+  });
+
+  it('rejects bad PCM with AUDIO_INVALID', async () => {
+    expect(await codeOf(model.computeMel(new Float32Array(0)))).toBe('AUDIO_INVALID');
+    expect(await codeOf(model.computeMel(new Float64Array(100) as unknown as Float32Array))).toBe('AUDIO_INVALID');
+    expect(await codeOf(model.computeMel([0.1, 0.2] as unknown as Float32Array))).toBe('AUDIO_INVALID');
+    expect(await codeOf(model.computeMel(null as unknown as Float32Array))).toBe('AUDIO_INVALID');
+  });
+
+  it('rejects thread counts that are not 1..MAX with INVALID_ARGUMENT naming the argument', async () => {
+    for (const threads of [0, -1, 1.5, 1e6, NaN, '2' as unknown as number]) {
+      const p = model.encode({ threads });
+      await expect(p).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('threads') });
+    }
+  });
+
+  it('rejects tokens outside the vocabulary and nPast beyond the text context', async () => {
+    expect(await codeOf(model.decode([51864], 0))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(model.decode([-1], 0))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(model.decode([], 0))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(model.decode([1.5], 0))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(model.decode([1], 448))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(model.decode([1, 2], 447))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(model.decode([1], -1))).toBe('INVALID_ARGUMENT');
+    // the last valid position still works
+    await expect(model.decode([1], 447, { threads: 1 })).resolves.toBeTruthy();
+  });
+
+  it('the native layer refuses what the TypeScript layer would, as a last line of defence', async () => {
+    const b = loadBinding();
+    expect(() => new (b as unknown as { NativeModel: new () => unknown }).NativeModel()).toThrow(/loadModel/);
+  });
+
+  it('runs whisper-bench\'s workload and returns per-run timings', async () => {
+    const r = await model.benchWorkload({ threads: 2, heat: 0, nDecode: 4, nBatch: 2, nPrompt: 1 });
+    expect(r.counts).toEqual({ encode: 1, decode: 4, batchd: 2, prompt: 1 });
+    expect(r.perRunMs!.encode).toBeGreaterThan(0);
+    expect(r.perRunMs!.decode).toBeGreaterThan(0);
+    // whisper.cpp's per-run figure and our wall clock agree
+    expect(r.perRunMs!.encode).toBeCloseTo(r.wallTotalMs.encode, -1);
+  });
+
+  it('keeps the event loop answering timers while an encode runs', async () => {
+    const h = monitorEventLoopDelay({ resolution: 10 });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    h.enable();
+    const t0 = performance.now();
+    const enc = await model.encode({ threads: 2 });
+    const elapsed = performance.now() - t0;
+    h.disable();
+    clearInterval(timer);
+    expect(enc.ms).toBeGreaterThan(100);
+    // a blocked loop would show a max delay close to the encode time and almost no ticks
+    expect(h.max / 1e6).toBeLessThan(enc.ms / 2);
+    expect(ticks).toBeGreaterThan(elapsed / 10 / 3);
+  });
+
+  it('transcribes PCM and marks the transcript synthetic', async () => {
+    const r = await model.transcribe(testSignal(3), { threads: 2, maxTokens: 4, noFallback: true, singleSegment: true });
+    expect(r.ms).toBeGreaterThan(0);
+    expect(r.synthetic).toBe(true);
+    expect(Array.isArray(r.segments)).toBe(true);
+    expect(r.timings.encode.runs).toBeGreaterThanOrEqual(1);
+    expect(await codeOf(model.transcribe(testSignal(1), { language: 'xx-not' }))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('aborts a transcription through its AbortSignal', async () => {
+    const ac = new AbortController();
+    const p = model.transcribe(testSignal(5), { threads: 2, signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    expect(await codeOf(p)).toBe('ABORTED');
+    // the model still works afterwards
+    await expect(model.decode([1], 0, { threads: 1 })).resolves.toBeTruthy();
+  });
+});
+
+describe('loading bad model files', () => {
+  it('a missing file rejects with MODEL_NOT_FOUND', async () => {
+    expect(await codeOf(loadModel(join(tmp, 'nope.bin')))).toBe('MODEL_NOT_FOUND');
+  });
+
+  it('an empty file rejects with MODEL_INVALID', async () => {
+    const p = join(tmp, 'empty.bin');
+    writeFileSync(p, '');
+    expect(await codeOf(loadModel(p))).toBe('MODEL_INVALID');
+  });
+
+  it('random bytes reject with MODEL_INVALID', async () => {
+    const p = join(tmp, 'random.bin');
+    const buf = Buffer.alloc(1 << 16);
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 7919) & 0xff;
+    writeFileSync(p, buf);
+    expect(await codeOf(loadModel(p))).toBe('MODEL_INVALID');
+  });
+
+  it('a truncated model rejects with MODEL_INVALID', async () => {
+    const p = join(tmp, 'truncated.bin');
+    const src = openSync(tiny, 'r');
+    const dst = openSync(p, 'w');
+    const buf = Buffer.alloc(1 << 20);
+    for (let off = 0; off < 20 << 20; off += buf.length) {
+      readSync(src, buf, 0, buf.length, off);
+      writeSync(dst, buf);
+    }
+    closeSync(src);
+    closeSync(dst);
+    expect(await codeOf(loadModel(p))).toBe('MODEL_INVALID');
+  });
+
+  it('a model whose tensor header is corrupt rejects with MODEL_INVALID', async () => {
+    const p = join(tmp, 'corrupt.bin');
+    copyFileSync(tiny, p);
+    const fd = openSync(p, 'r+');
+    // overwrite 64 bytes in the middle of the tensor section with 0xff
+    writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, 40_000_000);
+    closeSync(fd);
+    // the bytes may land in weights (valid file) or a header (invalid): both must leave the process alive
+    try {
+      const m = await loadModel(p);
+      await m.dispose();
+    } catch (e) {
+      expect((e as WhisperPerfError).code).toBe('MODEL_INVALID');
+    }
+  });
+
+  it('a directory or a non-string path is rejected with a code', async () => {
+    expect(['MODEL_INVALID', 'MODEL_NOT_FOUND']).toContain(await codeOf(loadModel(tmp)));
+    expect(await codeOf(loadModel(42 as unknown as string))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(loadModel(''))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(loadModel(tiny, { gpuDevice: -1 }))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(loadModel(tiny, 'x' as unknown as object))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('an already aborted signal rejects with ABORTED before any work', async () => {
+    expect(await codeOf(loadModel(tiny, { signal: AbortSignal.abort() }))).toBe('ABORTED');
+  });
+
+  it('the error carries the caller\'s stack', async () => {
+    try {
+      await loadModel(join(tmp, 'nope.bin'));
+    } catch (e) {
+      expect((e as Error).stack).toContain('async call site');
+      expect((e as Error).stack).toContain('model.test.ts');
+    }
+  });
+});
+
+describe('dispose', () => {
+  it('rejects calls after dispose with DISPOSED, tolerates a second dispose, and waits for queued work', async () => {
+    const m = await loadModel(tiny, { useGpu: false });
+    const pending = m.decode([1], 0, { threads: 1 });
+    const disposed = m.dispose();
+    await expect(pending).resolves.toBeTruthy();
+    await disposed;
+    expect(m.disposed).toBe(true);
+    expect(await codeOf(m.encode())).toBe('DISPOSED');
+    expect(await codeOf(m.decode([1], 0))).toBe('DISPOSED');
+    expect(await codeOf(m.timings())).toBe('DISPOSED');
+    await m.dispose();
+  });
+
+  it('supports Symbol.asyncDispose', async () => {
+    const m = await loadModel(tiny, { useGpu: false });
+    await m[Symbol.asyncDispose]();
+    expect(m.disposed).toBe(true);
+  });
+
+  it('passes log lines to onLog', async () => {
+    const lines: string[] = [];
+    const m = await loadModel(tiny, { onLog: (_l, t) => lines.push(t) });
+    await m.dispose();
+    expect(lines.some((l) => l.includes('model size'))).toBe(true);
+  });
+});
+
+describe('build and system information', () => {
+  it('reports the pinned whisper.cpp and the build options', () => {
+    const pin = JSON.parse(readFileSync('vendor/pin.json', 'utf8'));
+    const b = buildInfo();
+    expect(b.whisperVersion).toBe(pin.whisperVersion);
+    expect(b.pin).toEqual(pin);
+    expect(b.backends).toContain('cpu');
+    expect(b.options).toHaveProperty('GGML_NATIVE');
+    expect(b.options).toHaveProperty('GGML_OPENMP');
+    expect(['Release', 'Debug', 'RelWithDebInfo']).toContain(b.buildType);
+    expect(b.variant).toMatch(/^(native|generic)/);
+    expect(b.addonPath).toMatch(/\.node$/);
+  });
+
+  it('reports the machine: CPU, cores, memory, features and devices', () => {
+    const s = systemInfo();
+    expect(s.cores).toBeGreaterThan(0);
+    expect(s.memoryBytes).toBeGreaterThan(0);
+    expect(typeof s.features.avx2).toBe('boolean');
+    expect(s.devices.some((d) => d.type === 'cpu')).toBe(true);
+  });
+});
