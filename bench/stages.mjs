@@ -40,14 +40,14 @@ options:
 /**
  * Budgets per stage: tinybench runs at least `iterations` calls and at least `time` ms, after a
  * warm-up of at least `warmupIterations` calls and `warmupTime` ms. Sized for tiny on 2 cores
- * (encode ~0.9 s, prompt ~0.4 s per call at 2 threads): about a minute in all.
+ * (encode ~0.9-1 s, prompt ~0.35 s per call at 2 threads): about 65 s in all.
  */
 const BUDGETS = {
-  mel: { iterations: 10, time: 4000, warmupIterations: 2, warmupTime: 0 },
-  encode: { iterations: 12, time: 0, warmupIterations: 1, warmupTime: 0 },
-  decode: { iterations: 100, time: 4000, warmupIterations: 10, warmupTime: 0 },
-  batchd: { iterations: 50, time: 4000, warmupIterations: 5, warmupTime: 0 },
-  prompt: { iterations: 15, time: 0, warmupIterations: 1, warmupTime: 0 },
+  mel: { iterations: 20, time: 6000, warmupIterations: 2, warmupTime: 0 },
+  encode: { iterations: 25, time: 0, warmupIterations: 2, warmupTime: 0 },
+  decode: { iterations: 200, time: 6000, warmupIterations: 10, warmupTime: 0 },
+  batchd: { iterations: 100, time: 6000, warmupIterations: 5, warmupTime: 0 },
+  prompt: { iterations: 40, time: 0, warmupIterations: 1, warmupTime: 0 },
 };
 const QUICK_BUDGETS = {
   mel: { iterations: 3, time: 500, warmupIterations: 1, warmupTime: 0 },
