@@ -13,7 +13,7 @@ import { checkInt, checkThreads, defaultThreads } from '../validate.js';
 import { encoderFlops } from './flops.js';
 import { cartesian } from './params.js';
 import { parseMemcpy, parseMulmat } from './parse-micro.js';
-import { summarize, warningsFor } from './stats.js';
+import { scaling, summarize, warningsFor } from './stats.js';
 import { testSignal } from '../audio/generate.js';
 import type { BenchRow, BenchWhat, Provenance } from './types.js';
 
@@ -28,8 +28,8 @@ export interface BenchmarkProgress {
 }
 
 export interface BenchmarkOptions {
-  /** what to measure (default 'encoder': whisper-bench's workload) */
-  what?: BenchWhat;
+  /** what to measure (default 'encoder': whisper-bench's workload); a list runs each in turn */
+  what?: BenchWhat | BenchWhat[];
   /** model files; default: the embedded synthetic tiny.en, generated once and cached */
   models?: string | string[];
   /** thread counts (default whisper-bench's min(4, cores)) */
@@ -84,8 +84,16 @@ export function provenance(): Provenance {
  */
 export async function benchmark(options: BenchmarkOptions = {}): Promise<BenchRow[]> {
   if (typeof options !== 'object' || options === null) throw invalidArgument('options', options, 'an options object');
-  const what = options.what ?? 'encoder';
-  if (!['encoder', 'memcpy', 'mulmat'].includes(what)) throw invalidArgument('what', what, 'encoder, memcpy or mulmat');
+  const whats = asList<BenchWhat>(options.what, ['encoder']);
+  for (const w of whats) if (!['encoder', 'memcpy', 'mulmat'].includes(w)) throw invalidArgument('what', w, 'encoder, memcpy or mulmat');
+  const rows: BenchRow[] = [];
+  for (const what of whats) rows.push(...(await benchmarkOne(what, options)));
+  deriveScaling(rows);
+  derivePeakFraction(rows);
+  return rows;
+}
+
+async function benchmarkOne(what: BenchWhat, options: BenchmarkOptions): Promise<BenchRow[]> {
   const threads = asList(options.threads, [defaultThreads()]).map((t) => checkThreads(t));
   const repetitions = checkInt(options.repetitions ?? 3, 'repetitions', 1, 10000);
   const warmup = checkInt(options.warmup ?? 1, 'warmup', 0, 100);
@@ -283,6 +291,41 @@ async function microRows(what: 'memcpy' | 'mulmat', threads: number, repetitions
     const s = summarize(e.gflops);
     return { ...base, mulmat_type: e.type, mulmat_size: e.size, mulmat_gflops: s, warnings: warningsFor(s, `mulmat ${e.type} ${e.size}`) };
   });
+}
+
+/** Thread scaling of the encoder within each model/device/flash-attention group. */
+export function deriveScaling(rows: BenchRow[]): void {
+  const groups = new Map<string, BenchRow[]>();
+  for (const r of rows) {
+    if (r.what !== 'encoder' || r.error || !r.encode_ms) continue;
+    const k = `${r.model}\0${r.device}\0${r.flash_attn}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  for (const g of groups.values()) {
+    if (new Set(g.map((r) => r.threads)).size < 2 || g.length !== new Set(g.map((r) => r.threads)).size) continue;
+    const sc = scaling(g.map((r) => ({ threads: r.threads, median: r.encode_ms!.median })));
+    for (const p of sc.points) {
+      const r = g.find((x) => x.threads === p.threads)!;
+      r.speedup = round(p.speedup, 3);
+      r.efficiency = round(p.efficiency, 3);
+      r.knee_threads = sc.knee;
+    }
+  }
+}
+
+/** How close the encoder runs to the machine's measured mul_mat peak for its weight type. */
+export function derivePeakFraction(rows: BenchRow[]): void {
+  const peaks = new Map<string, number>();
+  for (const r of rows) {
+    if (r.what !== 'mulmat' || !r.mulmat_gflops || !r.mulmat_type) continue;
+    const k = `${r.mulmat_type.toLowerCase()}\0${r.threads}`;
+    peaks.set(k, Math.max(peaks.get(k) ?? 0, r.mulmat_gflops.median));
+  }
+  for (const r of rows) {
+    if (r.what !== 'encoder' || !r.encoder_gflops) continue;
+    const peak = peaks.get(`${r.ftype.toLowerCase()}\0${r.threads}`);
+    if (peak) r.encoder_peak_fraction = round(r.encoder_gflops / peak, 3);
+  }
 }
 
 const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;

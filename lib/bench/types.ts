@@ -77,6 +77,14 @@ export interface BenchRow extends Provenance {
   /** encoder arithmetic and achieved rate */
   encoder_gflop?: number;
   encoder_gflops?: number;
+  /** encoder_gflops as a fraction of the best mul_mat GFLOPS of the model's weight type at the same thread count, when the run measured mul_mat too */
+  encoder_peak_fraction?: number;
+  /** thread scaling of the encoder within this model/device/fa group, against its smallest thread count */
+  speedup?: number;
+  /** speedup / (threads / base threads) */
+  efficiency?: number;
+  /** the thread count after which more threads gain less than 10% */
+  knee_threads?: number;
   /** why a figure may not be trusted; empty when none */
   warnings: string[];
   /** set when the cell failed; its timings are then absent */

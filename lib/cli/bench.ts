@@ -31,8 +31,8 @@ export async function runBench(argv: string[], ctx: CliContext): Promise<number>
   }
   if (positionals.length > 0) throw new WhisperPerfError(`bench: unexpected argument ${JSON.stringify(positionals[0])}`, 'USAGE');
 
-  const what = (values.what ?? 'encoder') as BenchWhat;
-  if (!['encoder', 'memcpy', 'mulmat'].includes(what)) throw usageError('--what', what, 'expected encoder, memcpy or mulmat');
+  const what = parseStringList('-w', values.what ?? 'encoder') as BenchWhat[];
+  for (const w of what) if (!['encoder', 'memcpy', 'mulmat'].includes(w)) throw usageError('-w', w, 'expected encoder, memcpy or mulmat');
   const format = parseOutputFormat(values.output ?? 'md');
   const threads = values.threads ? parseIntList('-t', values.threads, { min: 1, max: MAX_THREADS }) : undefined;
   const repetitions = values.repetitions ? single('-r', parseIntList('-r', values.repetitions, { min: 1, max: 10000 })) : undefined;

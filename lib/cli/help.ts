@@ -33,7 +33,8 @@ options:
       --warmup N         heat-up loops after the cold run (default 1)
       --fa LIST          flash attention on/off (default on)
       --device LIST      cpu or GPU indices, e.g. cpu,0 (default cpu without a GPU build)
-  -w, --what KIND        encoder (default), memcpy or mulmat
+  -w, --what LIST        encoder (default), memcpy, mulmat; encoder,mulmat also gives the
+                         encoder's share of the measured mul_mat peak
   -o, --output FMT       md (default), csv, json, jsonl, sql
       --out FILE         write the data to FILE instead of stdout (atomically)
       --delay SECONDS    pause between cells (default 0)

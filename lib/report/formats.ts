@@ -58,6 +58,10 @@ export const COLUMNS: readonly { name: string; type: SqlType }[] = [
   ['mulmat_size', 'INTEGER'],
   ['encoder_gflop', 'REAL'],
   ['encoder_gflops', 'REAL'],
+  ['encoder_peak_fraction', 'REAL'],
+  ['speedup', 'REAL'],
+  ['efficiency', 'REAL'],
+  ['knee_threads', 'INTEGER'],
   ['warnings', 'TEXT'],
   ['error_code', 'TEXT'],
   ['error_message', 'TEXT'],
@@ -117,6 +121,10 @@ export function flattenRow(row: BenchRow): Record<string, FlatValue> {
   f.mulmat_size = num(row.mulmat_size);
   f.encoder_gflop = num(row.encoder_gflop);
   f.encoder_gflops = num(row.encoder_gflops);
+  f.encoder_peak_fraction = num(row.encoder_peak_fraction);
+  f.speedup = num(row.speedup);
+  f.efficiency = num(row.efficiency);
+  f.knee_threads = num(row.knee_threads);
   f.warnings = row.warnings && row.warnings.length > 0 ? row.warnings.join(' | ') : null;
   f.error_code = str(row.error?.code);
   f.error_message = str(row.error?.message);
@@ -244,6 +252,13 @@ function toMarkdown(rows: readonly BenchRow[]): string {
   timing('mel_ms', 'mel 30s ms', 2);
   if (has((r) => typeof r.encoder_gflops === 'number')) {
     cols.push({ title: 'enc GFLOPS', right: true, cell: (r) => (typeof r.encoder_gflops === 'number' ? fix(r.encoder_gflops, 1) : '') });
+  }
+  if (has((r) => typeof r.encoder_peak_fraction === 'number')) {
+    cols.push({ title: 'of peak', right: true, cell: (r) => (typeof r.encoder_peak_fraction === 'number' ? `${fix(r.encoder_peak_fraction * 100, 0)}%` : '') });
+  }
+  if (has((r) => typeof r.speedup === 'number')) {
+    cols.push({ title: 'speed-up', right: true, cell: (r) => (typeof r.speedup === 'number' ? `${fix(r.speedup, 2)}×` : '') });
+    cols.push({ title: 'efficiency', right: true, cell: (r) => (typeof r.efficiency === 'number' ? `${fix(r.efficiency * 100, 0)}%` : '') });
   }
   timing('memcpy_gbps', 'memcpy GB/s', 2);
   if (has((r) => r.what === 'mulmat' || r.mulmat_gflops !== undefined)) {
