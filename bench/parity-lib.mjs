@@ -18,6 +18,28 @@ export const STAGES = Object.freeze(['load', 'encode', 'decode', 'batchd', 'prom
 /** Highest acceptable ratio addon/native per stage. */
 export const TARGETS = Object.freeze({ load: 1.05, encode: 1.03, decode: 1.03, batchd: 1.03, prompt: 1.03 });
 
+/** Stage labels with their unit: whisper.cpp counts batchd and prompt "runs" per token. */
+export const STAGE_LABELS = Object.freeze({
+  load: 'load (ms)',
+  encode: 'encode (ms/run)',
+  decode: 'decode (ms/token)',
+  batchd: 'batchd (ms/token)',
+  prompt: 'prompt (ms/token)',
+});
+
+/**
+ * The "runs" whisper-bench's measured part makes whisper.cpp count: 1 encode, 256 single-token
+ * decodes, 64 five-token batches (320 tokens), 16 prompts of 256 tokens (4096 tokens).
+ */
+export const WHISPER_BENCH_RUNS = Object.freeze({ encode: 1, decode: 256, batchd: 64 * 5, prompt: 16 * 256 });
+
+/** Differences between the runs whisper.cpp counted and WHISPER_BENCH_RUNS, as messages (none: the same workload). */
+export function runMismatches(runs) {
+  return Object.entries(WHISPER_BENCH_RUNS)
+    .filter(([k, n]) => runs?.[k] !== n)
+    .map(([k, n]) => `${k}: ${runs?.[k]} runs, expected ${n}`);
+}
+
 /** Bootstrap settings for the ratio CI (fixed seed: the same samples give the same interval). */
 export const BOOTSTRAP = Object.freeze({ method: 'bootstrap', resamples: 2000, seed: 42 });
 
@@ -28,7 +50,7 @@ export const VERDICT_RULE =
   'inconclusive when the CI straddles the target (or when a side has fewer than 2 rounds, so there is no CI). ' +
   'Exit status: 0 when every stage\'s median ratio is at or below its target, 1 otherwise.';
 
-export const DEFAULT_ROUNDS = 5;
+export const DEFAULT_ROUNDS = 6; // even: each side goes first equally often
 export const QUICK_ROUNDS = 2;
 
 export const PARITY_HELP = `usage: npm run bench:parity -- [options]
@@ -129,7 +151,8 @@ export function roundOrder(i) {
 /**
  * Parses the native whisper-bench's stderr: whisper.cpp's load time and the per-run timings of
  * encode, decode, batchd and prompt, plus its system_info line. Per-run figures are
- * total / runs, which keeps the precision the printed "ms per run" (2 decimals) loses.
+ * total / runs, which keeps the precision the printed "ms per run" (2 decimals) loses; for
+ * batchd and prompt whisper.cpp counts a run per token, so those are ms per token.
  * Throws when the timings are missing (the run failed or printed something else).
  */
 export function parseNativeBench(stderr) {
@@ -214,9 +237,9 @@ function cellVerdict(s) {
 
 /** The markdown table of compareRounds' result, the rule below it. */
 export function formatTable(result) {
-  const head = ['stage', 'native ms median ± sd', 'addon ms median ± sd', 'ratio addon/native [95% CI]', 'target', 'verdict'];
+  const head = ['stage', 'native median ± sd', 'addon median ± sd', 'ratio addon/native [95% CI]', 'target', 'verdict'];
   const rows = result.stages.map((s) => [
-    s.stage === 'load' ? 'load' : `${s.stage} (per run)`,
+    STAGE_LABELS[s.stage] ?? s.stage,
     `${fmtMs(s.native.median)} ± ${fmtMs(s.native.sd)}`,
     `${fmtMs(s.addon.median)} ± ${fmtMs(s.addon.sd)}`,
     `${s.ratio.ratio.toFixed(3)} [${s.ratio.low.toFixed(3)}, ${s.ratio.high.toFixed(3)}]`,

@@ -32,6 +32,7 @@ import {
   parseParityArgs,
   PARITY_HELP,
   roundOrder,
+  runMismatches,
   UsageError,
 } from './parity-lib.mjs';
 
@@ -126,6 +127,9 @@ async function main(argv) {
   const sys = systemInfo();
   const started = performance.now();
   for (const line of header(opts, modelPath, build, sys, nativeBin)) err(line);
+  if (opts.rounds > 1 && opts.rounds % 2 === 1) {
+    err(`note: ${opts.rounds} rounds is odd: the native side goes first once more than the addon; an even count balances the order`);
+  }
 
   const args = nativeArgs({ model: modelPath, threads: opts.threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu });
   const rounds = [];
@@ -139,6 +143,8 @@ async function main(argv) {
         if (res.native.threads !== null && res.native.threads !== opts.threads) {
           throw new Error(`the native whisper-bench ran ${res.native.threads} threads, not ${opts.threads}`);
         }
+        const off = runMismatches(res.native.runs);
+        if (off.length) throw new Error(`the native whisper-bench ran another workload than the addon's: ${off.join('; ')}`);
         nativeSystemInfo ??= res.native.systemInfo;
       } else {
         res.addon = await runAddon(modelPath, opts);

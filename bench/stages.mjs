@@ -3,7 +3,8 @@
  * bench:stages — tinybench timings of each whisper.cpp stage through the addon, on one loaded
  * model: mel of 30 s of audio, encode, a single-token decode, a five-token batch decode and a
  * 256-token prompt decode. Each task awaits the model call, so the figures include the addon's
- * queueing and promise overhead; the "call ms" column is the whisper.cpp call alone, timed in C++.
+ * queueing and promise overhead; the "call ms" column is the whisper.cpp call alone, timed in C++,
+ * and "overhead" the difference per call.
  *
  * Decodes run at nPast 0 every time (a fixed, valid KV position), on token 0 as whisper-bench does.
  * One tinybench Bench per stage, because the stages differ ~1000× in cost and tinybench's
@@ -39,15 +40,17 @@ options:
 
 /**
  * Budgets per stage: tinybench runs at least `iterations` calls and at least `time` ms, after a
- * warm-up of at least `warmupIterations` calls and `warmupTime` ms. Sized for tiny on 2 cores
- * (encode ~0.9-1 s, prompt ~0.35 s per call at 2 threads): about 65 s in all.
+ * warm-up of at least `warmupIterations` calls and `warmupTime` ms. Mostly time-bound, so a busy
+ * machine gets fewer samples rather than a longer run: for tiny on 2 cores (encode ~1 s, prompt
+ * ~0.35 s per call at 2 threads) about a minute in all, the minimum iterations taking over only
+ * when a call is 2-3× slower than that.
  */
 const BUDGETS = {
-  mel: { iterations: 20, time: 6000, warmupIterations: 2, warmupTime: 0 },
-  encode: { iterations: 25, time: 0, warmupIterations: 2, warmupTime: 0 },
-  decode: { iterations: 200, time: 6000, warmupIterations: 10, warmupTime: 0 },
-  batchd: { iterations: 100, time: 6000, warmupIterations: 5, warmupTime: 0 },
-  prompt: { iterations: 40, time: 0, warmupIterations: 1, warmupTime: 0 },
+  mel: { iterations: 10, time: 6000, warmupIterations: 2, warmupTime: 0 },
+  encode: { iterations: 8, time: 20000, warmupIterations: 2, warmupTime: 0 },
+  decode: { iterations: 50, time: 6000, warmupIterations: 10, warmupTime: 0 },
+  batchd: { iterations: 30, time: 6000, warmupIterations: 5, warmupTime: 0 },
+  prompt: { iterations: 10, time: 12000, warmupIterations: 2, warmupTime: 0 },
 };
 const QUICK_BUDGETS = {
   mel: { iterations: 3, time: 500, warmupIterations: 1, warmupTime: 0 },
@@ -138,17 +141,22 @@ async function main(argv) {
       const b = budgets[st.key];
       const bench = new Bench({ name: `whisper-perf stages: ${st.name}`, throws: true, ...b });
       let callMs = [];
+      let overheadMs = [];
       bench.add(
         st.name,
         async () => {
+          const t = performance.now();
           const r = await st.call();
+          const wall = performance.now() - t;
           callMs.push(r.ms);
+          overheadMs.push(wall - r.ms);
         },
         {
           async: true,
-          // only the measured phase's whisper.cpp call times are kept
+          // only the measured phase's figures are kept
           beforeAll: () => {
             callMs = [];
+            overheadMs = [];
           },
         },
       );
@@ -156,8 +164,7 @@ async function main(argv) {
       const task = bench.tasks[0];
       const res = task.result;
       if (res.state !== 'completed') throw new Error(`${st.name}: tinybench task ${res.state}${res.error ? `: ${res.error.message}` : ''}`);
-      const call = summarize(callMs);
-      results.push({ key: st.key, name: st.name, result: res, callMs: call, budget: b });
+      results.push({ key: st.key, name: st.name, result: res, callMs: summarize(callMs), overheadMs: summarize(overheadMs), budget: b });
       err(`${st.name}: ${res.latency.samplesCount} samples, mean ${res.latency.mean.toFixed(2)} ms (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     }
   } finally {
@@ -165,7 +172,7 @@ async function main(argv) {
   }
   const elapsedMs = performance.now() - started;
 
-  const table = results.map(({ name, result: r, callMs }) => ({
+  const table = results.map(({ name, result: r, callMs, overheadMs }) => ({
     stage: name,
     'ops/s': Number(r.throughput.mean.toFixed(2)),
     'mean ms': r2(r.latency.mean),
@@ -174,11 +181,12 @@ async function main(argv) {
     'rme %': Number(r.latency.rme.toFixed(2)),
     samples: r.latency.samplesCount,
     'call ms p50': r2(callMs.median),
-    'JS overhead ms': r2(r.latency.p50 - callMs.median),
+    'overhead ms p50': r2(overheadMs.median),
   }));
   console.table(table);
   process.stdout.write(
-    `threads ${threads}; ${modelPath}; latency from tinybench (awaited call), call ms timed in C++ around the whisper.cpp call; ` +
+    `threads ${threads}; ${modelPath}; latency: tinybench, the awaited call; call ms: timed in C++ around the whisper.cpp call; ` +
+      'overhead: awaited wall time minus call ms, per call (queueing, thread pool, promise); ' +
       `decodes at nPast 0; ${(elapsedMs / 1000).toFixed(1)} s in all\n`,
   );
 
@@ -188,7 +196,7 @@ async function main(argv) {
     date: new Date().toISOString(),
     config: { model: modelPath, threads, flashAttn: opts.flashAttn, quick: opts.quick, decodeNPast: 0 },
     provenance: { build, system: sys },
-    tasks: results.map(({ key, name, result: r, callMs, budget }) => ({
+    tasks: results.map(({ key, name, result: r, callMs, overheadMs, budget }) => ({
       key,
       name,
       budget,
@@ -197,6 +205,7 @@ async function main(argv) {
       periodMs: r.period,
       totalTimeMs: r.totalTime,
       callMs,
+      overheadMs,
     })),
     elapsedMs,
   };

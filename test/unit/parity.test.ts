@@ -12,6 +12,7 @@ import {
   parseNativeBench,
   parseParityArgs,
   roundOrder,
+  runMismatches,
   STAGES,
   TARGETS,
   UsageError,
@@ -21,6 +22,7 @@ import {
 /** What whisper-bench prints to stderr (examples/bench/bench.cpp + whisper_print_timings). */
 function nativeStderr(o: { load?: number; encode?: number; decode?: number; batchd?: number; prompt?: number; threads?: number } = {}): string {
   const { load = 41.27, encode = 901.5, decode = 2.48, batchd = 4.21, prompt = 22.57, threads = 2 } = o;
+  // whisper.cpp counts batchd and prompt runs per token
   const line = (name: string, perRun: number, runs: number) =>
     `whisper_print_timings:   ${name} time = ${(perRun * runs).toFixed(2).padStart(8)} ms / ${String(runs).padStart(5)} runs ( ${perRun.toFixed(2).padStart(8)} ms per run)`;
   return [
@@ -35,8 +37,8 @@ function nativeStderr(o: { load?: number; encode?: number; decode?: number; batc
     'whisper_print_timings:   sample time =     0.00 ms /     1 runs (     0.00 ms per run)',
     line('encode', encode, 1),
     line('decode', decode, 256),
-    line('batchd', batchd, 64),
-    line('prompt', prompt, 16),
+    line('batchd', batchd, 320),
+    line('prompt', prompt, 4096),
     'whisper_print_timings:    total time =  2100.00 ms',
     '',
     'If you wish, you can submit these results here:',
@@ -54,7 +56,8 @@ describe('parseNativeBench', () => {
     expect(r.perRunMs.decode).toBeCloseTo(2.48, 6);
     expect(r.perRunMs.batchd).toBeCloseTo(4.21, 6);
     expect(r.perRunMs.prompt).toBeCloseTo(22.57, 6);
-    expect(r.runs).toEqual({ encode: 1, decode: 256, batchd: 64, prompt: 16 });
+    expect(r.runs).toEqual({ encode: 1, decode: 256, batchd: 320, prompt: 4096 });
+    expect(runMismatches(r.runs)).toEqual([]);
     expect(r.threads).toBe(2);
     expect(r.systemInfo).toBe('WHISPER : COREML = 0 | OPENVINO = 0 | CPU : SSE3 = 1 | AVX2 = 1 | FMA = 1 | OPENMP = 1 |');
   });
@@ -66,6 +69,12 @@ describe('parseNativeBench', () => {
 
   it('accepts CRLF line ends', () => {
     expect(parseNativeBench(nativeStderr().replace(/\n/g, '\r\n')).perRunMs.encode).toBeCloseTo(901.5, 6);
+  });
+
+  it('tells when whisper.cpp counted another workload', () => {
+    const text = nativeStderr().replace(/prompt time = .*$/m, 'prompt time =  1000.00 ms /  2048 runs (     0.49 ms per run)');
+    expect(runMismatches(parseNativeBench(text).runs)).toEqual(['prompt: 2048 runs, expected 4096']);
+    expect(runMismatches(undefined)).toHaveLength(4);
   });
 
   it('throws when the timings are missing', () => {
@@ -188,11 +197,11 @@ describe('compareRounds and formatTable', () => {
     const rs = rounds(1.0).map((r) => ({ ...r, addon: { ...r.addon, perRunMs: { ...r.addon.perRunMs, encode: r.addon.perRunMs.encode * 1.2 } } }));
     const md = formatTable(compareRounds(rs));
     const lines = md.split('\n');
-    expect(lines[0]).toBe('| stage | native ms median ± sd | addon ms median ± sd | ratio addon/native [95% CI] | target | verdict |');
+    expect(lines[0]).toBe('| stage | native median ± sd | addon median ± sd | ratio addon/native [95% CI] | target | verdict |');
     expect(lines[1]).toBe('| --- | ---: | ---: | ---: | ---: | --- |');
     expect(lines.filter((l) => l.startsWith('| ') && !l.startsWith('| stage') && !l.startsWith('| ---'))).toHaveLength(5);
-    expect(md).toMatch(/\| encode \(per run\) \| 900\.0 ± 0\.158 \| 1080\.0 ± 0\.190 \| 1\.200 \[1\.\d{3}, 1\.\d{3}\] \| ≤ 1\.03 \| FAIL \|/);
-    expect(md).toMatch(/\| load \| 40\.00 ± 0\.158 \| 40\.00 ± 0\.158 \| 1\.000 \[0\.\d{3}, 1\.\d{3}\] \| ≤ 1\.05 \| PASS \|/);
+    expect(md).toMatch(/\| encode \(ms\/run\) \| 900\.0 ± 0\.158 \| 1080\.0 ± 0\.190 \| 1\.200 \[1\.\d{3}, 1\.\d{3}\] \| ≤ 1\.03 \| FAIL \|/);
+    expect(md).toMatch(/\| load \(ms\) \| 40\.00 ± 0\.158 \| 40\.00 ± 0\.158 \| 1\.000 \[0\.\d{3}, 1\.\d{3}\] \| ≤ 1\.05 \| PASS \|/);
     expect(md).toContain('5 rounds per side.');
     expect(md).toContain('inconclusive when the CI straddles the target');
     expect(md).toContain('Result: FAIL');
@@ -204,7 +213,7 @@ describe('compareRounds and formatTable', () => {
       addon: { loadMs: [40, 36, 44][i], perRunMs: { encode: [909, 819, 1000][i], decode: 2.5, batchd: 4.2, prompt: 22.5 } },
     }));
     const md = formatTable(compareRounds(noisy));
-    expect(md).toMatch(/\| encode \(per run\) \|.*\| inconclusive \(median meets target\) \|/);
+    expect(md).toMatch(/\| encode \(ms\/run\) \|.*\| inconclusive \(median meets target\) \|/);
   });
 });
 
@@ -214,7 +223,7 @@ describe('parseParityArgs', () => {
       help: false,
       model: undefined,
       threads: 2,
-      rounds: 5,
+      rounds: 6,
       flashAttn: true,
       useGpu: true,
       native: 'build/Release/whisper-bench-native',
