@@ -99,8 +99,9 @@ async function benchmarkOne(what: BenchWhat, options: BenchmarkOptions): Promise
   const warmup = checkInt(options.warmup ?? 1, 'warmup', 0, 100);
   const delayMs = checkInt(options.delayMs ?? 0, 'delayMs', 0, 3_600_000);
   const b = buildInfo();
-  const hasGpu = b.backends.some((x) => x !== 'cpu' && x !== 'blas');
-  const devices = asList(options.devices, [hasGpu ? '0' : 'cpu']);
+  // ggml's GPU devices in load order: a --device index counts among these
+  const gpus = systemInfo().devices.filter((d) => d.type === 'gpu');
+  const devices = asList(options.devices, [gpus.length > 0 ? '0' : 'cpu']);
   for (const d of devices) if (d !== 'cpu' && !/^\d+$/.test(d)) throw invalidArgument('device', d, "'cpu' or a GPU index");
   const flashAttn = asList(options.flashAttn, [true]);
   for (const f of flashAttn) if (typeof f !== 'boolean') throw invalidArgument('flashAttn', f, 'true or false');
@@ -154,6 +155,13 @@ async function benchmarkOne(what: BenchWhat, options: BenchmarkOptions): Promise
       };
       try {
         if (key === loadErrorKey && loadError) throw loadError;
+        if (cell.device !== 'cpu' && Number(cell.device) >= gpus.length) {
+          // whisper.cpp would quietly fall back to the CPU: measuring that under a GPU's name would lie
+          throw new WhisperPerfError(
+            `device ${cell.device}: this build sees ${gpus.length} GPU device(s)${gpus.length ? ` (${gpus.map((g, i) => `${i}: ${g.description}`).join(', ')})` : ''}; backends compiled in: ${b.backends.join(', ')}`,
+            'INVALID_ARGUMENT',
+          );
+        }
         if (current?.key !== key) {
           await current?.model.dispose();
           current = undefined;

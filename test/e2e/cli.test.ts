@@ -77,6 +77,18 @@ describe('whisper-perf bench', () => {
     }
   });
 
+  it('a failed cell is reported in its row, the sweep goes on, and the exit code is 1', async () => {
+    const r = await run(['bench', '-m', tiny, '--device', 'cpu,7', '-t', '2', '-r', '1', '--quick', '--warmup', '0', '-o', 'json']);
+    expect(r.code).toBe(1);
+    const rows = JSON.parse(r.stdout) as BenchRow[];
+    expect(rows.map((x) => x.device)).toEqual(['cpu', '7']);
+    expect(rows[0].error).toBeUndefined();
+    expect(rows[0].encode_ms!.median).toBeGreaterThan(0);
+    expect(rows[1].error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('device 7') });
+    expect(rows[1].encode_ms).toBeUndefined();
+    expect(r.stderr).toContain('cell failed');
+  });
+
   it.each([
     [['-t', '1-'], '1-'],
     [['-t', '8-1'], '8-1'],
