@@ -239,8 +239,8 @@ export class Model implements AsyncDisposable {
 
   /** Full transcription of 16 kHz mono PCM with whisper_full. */
   transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
-    const o = checkObject<TranscribeOptions>(options, 'options');
     return this.#run('transcribe', () => {
+      const o = checkObject<TranscribeOptions>(options, 'options');
       checkPcm(pcm);
       const language = o.language ?? 'en';
       if (typeof language !== 'string' || !/^(auto|[a-z]{2,3}|haw|yue)$/.test(language)) {
@@ -273,13 +273,13 @@ export class Model implements AsyncDisposable {
       text: r.segments.map((s: NativeSegment) => s.text).join('').trim(),
       timings: parseTimings(joinLogLines(this.#native.timings())),
       synthetic: this.info.synthetic,
-    }), o.signal);
+    }), signalOf(options));
   }
 
   /** whisper-bench's workload on this model: heat-up, then encode, decodes, batches and prompts. */
   benchWorkload(options: BenchWorkloadOptions = {}): Promise<BenchWorkloadResult> {
-    const o = checkObject<BenchWorkloadOptions>(options, 'options');
     return this.#run('benchWorkload', () => {
+      const o = checkObject<BenchWorkloadOptions>(options, 'options');
       if (this.#hparams.nTextCtx < 261) throw invalidArgument('model', this.info.path, 'a model with a text context of at least 261 tokens');
       return this.#native.bench({
         threads: checkThreads(o.threads),
@@ -288,7 +288,7 @@ export class Model implements AsyncDisposable {
         nBatch: o.nBatch === undefined ? 64 : checkInt(o.nBatch, 'nBatch', 0, 100000),
         nPrompt: o.nPrompt === undefined ? 16 : checkInt(o.nPrompt, 'nPrompt', 0, 100000),
       });
-    }, ({ logs: _l, runMs: _r, ...rest }) => rest, o.signal);
+    }, ({ logs: _l, runMs: _r, ...rest }) => rest, signalOf(options));
   }
 
   /** whisper.cpp's own accumulated timings (sample, encode, decode, batchd, prompt, mel, load, fallbacks). */
@@ -350,6 +350,10 @@ export class Model implements AsyncDisposable {
       throw withCallSite(e, callSite);
     });
   }
+}
+
+function signalOf(options: unknown): AbortSignal | undefined {
+  return options && typeof options === 'object' ? (options as { signal?: AbortSignal }).signal : undefined;
 }
 
 function throwIfAborted(signal?: AbortSignal): void {

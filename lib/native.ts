@@ -140,12 +140,15 @@ export function addonCandidates(root = packageRoot): string[] {
     const p = join(root, dir, 'whisper_perf.node');
     if (existsSync(p)) out.push(p);
   }
-  out.push(...prebuildCandidates(root));
+  const fitting = prebuildCandidates(root);
+  out.push(...fitting);
   try {
-    // node-gyp-build's own resolution (build/ then prebuilds/<platform>-<arch>/)
+    // node-gyp-build's own resolution (build/ then prebuilds/<platform>-<arch>/); it knows nothing
+    // of CPU variants, so a prebuild it finds counts only if it fits this CPU
     const ngb = require('node-gyp-build') as { resolve(dir: string): string };
     const p = ngb.resolve(root);
-    if (!out.includes(p)) out.push(p);
+    const isVariant = /whisper-perf\.[^/\\]+\.node$/.test(p);
+    if (!out.includes(p) && (!isVariant || fitting.includes(p))) out.push(p);
   } catch {
     // none found there
   }
@@ -172,12 +175,6 @@ export function loadBinding(): BindingModule {
     `the whisper-perf native addon is not built (${errors.join('; ') || 'no build/Release/whisper_perf.node and no prebuild'}): run \`npm run build:native\``,
     'NATIVE_UNAVAILABLE',
   );
-}
-
-/** The build-metadata JSON written beside the binary, without loading the addon. */
-export function readBuildJsonBeside(path: string): unknown {
-  const p = join(dirname(path), 'whisper-perf-build.json');
-  return existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : undefined;
 }
 
 /** Prebuilt CPU variants this CPU can run, best first (see scripts/variants.json). */

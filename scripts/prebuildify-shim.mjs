@@ -5,6 +5,7 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { SWITCHES } from './build-options.mjs';
 import { buildNative } from './build-native.mjs';
 import { VARIANTS } from './prebuild-select.mjs';
 
@@ -16,10 +17,13 @@ if (!v || !root) {
   process.exit(1);
 }
 const debug = process.argv.includes('--debug');
-const out = buildNative([...v.args, '-DWHISPER_PERF_NATIVE_BENCH=OFF', '--out', join('build-prebuild', v.name), ...(debug ? ['--debug'] : [])], {
-  ...process.env,
-  WHISPER_PERF_NATIVE: '',
-});
+// A prebuild is defined by its variant alone: the build switches of the calling shell
+// (WHISPER_PERF_CUDA=ON, WHISPER_PERF_BUILD_TYPE=Debug, WHISPER_PERF_CMAKE_ARGS=…) must not leak
+// into it (a Debug build would also land where prebuild.mjs does not look). WHISPER_PERF_JOBS stays.
+const env = { ...process.env };
+for (const s of Object.values(SWITCHES)) delete env[s.env];
+for (const k of ['WHISPER_PERF_BUILD_TYPE', 'WHISPER_PERF_BUILD_DIR', 'WHISPER_PERF_CMAKE_ARGS']) delete env[k];
+const out = buildNative([...v.args, '-DWHISPER_PERF_NATIVE_BENCH=OFF', '--out', join('build-prebuild', v.name), ...(debug ? ['--debug'] : [])], env);
 const target = join(process.cwd(), 'build', debug ? 'Debug' : 'Release');
 mkdirSync(target, { recursive: true });
 copyFileSync(out, join(target, 'whisper_perf.node'));

@@ -148,6 +148,9 @@ describe('a loaded synthetic tiny.en', () => {
     expect(Array.isArray(r.segments)).toBe(true);
     expect(r.timings.encode.runs).toBeGreaterThanOrEqual(1);
     expect(await codeOf(model.transcribe(testSignal(1), { language: 'xx-not' }))).toBe('INVALID_ARGUMENT');
+    // bad options reject (never throw synchronously from a promise-returning call)
+    expect(await codeOf(model.transcribe(testSignal(1), 'fast' as unknown as object))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(model.benchWorkload(7 as unknown as object))).toBe('INVALID_ARGUMENT');
   });
 
   it('aborts a transcription through its AbortSignal', async () => {
