@@ -11,7 +11,7 @@
  *   MAD is 0 (more than half of the samples equal the median) that rule would divide by zero;
  *   we then fall back to the mean absolute deviation from the median, as Iglewicz & Hoaglin
  *   suggest: z = (x-median)/(1.253314·MeanAD). When every sample is equal there are no
- *   outliers.
+ *   outliers. Fewer than MIN_OUTLIER_SAMPLES (5) samples get no outlier test at all.
  */
 import { invalidArgument } from '../errors.js';
 import type { Stat } from './types.js';
@@ -22,6 +22,8 @@ export const OUTLIER_Z = 3.5;
 export const HIGH_CV = 0.1;
 /** Fewer samples than this get a "too few samples" warning. */
 export const MIN_SAMPLES = 3;
+/** Fewest samples for outlier detection: with 3 or 4 the MAD is one or two gaps and flags ordinary spread. */
+export const MIN_OUTLIER_SAMPLES = 5;
 /** The first sample is "much slower" when it exceeds the median of the others by this factor. */
 export const SLOW_FIRST_FACTOR = 1.5;
 /** Scaling knee: adding threads beyond the knee never improves speed by this much (10%). */
@@ -63,7 +65,7 @@ export function median(values: readonly number[]): number {
 
 /** Indices of the outliers of `samples` by the modified z-score rule (see the module comment). */
 export function outlierIndices(samples: readonly number[]): number[] {
-  if (samples.length < 3) return [];
+  if (samples.length < MIN_OUTLIER_SAMPLES) return [];
   const med = median(samples);
   const dev = samples.map((x) => Math.abs(x - med));
   const mad = median(dev);

@@ -96,6 +96,9 @@ describe('outlierIndices', () => {
     expect(outlierIndices([10, 10, 10, 10, 10, 30])).toEqual([5]);
     // median 10, MAD 0, MeanAD 0.25; z(11) = 1 / (1.253314 * 0.25) = 3.19 <= 3.5
     expect(outlierIndices([10, 10, 10, 11])).toEqual([]);
+    // three or four samples are too few to call one an outlier: [9.35, 9.33, 9.57] is ordinary spread
+    expect(outlierIndices([9.35, 9.33, 9.57])).toEqual([]);
+    expect(outlierIndices([9.35, 9.33, 9.34, 9.57, 9.36])).toEqual([3]);
   });
 
   it('flags both low and high outliers', () => {
