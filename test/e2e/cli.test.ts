@@ -1,5 +1,5 @@
 // The CLI as a user runs it: a child process on the compiled package.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -165,5 +165,19 @@ describe('whisper-perf models and sysinfo', () => {
     const j = JSON.parse(r.stdout);
     expect(j.system.cores).toBeGreaterThan(0);
     expect(j.build.whisperVersion).toBe('1.9.1');
+  });
+});
+
+describe('the package', () => {
+  it("resolves `import 'whisper-perf'` to the compiled API with its types (package self-reference)", () => {
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "const w = await import('whisper-perf'); console.log(JSON.stringify([typeof w.loadModel, typeof w.benchmark, typeof w.systemInfo, typeof w.buildInfo, w.version, w.whisperVersion()]))"],
+      { encoding: 'utf8', cwd: process.cwd() },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+    expect(JSON.parse(r.stdout)).toEqual(['function', 'function', 'function', 'function', pkg.version, '1.9.1']);
+    expect(existsSync(join(process.cwd(), pkg.exports['.'].types))).toBe(true);
   });
 });
