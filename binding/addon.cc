@@ -74,6 +74,7 @@ Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
     switch (ggml_backend_dev_type(d)) {
       case GGML_BACKEND_DEVICE_TYPE_CPU: type = "cpu"; break;
       case GGML_BACKEND_DEVICE_TYPE_GPU: type = "gpu"; break;
+      case GGML_BACKEND_DEVICE_TYPE_IGPU: type = "igpu"; break;
       case GGML_BACKEND_DEVICE_TYPE_ACCEL: type = "accel"; break;
       default: type = "other"; break;
     }

@@ -106,7 +106,7 @@ export interface NativeDevice {
   index: number;
   name: string;
   description: string;
-  type: 'cpu' | 'gpu' | 'accel' | 'other';
+  type: 'cpu' | 'gpu' | 'igpu' | 'accel' | 'other';
   backend: string;
   memoryFree: number;
   memoryTotal: number;

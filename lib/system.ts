@@ -40,7 +40,7 @@ export interface SystemInfo {
   features: Record<string, boolean>;
   /** the raw whisper_print_system_info() text */
   whisperSystemInfo: string;
-  /** ggml devices in load order: the index is what `gpuDevice` means for GPU devices */
+  /** ggml devices in load order; `gpuDevice` N is the N-th device of type 'gpu' or 'igpu' here, not `index` */
   devices: NativeDevice[];
 }
 

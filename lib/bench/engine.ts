@@ -99,8 +99,9 @@ async function benchmarkOne(what: BenchWhat, options: BenchmarkOptions): Promise
   const warmup = checkInt(options.warmup ?? 1, 'warmup', 0, 100);
   const delayMs = checkInt(options.delayMs ?? 0, 'delayMs', 0, 3_600_000);
   const b = buildInfo();
-  // ggml's GPU devices in load order: a --device index counts among these
-  const gpus = systemInfo().devices.filter((d) => d.type === 'gpu');
+  // ggml's GPU devices in load order: a --device index counts among these, as whisper.cpp's
+  // gpu_device counts devices of type GPU and IGPU (integrated: Vulkan APUs, CUDA on Jetson)
+  const gpus = systemInfo().devices.filter((d) => d.type === 'gpu' || d.type === 'igpu');
   const devices = asList(options.devices, [gpus.length > 0 ? '0' : 'cpu']);
   for (const d of devices) if (d !== 'cpu' && !/^\d+$/.test(d)) throw invalidArgument('device', d, "'cpu' or a GPU index");
   const flashAttn = asList(options.flashAttn, [true]);
