@@ -56,6 +56,10 @@ set(WP_BUILD_JSON "{
 ${WP_OPTIONS}  }
 }
 ")
-file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/generated/build-info.json" "${WP_BUILD_JSON}")
-file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/generated/build_info.h"
+# written through configure_file(COPYONLY) so an unchanged configuration touches nothing
+# and a reconfigure does not recompile the addon
+file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/generated/build-info.json.tmp" "${WP_BUILD_JSON}")
+file(WRITE "${CMAKE_CURRENT_BINARY_DIR}/generated/build_info.h.tmp"
   "#pragma once\nstatic const char * WHISPER_PERF_BUILD_INFO = R\"WPJSON(${WP_BUILD_JSON})WPJSON\";\n")
+configure_file("${CMAKE_CURRENT_BINARY_DIR}/generated/build-info.json.tmp" "${CMAKE_CURRENT_BINARY_DIR}/generated/build-info.json" COPYONLY)
+configure_file("${CMAKE_CURRENT_BINARY_DIR}/generated/build_info.h.tmp" "${CMAKE_CURRENT_BINARY_DIR}/generated/build_info.h" COPYONLY)

@@ -52,6 +52,8 @@ export interface ModelInfo {
   synthetic: boolean;
   /** buffer sizes reported by whisper.cpp while loading */
   buffers: BufferSizes;
+  /** where the weights live, as ggml names the buffer: CPU, CUDA0, Vulkan0 ... */
+  backend: string;
 }
 
 /** A timed operation's result. */
@@ -157,6 +159,17 @@ export class Model implements AsyncDisposable {
     const file = await validateModelFile(path);
     throwIfAborted(signal);
     const binding = loadBinding();
+    if (useGpu && opts.gpuDevice !== undefined) {
+      // whisper.cpp falls back to the CPU for a GPU index it does not have: refuse instead
+      const gpus = binding.systemInfo().devices.filter((d) => d.type === 'gpu' || d.type === 'igpu');
+      if (gpuDevice >= gpus.length) {
+        throw invalidArgument(
+          'gpuDevice',
+          gpuDevice,
+          gpus.length ? `0 to ${gpus.length - 1} (${gpus.map((g, i) => `${i}: ${g.description}`).join(', ')})` : 'none: this build sees no GPU device (use useGpu: false, or a GPU build)',
+        );
+      }
+    }
     const r = await binding.load(path, { useGpu, gpuDevice, flashAttn }).catch((e: unknown) => {
       throw forwardLogs(e, onLog);
     });
@@ -168,6 +181,7 @@ export class Model implements AsyncDisposable {
     }
     const ni = native.info();
     const { type, typeId: _t, ftype, multilingual, nLen: _n, tokenEot: _e, tokenSot: _s, ...hparams } = ni;
+    const buffers = parseBufferSizes(lines);
     const info: ModelInfo = {
       path,
       type,
@@ -178,7 +192,8 @@ export class Model implements AsyncDisposable {
       fileSize: (await stat(path)).size,
       parameterCount: file.parameterCount,
       synthetic: file.synthetic,
-      buffers: parseBufferSizes(lines),
+      buffers,
+      backend: Object.keys(buffers.byBuffer)[0] ?? 'CPU',
     };
     return new Model(native, info, r.ms, onLog);
   }

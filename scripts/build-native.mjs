@@ -21,10 +21,14 @@ export function buildNative(argv = [], env = process.env) {
     if (r.status !== 0) throw new Error('could not materialize vendor/whisper.cpp');
   }
   const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
-  const args = cmakeJsArgs(opts, root);
-  process.stderr.write(`[build] cmake-js ${args.join(' ')}\n`);
-  const r = spawnSync(process.execPath, [cmakeJs, ...args], { cwd: root, stdio: ['ignore', process.stderr, process.stderr] });
-  if (r.status !== 0) throw new Error(`cmake-js exited with ${r.status ?? r.signal}`);
+  // configure every time: `cmake-js build` skips configuring when the folder has a cache, and
+  // the options asked for now would be silently dropped
+  for (const command of ['configure', 'build']) {
+    const args = cmakeJsArgs(opts, root, command);
+    process.stderr.write(`[build] cmake-js ${args.join(' ')}\n`);
+    const r = spawnSync(process.execPath, [cmakeJs, ...args], { cwd: root, stdio: ['ignore', process.stderr, process.stderr] });
+    if (r.status !== 0) throw new Error(`cmake-js ${command} exited with ${r.status ?? r.signal}`);
+  }
   return join(root, opts.out, opts.buildType, 'whisper_perf.node');
 }
 

@@ -11,6 +11,8 @@ export interface BuildOptions {
   buildType: string;
   out: string;
   jobs: number | undefined;
+  /** the CMake options the caller asked for (switches, environment, -D), before defaults */
+  requested: string[];
 }
 export function resolveBuildOptions(argv?: string[], env?: Record<string, string | undefined>): BuildOptions;
-export function cmakeJsArgs(options: BuildOptions, root: string): string[];
+export function cmakeJsArgs(options: BuildOptions, root: string, command?: 'build' | 'configure'): string[];

@@ -13,7 +13,7 @@ export const SWITCHES = {
   avx512: { env: 'WHISPER_PERF_AVX512', cmake: ['GGML_AVX512'], doc: 'AVX512F (with native off)' },
   openmp: { env: 'WHISPER_PERF_OPENMP', cmake: ['GGML_OPENMP'], doc: 'OpenMP thread pool (default on)' },
   cuda: { env: 'WHISPER_PERF_CUDA', cmake: ['GGML_CUDA'], doc: 'CUDA backend (needs the CUDA toolkit with cuBLAS)' },
-  vulkan: { env: 'WHISPER_PERF_VULKAN', cmake: ['GGML_VULKAN'], doc: 'Vulkan backend (needs Vulkan headers and glslc)' },
+  vulkan: { env: 'WHISPER_PERF_VULKAN', cmake: ['GGML_VULKAN'], doc: 'Vulkan backend (needs Vulkan headers with VK_EXT_layer_settings, newer than Debian 12\'s 1.3.239; SPIRV-Headers; glslc)' },
   opencl: { env: 'WHISPER_PERF_OPENCL', cmake: ['GGML_OPENCL'], doc: 'OpenCL backend' },
   blas: { env: 'WHISPER_PERF_BLAS', cmake: ['GGML_BLAS'], doc: 'BLAS (OpenBLAS) for the CPU backend' },
 };
@@ -55,13 +55,18 @@ export function resolveBuildOptions(argv = [], env = process.env) {
   // explicit instruction-set switches only mean something with native tuning off
   const isa = ['GGML_AVX', 'GGML_AVX2', 'GGML_FMA', 'GGML_F16C', 'GGML_BMI2', 'GGML_AVX512'];
   if (isa.some((k) => k in defs) && !('GGML_NATIVE' in defs)) defs.GGML_NATIVE = 'OFF';
+  // what the caller asked for, before defaults: install.mjs uses a prebuild only when nothing was
+  const requested = Object.keys(defs).filter((k) => k !== 'GGML_NATIVE' || defs[k] !== 'ON');
   if (!('GGML_NATIVE' in defs)) defs.GGML_NATIVE = 'ON';
-  return { defs, buildType, out, jobs };
+  // Backends are off unless asked for, explicitly: CMake keeps cached values, so a folder once
+  // configured with --cuda would otherwise stay CUDA when built again without it.
+  for (const b of ['GGML_CUDA', 'GGML_VULKAN', 'GGML_OPENCL', 'GGML_BLAS']) if (!(b in defs)) defs[b] = 'OFF';
+  return { defs, buildType, out, jobs, requested };
 }
 
 /** cmake-js arguments for the resolved options. */
-export function cmakeJsArgs({ defs, buildType, out, jobs }, root) {
-  const args = ['build', '-d', root, '-O', out, '--config', buildType];
+export function cmakeJsArgs({ defs, buildType, out, jobs }, root, command = 'build') {
+  const args = [command, '-d', root, '-O', out, '--config', buildType];
   args.push('-p', String(jobs || availableParallelism()));
   for (const [k, v] of Object.entries(defs)) args.push(`--CD${k}=${v}`);
   args.push(`--CDCMAKE_BUILD_TYPE=${buildType}`);

@@ -24,7 +24,7 @@ export function loadsInChild(path) {
 
 function main() {
   if (process.env.WHISPER_PERF_SKIP_BUILD === '1') return log('WHISPER_PERF_SKIP_BUILD=1: not building the addon');
-  const custom = Object.keys(resolveBuildOptions([], process.env).defs).some((k) => k !== 'GGML_NATIVE');
+  const custom = resolveBuildOptions([], process.env).requested.length > 0;
   if (process.env.WHISPER_PERF_FROM_SOURCE !== '1' && !custom) {
     const pre = pickPrebuild(root);
     if (pre && loadsInChild(pre.path)) return log(`using prebuild ${pre.path} (${pre.variant})`);

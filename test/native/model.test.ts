@@ -39,6 +39,7 @@ describe('a loaded synthetic tiny.en', () => {
     expect(model.info.multilingual).toBe(false);
     expect(model.info.ftype).toBe('f16');
     expect(model.info.synthetic).toBe(true);
+    expect(model.info.backend).toBe('CPU');
     expect(model.info.hparams).toMatchObject({ nVocab: 51864, nAudioState: 384, nAudioLayer: 4, nTextLayer: 4, nMels: 80 });
     // published tiny.en: 77.7 MB
     expect(Math.abs(model.info.fileSize - 77_704_715) / 77_704_715).toBeLessThan(0.01);
@@ -217,6 +218,9 @@ describe('loading bad model files', () => {
     expect(await codeOf(loadModel(42 as unknown as string))).toBe('INVALID_ARGUMENT');
     expect(await codeOf(loadModel(''))).toBe('INVALID_ARGUMENT');
     expect(await codeOf(loadModel(tiny, { gpuDevice: -1 }))).toBe('INVALID_ARGUMENT');
+    // a GPU index the build does not have is refused, not quietly run on the CPU
+    const gpus = systemInfo().devices.filter((d) => d.type === 'gpu' || d.type === 'igpu').length;
+    await expect(loadModel(tiny, { gpuDevice: gpus })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('gpuDevice') });
     expect(await codeOf(loadModel(tiny, 'x' as unknown as object))).toBe('INVALID_ARGUMENT');
   });
 

@@ -62,7 +62,13 @@ describe('pickPrebuild', () => {
 
 describe('resolveBuildOptions', () => {
   it('defaults to a native Release build in build/', () => {
-    expect(resolveBuildOptions([], {})).toEqual({ defs: { GGML_NATIVE: 'ON' }, buildType: 'Release', out: 'build', jobs: undefined });
+    expect(resolveBuildOptions([], {})).toEqual({
+      defs: { GGML_NATIVE: 'ON', GGML_CUDA: 'OFF', GGML_VULKAN: 'OFF', GGML_OPENCL: 'OFF', GGML_BLAS: 'OFF' },
+      buildType: 'Release',
+      out: 'build',
+      jobs: undefined,
+      requested: [],
+    });
   });
 
   it('--cuda turns GGML_CUDA on and keeps native tuning', () => {
@@ -71,8 +77,14 @@ describe('resolveBuildOptions', () => {
     expect(defs.GGML_NATIVE).toBe('ON');
   });
 
+  it('backends not asked for are set OFF explicitly, so a reused build folder drops them', () => {
+    const { defs } = resolveBuildOptions(['--vulkan'], {});
+    expect(defs).toMatchObject({ GGML_VULKAN: 'ON', GGML_CUDA: 'OFF', GGML_OPENCL: 'OFF', GGML_BLAS: 'OFF' });
+  });
+
   it('an instruction-set switch alone turns GGML_NATIVE off', () => {
-    expect(resolveBuildOptions(['--avx2'], {}).defs).toEqual({ GGML_AVX2: 'ON', GGML_NATIVE: 'OFF' });
+    expect(resolveBuildOptions(['--avx2'], {}).defs).toMatchObject({ GGML_AVX2: 'ON', GGML_NATIVE: 'OFF' });
+    expect(resolveBuildOptions(['--avx2'], {}).requested).toEqual(['GGML_AVX2', 'GGML_NATIVE']);
     // unless native is asked for explicitly
     expect(resolveBuildOptions(['--avx2', '--native'], {}).defs.GGML_NATIVE).toBe('ON');
   });
