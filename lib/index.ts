@@ -16,7 +16,7 @@ export {
   type LogHandler,
 } from './model.js';
 export type { WhisperTimings, BufferSizes } from './logs.js';
-export { systemInfo, buildInfo, packageVersion, type SystemInfo, type BuildInfo } from './system.js';
+export { systemInfo, buildInfo, gpuDevices, packageVersion, type SystemInfo, type BuildInfo } from './system.js';
 export { benchmark, provenance, type BenchmarkOptions, type BenchmarkProgress } from './bench/engine.js';
 export { microBench } from './bench/micro.js';
 export { summarize, ratio, scaling } from './bench/stats.js';

@@ -16,6 +16,7 @@ import {
   NativeResult,
   NativeSegment,
 } from './native.js';
+import { gpuDevices } from './system.js';
 import { checkBool, checkInt, checkObject, checkPcm, checkThreads, describe } from './validate.js';
 
 /** Receives whisper.cpp and ggml log lines (level: 1 debug, 2 info, 3 warn, 4 error). */
@@ -161,7 +162,7 @@ export class Model implements AsyncDisposable {
     const binding = loadBinding();
     if (useGpu && opts.gpuDevice !== undefined) {
       // whisper.cpp falls back to the CPU for a GPU index it does not have: refuse instead
-      const gpus = binding.systemInfo().devices.filter((d) => d.type === 'gpu' || d.type === 'igpu');
+      const gpus = gpuDevices();
       if (gpuDevice >= gpus.length) {
         throw invalidArgument(
           'gpuDevice',

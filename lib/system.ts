@@ -82,14 +82,12 @@ function physicalCoreCount(): number {
   return availableParallelism();
 }
 
-/** CPU flags the kernel reports (Linux), lower case: avx2, fma, avx512f ... */
-export function cpuFlags(): Set<string> {
-  try {
-    const m = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    return new Set(m ? m[1].trim().split(/\s+/) : []);
-  } catch {
-    return new Set();
-  }
+/**
+ * ggml's GPU devices (discrete and integrated) in load order: `gpuDevice` N means the N-th of
+ * these, as whisper.cpp counts them.
+ */
+export function gpuDevices(): NativeDevice[] {
+  return loadBinding().systemInfo().devices.filter((d) => d.type === 'gpu' || d.type === 'igpu');
 }
 
 /** The machine: CPU model, cores, memory, whisper.cpp's CPU features, ggml backends and devices with their memory. */

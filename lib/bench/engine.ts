@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { invalidArgument, WhisperPerfError } from '../errors.js';
 import { loadModel, Model } from '../model.js';
 import { ensureDefaultModel } from '../models/default.js';
-import { buildInfo, packageVersion, systemInfo } from '../system.js';
+import { buildInfo, gpuDevices, packageVersion, systemInfo } from '../system.js';
 import { checkInt, checkThreads, defaultThreads } from '../validate.js';
 import { encoderFlops } from './flops.js';
 import { cartesian } from './params.js';
@@ -101,7 +101,7 @@ async function benchmarkOne(what: BenchWhat, options: BenchmarkOptions): Promise
   const b = buildInfo();
   // ggml's GPU devices in load order: a --device index counts among these, as whisper.cpp's
   // gpu_device counts devices of type GPU and IGPU (integrated: Vulkan APUs, CUDA on Jetson)
-  const gpus = systemInfo().devices.filter((d) => d.type === 'gpu' || d.type === 'igpu');
+  const gpus = gpuDevices();
   const devices = asList(options.devices, [gpus.length > 0 ? '0' : 'cpu']);
   for (const d of devices) if (d !== 'cpu' && !/^\d+$/.test(d)) throw invalidArgument('device', d, "'cpu' or a GPU index");
   const flashAttn = asList(options.flashAttn, [true]);
