@@ -2,8 +2,6 @@
  * Model: a loaded whisper.cpp context. Every operation runs off the JavaScript thread,
  * one at a time per model (a queue), and resolves to its own measured milliseconds.
  */
-import { stat } from 'node:fs/promises';
-
 import { invalidArgument, WhisperPerfError } from './errors.js';
 import { BufferSizes, joinLogLines, parseBufferSizes, parseTimings, WhisperTimings } from './logs.js';
 import { validateModelFile } from './models/ggml.js';
@@ -190,7 +188,7 @@ export class Model implements AsyncDisposable {
       ftypeId: ftype,
       multilingual,
       hparams,
-      fileSize: (await stat(path)).size,
+      fileSize: file.fileSize,
       parameterCount: file.parameterCount,
       synthetic: file.synthetic,
       buffers,

@@ -12,8 +12,9 @@ import { buildInfo, gpuDevices, packageVersion, systemInfo } from '../system.js'
 import { checkInt, checkThreads, defaultThreads } from '../validate.js';
 import { encoderFlops } from './flops.js';
 import { cartesian } from './params.js';
+import { microBench } from './micro.js';
 import { parseMemcpy, parseMulmat } from './parse-micro.js';
-import { scaling, summarize, warningsFor } from './stats.js';
+import { MIN_SAMPLES, scaling, summarize, warningsFor } from './stats.js';
 import { testSignal } from '../audio/generate.js';
 import type { BenchRow, BenchWhat, Provenance } from './types.js';
 
@@ -250,20 +251,17 @@ async function runCell(
   row.encoder_gflop = round(gflop, 3);
   row.encoder_gflops = round(gflop / (row.encode_ms!.median / 1000), 2);
   for (const [label, s] of [['encode', row.encode_ms], ['decode', row.decode_ms], ['batchd', row.batchd_ms], ['prompt', row.prompt_ms], ['load', row.load_ms], ['mel', row.mel_ms]] as const) {
-    if (s) row.warnings.push(...warningsFor(s, label));
+    if (s) row.warnings.push(...warningsFor(s, label, { sampleCount: false }));
   }
-  // one sample-count warning per row, not one per timing
-  const few = row.warnings.filter((w) => /only \d+ samples?/.test(w));
-  if (few.length > 1) {
-    row.warnings = row.warnings.filter((w) => !few.includes(w));
-    row.warnings.push(`only ${repetitions} repetition${repetitions === 1 ? '' : 's'}: spreads and confidence intervals need at least 3 (-r 3)`);
+  // every timing of the row has `repetitions` samples: one sample-count warning, not one per timing
+  if (repetitions < MIN_SAMPLES) {
+    row.warnings.push(`only ${repetitions} repetition${repetitions === 1 ? '' : 's'}: spreads and confidence intervals need at least ${MIN_SAMPLES} (-r ${MIN_SAMPLES})`);
   }
   if (info.synthetic) row.warnings.push('synthetic weights: timings are real, transcripts are meaningless');
   return row;
 }
 
 async function microRows(what: 'memcpy' | 'mulmat', threads: number, repetitions: number, prov: Provenance, signal?: AbortSignal): Promise<BenchRow[]> {
-  const { microBench } = await import('./micro.js');
   const texts: string[] = [];
   for (let r = 0; r < repetitions; r++) {
     if (signal?.aborted) throw new WhisperPerfError('benchmark aborted', 'ABORTED');

@@ -124,7 +124,7 @@ function fmt(x: number): string {
 
 /**
  * Human-readable warnings about a Stat, each prefixed with `label`:
- * - fewer than MIN_SAMPLES (3) samples;
+ * - fewer than MIN_SAMPLES (3) samples (unless options.sampleCount is false);
  * - every sample 0 (below the timer's resolution or not measured);
  * - CV above HIGH_CV (10%);
  * - outliers by the modified z-score rule;
@@ -133,10 +133,11 @@ function fmt(x: number): string {
  *   sample; for rates (higherIsBetter: GB/s, GFLOPS) a smaller one. higherIsBetter defaults to
  *   true when the label names a rate or a micro-benchmark (gbps, gflops, GB/s, memcpy, mulmat).
  */
-export function warningsFor(stat: Stat, label: string, options: { higherIsBetter?: boolean } = {}): string[] {
+export function warningsFor(stat: Stat, label: string, options: { higherIsBetter?: boolean; sampleCount?: boolean } = {}): string[] {
   const higherIsBetter = options.higherIsBetter ?? /gbps|gflops|gb\/s|memcpy|mulmat/i.test(label);
   const w: string[] = [];
-  if (stat.n < MIN_SAMPLES) {
+  // sampleCount: false leaves the too-few-samples warning to a caller that says it once for many stats
+  if (stat.n < MIN_SAMPLES && options.sampleCount !== false) {
     w.push(
       `${label}: only ${stat.n} sample${stat.n === 1 ? '' : 's'}; the spread and confidence interval ` +
         `are not meaningful below ${MIN_SAMPLES} (use more repetitions)`,
