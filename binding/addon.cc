@@ -33,10 +33,10 @@ namespace {
 // whisper_bench_*_str write into one static string each: one at a time per process.
 std::mutex g_micro_bench_mutex;
 
-class MicroBenchWorker : public PromiseWorker {
+class MicroBenchJob : public PromiseJob {
  public:
-  MicroBenchWorker(Napi::Env env, bool mulmat, int threads)
-      : PromiseWorker(env, mulmat ? "whisper-perf:mulmat" : "whisper-perf:memcpy"), mulmat_(mulmat), threads_(threads) {}
+  MicroBenchJob(Napi::Env env, std::shared_ptr<Executor> ex, bool mulmat, int threads)
+      : PromiseJob(env, std::move(ex)), mulmat_(mulmat), threads_(threads) {}
   void Run() override {
     std::lock_guard<std::mutex> lock(g_micro_bench_mutex);
     const char* s = mulmat_ ? whisper_bench_ggml_mul_mat_str(threads_) : whisper_bench_memcpy_str(threads_);
@@ -104,10 +104,19 @@ Napi::Value MicroBench(const Napi::CallbackInfo& info) {
   const std::string what = info[0].As<Napi::String>().Utf8Value();
   const int threads = info[1].As<Napi::Number>().Int32Value();
   if ((what != "memcpy" && what != "mulmat") || threads < 1) ThrowError(env, "INVALID_ARGUMENT", "microBench: bad arguments");
-  auto* w = new MicroBenchWorker(env, what == "mulmat", threads);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  // one home thread per environment for these graphs too (one OpenMP team, not one per pool thread)
+  AddonData* d = Data(env);
+  if (!d->micro || d->micro->Stopped()) d->micro = Executor::Create(env, "whisper-perf:micro");
+  return (new MicroBenchJob(env, d->micro, what == "mulmat", threads))->Queue(env);
+}
+
+// Live native objects, process-wide: whisper contexts not yet freed and executor threads not
+// yet joined. For leak tests.
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("liveContexts", g_liveContexts.load());
+  o.Set("liveExecutors", g_liveExecutors.load());
+  return o;
 }
 
 }  // namespace
@@ -125,6 +134,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("version", Napi::Function::New(env, Version, "version"));
   exports.Set("microBench", Napi::Function::New(env, MicroBench, "microBench"));
+  exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
   return exports;
 }
 

@@ -4,11 +4,15 @@
 
 #include <napi.h>
 
+#include <memory>
+
 #include <atomic>
 #include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "executor.h"
 
 namespace wp {
 
@@ -17,7 +21,11 @@ namespace wp {
 struct AddonData {
   Napi::FunctionReference errorClass;   // WhisperPerfError, handed in from TypeScript
   Napi::FunctionReference modelCtor;    // the Model ObjectWrap constructor
+  std::shared_ptr<Executor> micro;      // home thread of the memcpy / mul_mat benchmarks
 };
+
+// whisper contexts allocated and not yet freed, process-wide (for leak tests).
+extern std::atomic<int> g_liveContexts;
 
 AddonData* Data(Napi::Env env);
 
@@ -48,32 +56,38 @@ class ScopedLogSink {
 
 Napi::Array LogsToJs(Napi::Env env, const LogBuffer& logs);
 
-// ---- workers --------------------------------------------------------------------
-// Every heavy operation is a PromiseWorker: it owns its deferred promise, runs Run()
-// on the libuv pool with its own log sink, catches everything, and turns failures
-// into WhisperPerfError rejections with a code. Run() never touches V8.
-class PromiseWorker : public Napi::AsyncWorker {
+// ---- jobs -----------------------------------------------------------------------
+// Every heavy operation is a PromiseJob: it owns its deferred promise, runs Run() on an
+// executor's thread with its own log sink, catches everything, and turns failures into
+// WhisperPerfError rejections with a code. Run() never touches V8. Each result carries
+// queueMs (submitted → started), runMs, cpuMs (process CPU time during Run), tid (the OS
+// thread that ran it) and the log lines written meanwhile.
+class PromiseJob : public Job {
  public:
-  PromiseWorker(Napi::Env env, const char* name);
+  PromiseJob(Napi::Env env, std::shared_ptr<Executor> executor);
   Napi::Promise Promise() { return deferred_.Promise(); }
+  // Submits this job to its executor and returns its promise; a stopped executor rejects it
+  // with DISPOSED. Takes ownership of the job either way.
+  Napi::Promise Queue(Napi::Env env);
 
  protected:
   virtual void Run() = 0;
-  // Called on the main thread after a successful Run(); fills the result object.
+  // Called on the JavaScript thread after a successful Run(); fills the result object.
   virtual void Fill(Napi::Env env, Napi::Object result) = 0;
   void Fail(const std::string& code, const std::string& message) {
     if (code_.empty()) { code_ = code; message_ = message; }
   }
   bool Failed() const { return !code_.empty(); }
+  std::shared_ptr<Executor> executor_;
 
  private:
-  void Execute() override;
-  void OnOK() override;
-  void OnError(const Napi::Error& e) override;
+  void Execute() final;
+  void Complete(Napi::Env env) final;
 
   Napi::Promise::Deferred deferred_;
   std::chrono::steady_clock::time_point queuedAt_;
-  double queueMs_ = 0, runMs_ = 0;
+  double queueMs_ = 0, runMs_ = 0, cpuMs_ = 0;
+  long tid_ = 0;
   std::string code_, message_;
   LogBuffer logs_;
 };

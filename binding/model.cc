@@ -1,21 +1,46 @@
 // Model ObjectWrap and the workers that run on it.
 #include "model.h"
 
+#include "bench_loop.h"
+
+#include <cstdlib>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <filesystem>
 #include <string>
 #include <vector>
 
 namespace wp {
 
+std::atomic<int> g_liveContexts{0};
+
+// Frees a context and gives its memory back to the OS. whisper.cpp's KV caches and smaller
+// compute buffers come from malloc arenas (glibc raises its mmap threshold after the first large
+// free), and each model's compute thread has its own arena: without a trim, a disposed model's
+// tens of MB stay in the process until another thread happens to reuse that arena.
+void FreeContext(whisper_context*& ctx) {
+  if (ctx == nullptr) return;
+  whisper_free(ctx);
+  ctx = nullptr;
+  g_liveContexts--;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Base for workers bound to one model: keeps the wrapper alive and locks the context.
-class ModelWorker : public PromiseWorker {
+// Base for jobs bound to one model: runs on the model's executor, keeps the wrapper alive
+// while queued or running, and locks the context.
+class ModelJob : public PromiseJob {
  public:
-  ModelWorker(Napi::Env env, const char* name, Model* model)
-      : PromiseWorker(env, name), model_(model), ref_(Napi::Persistent(model->Value())) {}
+  ModelJob(Napi::Env env, Model* model)
+      : PromiseJob(env, model->executor), model_(model), ref_(Napi::Persistent(model->Value())) {}
+  void Abandon() override { ref_.SuppressDestruct(); }
+  void RequestStop() override { model_->abortRequested.store(true); }
 
  protected:
   Model* model_;
@@ -29,23 +54,23 @@ class ModelWorker : public PromiseWorker {
   whisper_context* ctx = model_->ctx;                    \
   if (ctx == nullptr) { Fail("DISPOSED", "model is disposed"); return; }
 
-class LoadWorker : public PromiseWorker {
+class LoadJob : public PromiseJob {
  public:
-  LoadWorker(Napi::Env env, std::string path, whisper_context_params params)
-      : PromiseWorker(env, "whisper-perf:load"), path_(std::move(path)), params_(params) {}
+  LoadJob(Napi::Env env, std::shared_ptr<Executor> ex, std::string path, whisper_context_params params)
+      : PromiseJob(env, std::move(ex)), path_(std::move(path)), params_(params) {}
 
   void Run() override {
     const auto t0 = Clock::now();
     ctx_ = whisper_init_from_file_with_params(path_.c_str(), params_);
     loadMs_ = MsSince(t0);
+    if (ctx_ != nullptr) g_liveContexts++;
     if (ctx_ == nullptr) {
       Fail("MODEL_INVALID", "whisper.cpp could not load the model: " + path_);
       return;
     }
     // Start from a defined mel (silence), as whisper-bench does, so encode is always valid.
     if (whisper_set_mel(ctx_, nullptr, 0, whisper_model_n_mels(ctx_)) != 0) {
-      whisper_free(ctx_);
-      ctx_ = nullptr;
+      FreeContext(ctx_);
       Fail("NATIVE_FAILURE", "whisper_set_mel failed after load");
       return;
     }
@@ -55,7 +80,8 @@ class LoadWorker : public PromiseWorker {
   }
 
   void Fill(Napi::Env env, Napi::Object result) override {
-    Napi::Object obj = Data(env)->modelCtor.Value().New({Napi::External<whisper_context>::New(env, ctx_)});
+    LoadedModel lm{ctx_, executor_};  // read by the constructor during New()
+    Napi::Object obj = Data(env)->modelCtor.Value().New({Napi::External<LoadedModel>::New(env, &lm)});
     ctx_ = nullptr;  // owned by the wrapper now
     Model* m = Model::Unwrap(obj);
     m->externalBytes = bytes_;
@@ -64,8 +90,8 @@ class LoadWorker : public PromiseWorker {
     result.Set("ms", loadMs_);
   }
 
-  ~LoadWorker() override {
-    if (ctx_ != nullptr) whisper_free(ctx_);  // rejected or never adopted
+  ~LoadJob() override {
+    if (ctx_ != nullptr) FreeContext(ctx_);  // rejected, never adopted, or abandoned at teardown
   }
 
  private:
@@ -76,28 +102,27 @@ class LoadWorker : public PromiseWorker {
   int64_t bytes_ = 0;
 };
 
-class FreeWorker : public ModelWorker {
+class FreeJob : public ModelJob {
  public:
-  using ModelWorker::ModelWorker;
+  using ModelJob::ModelJob;
   void Run() override {
     std::lock_guard<std::mutex> lock(model_->mu);
-    if (model_->ctx != nullptr) {
-      whisper_free(model_->ctx);
-      model_->ctx = nullptr;
-    }
+    FreeContext(model_->ctx);
   }
   void Fill(Napi::Env env, Napi::Object) override {
     if (model_->externalBytes > 0) {
       Napi::MemoryManagement::AdjustExternalMemory(env, -model_->externalBytes);
       model_->externalBytes = 0;
     }
+    // nothing can be queued behind a dispose: the compute thread ends here
+    model_->executor->Stop();
   }
 };
 
-class MelWorker : public ModelWorker {
+class MelJob : public ModelJob {
  public:
-  MelWorker(Napi::Env env, Model* m, Napi::Float32Array pcm, int threads)
-      : ModelWorker(env, "whisper-perf:mel", m), pcm_(pcm.Data(), pcm.Data() + pcm.ElementLength()), threads_(threads) {}
+  MelJob(Napi::Env env, Model* m, Napi::Float32Array pcm, int threads)
+      : ModelJob(env, m), pcm_(pcm.Data(), pcm.Data() + pcm.ElementLength()), threads_(threads) {}
   void Run() override {
     WP_LOCKED_CTX();
     const auto t0 = Clock::now();
@@ -114,10 +139,10 @@ class MelWorker : public ModelWorker {
   int nLen_ = 0;
 };
 
-class SetMelWorker : public ModelWorker {
+class SetMelJob : public ModelJob {
  public:
-  SetMelWorker(Napi::Env env, Model* m, Napi::Float32Array mel, int nLen, int nMel)
-      : ModelWorker(env, "whisper-perf:set-mel", m), mel_(mel.Data(), mel.Data() + mel.ElementLength()), nLen_(nLen), nMel_(nMel) {}
+  SetMelJob(Napi::Env env, Model* m, Napi::Float32Array mel, int nLen, int nMel)
+      : ModelJob(env, m), mel_(mel.Data(), mel.Data() + mel.ElementLength()), nLen_(nLen), nMel_(nMel) {}
   void Run() override {
     WP_LOCKED_CTX();
     const auto t0 = Clock::now();
@@ -132,10 +157,10 @@ class SetMelWorker : public ModelWorker {
   double ms_ = 0;
 };
 
-class EncodeWorker : public ModelWorker {
+class EncodeJob : public ModelJob {
  public:
-  EncodeWorker(Napi::Env env, Model* m, int offset, int threads)
-      : ModelWorker(env, "whisper-perf:encode", m), offset_(offset), threads_(threads) {}
+  EncodeJob(Napi::Env env, Model* m, int offset, int threads)
+      : ModelJob(env, m), offset_(offset), threads_(threads) {}
   void Run() override {
     WP_LOCKED_CTX();
     const auto t0 = Clock::now();
@@ -149,10 +174,10 @@ class EncodeWorker : public ModelWorker {
   double ms_ = 0;
 };
 
-class DecodeWorker : public ModelWorker {
+class DecodeJob : public ModelJob {
  public:
-  DecodeWorker(Napi::Env env, Model* m, Napi::Int32Array tokens, int nPast, int threads)
-      : ModelWorker(env, "whisper-perf:decode", m),
+  DecodeJob(Napi::Env env, Model* m, Napi::Int32Array tokens, int nPast, int threads)
+      : ModelJob(env, m),
         tokens_(tokens.Data(), tokens.Data() + tokens.ElementLength()), nPast_(nPast), threads_(threads) {}
   void Run() override {
     WP_LOCKED_CTX();
@@ -193,10 +218,10 @@ struct Segment {
 
 static bool AbortCb(void* user) { return static_cast<std::atomic<bool>*>(user)->load(); }
 
-class FullWorker : public ModelWorker {
+class FullJob : public ModelJob {
  public:
-  FullWorker(Napi::Env env, Model* m, Napi::Float32Array pcm, FullBaton baton)
-      : ModelWorker(env, "whisper-perf:full", m), pcm_(pcm.Data(), pcm.Data() + pcm.ElementLength()), b_(std::move(baton)) {}
+  FullJob(Napi::Env env, Model* m, Napi::Float32Array pcm, FullBaton baton)
+      : ModelJob(env, m), pcm_(pcm.Data(), pcm.Data() + pcm.ElementLength()), b_(std::move(baton)) {}
   void Run() override {
     WP_LOCKED_CTX();
     whisper_full_params p = whisper_full_default_params(static_cast<whisper_sampling_strategy>(b_.strategy));
@@ -218,9 +243,14 @@ class FullWorker : public ModelWorker {
     p.print_timestamps = false;
     p.abort_callback = AbortCb;
     p.abort_callback_user_data = &model_->abortRequested;
+    whisper_reset_timings(ctx);
     const auto t0 = Clock::now();
     const int rc = whisper_full(ctx, p, pcm_.data(), static_cast<int>(pcm_.size()));
     ms_ = MsSince(t0);
+    {
+      ScopedLogSink sink(&timingLines_);
+      whisper_print_timings(ctx);
+    }
     if (model_->abortRequested.load()) { Fail("ABORTED", "transcription aborted"); return; }
     if (rc != 0) { Fail("NATIVE_FAILURE", "whisper_full failed: " + std::to_string(rc)); return; }
     const int n = whisper_full_n_segments(ctx);
@@ -243,8 +273,10 @@ class FullWorker : public ModelWorker {
       segs.Set(static_cast<uint32_t>(i), s);
     }
     r.Set("segments", segs);
+    r.Set("timingLines", LogsToJs(env, timingLines_));
   }
  private:
+  LogBuffer timingLines_;
   std::vector<float> pcm_;
   FullBaton b_;
   double ms_ = 0;
@@ -252,92 +284,67 @@ class FullWorker : public ModelWorker {
   std::vector<Segment> segments_;
 };
 
-// whisper-bench's workload (examples/bench/bench.cpp), on an already loaded model:
-// `heat` heat-up loops, a timing reset, then one encode, nDecode single-token decodes,
-// nBatch five-token decodes and nPrompt prompt decodes of 256 tokens.
-struct BenchBaton {
-  int threads = 4;
-  int heat = 2;
-  int nDecode = 256;
-  int nBatch = 64;
-  int nPrompt = 16;
-};
-
-class BenchWorker : public ModelWorker {
+// whisper-bench's workload on an already loaded model (bench_loop.h).
+class BenchJob : public ModelJob {
  public:
-  BenchWorker(Napi::Env env, Model* m, BenchBaton b) : ModelWorker(env, "whisper-perf:bench", m), b_(b) {}
-
-  bool Check(int rc, const char* what) {
-    if (model_->abortRequested.load()) { Fail("ABORTED", "benchmark aborted"); return false; }
-    if (rc != 0) { Fail("NATIVE_FAILURE", std::string(what) + " failed: " + std::to_string(rc)); return false; }
-    return true;
-  }
+  BenchJob(Napi::Env env, Model* m, BenchSpec spec) : ModelJob(env, m), spec_(spec) {}
 
   void Run() override {
     WP_LOCKED_CTX();
-    const int nt = b_.threads;
-    if (!Check(whisper_set_mel(ctx, nullptr, 0, whisper_model_n_mels(ctx)), "whisper_set_mel")) return;
-    whisper_token tokens[512] = {0};
-    const auto th = Clock::now();
-    for (int h = 0; h < b_.heat; ++h) {
-      if (!Check(whisper_encode(ctx, 0, nt), "whisper_encode")) return;
-      if (!Check(whisper_decode(ctx, tokens, 256, 0, nt), "whisper_decode")) return;
-      for (int i = 0; i < 256; i++) if (!Check(whisper_decode(ctx, tokens, 1, i, nt), "whisper_decode")) return;
-      if (!Check(whisper_decode(ctx, tokens, 5, 0, nt), "whisper_decode")) return;
-    }
-    heatMs_ = MsSince(th);
-    whisper_reset_timings(ctx);
-
-    auto t0 = Clock::now();
-    if (!Check(whisper_encode(ctx, 0, nt), "whisper_encode")) return;
-    wallEncode_ = MsSince(t0);
-    t0 = Clock::now();
-    for (int i = 0; i < b_.nDecode; i++) if (!Check(whisper_decode(ctx, tokens, 1, i, nt), "whisper_decode")) return;
-    wallDecode_ = MsSince(t0);
-    t0 = Clock::now();
-    for (int i = 0; i < b_.nBatch; i++) if (!Check(whisper_decode(ctx, tokens, 5, 0, nt), "whisper_decode")) return;
-    wallBatchd_ = MsSince(t0);
-    t0 = Clock::now();
-    for (int i = 0; i < b_.nPrompt; i++) if (!Check(whisper_decode(ctx, tokens, 256, 0, nt), "whisper_decode")) return;
-    wallPrompt_ = MsSince(t0);
-
-    whisper_timings* t = whisper_get_timings(ctx);  // allocated by whisper.cpp: ours to free
-    if (t != nullptr) {
-      timings_ = *t;
-      haveTimings_ = true;
-      delete t;
-    }
+    RunBenchLoop(ctx, spec_, out_, [this] { return model_->abortRequested.load(); });
+    if (out_.aborted) Fail("ABORTED", "benchmark aborted");
+    else if (!out_.error.empty()) Fail("NATIVE_FAILURE", out_.error);
   }
 
   void Fill(Napi::Env env, Napi::Object r) override {
-    r.Set("heatMs", heatMs_);
-    Napi::Object wall = Napi::Object::New(env);
-    wall.Set("encode", wallEncode_);
-    wall.Set("decode", wallDecode_);
-    wall.Set("batchd", wallBatchd_);
-    wall.Set("prompt", wallPrompt_);
+    const double counts[4] = {static_cast<double>(spec_.nEncode), static_cast<double>(spec_.nDecode),
+                              static_cast<double>(spec_.nBatch), static_cast<double>(spec_.nPrompt)};
+    // whisper.cpp counts a batchd or prompt "run" per token: per-run wall figures do the same
+    const double tokens[4] = {1, 1, 5, 256};
+    const char* names[4] = {"encode", "decode", "batchd", "prompt"};
+    Napi::Object wall = Napi::Object::New(env), perRunWall = Napi::Object::New(env), c = Napi::Object::New(env);
+    for (int i = 0; i < 4; i++) {
+      wall.Set(names[i], out_.wallMs[i]);
+      perRunWall.Set(names[i], counts[i] > 0 ? out_.wallMs[i] / (counts[i] * tokens[i]) : 0.0);
+      c.Set(names[i], counts[i]);
+    }
+    r.Set("heatMs", out_.heatMs);
     r.Set("wallTotalMs", wall);
-    Napi::Object counts = Napi::Object::New(env);
-    counts.Set("encode", 1);
-    counts.Set("decode", b_.nDecode);
-    counts.Set("batchd", b_.nBatch);
-    counts.Set("prompt", b_.nPrompt);
-    r.Set("counts", counts);
-    if (haveTimings_) {
+    r.Set("wallPerRunMs", perRunWall);
+    r.Set("counts", c);
+    r.Set("measuredCpuMs", out_.cpuMs);
+    r.Set("injected", spec_.inject);
+    if (out_.haveTimings) {
       Napi::Object w = Napi::Object::New(env);
-      w.Set("encode", timings_.encode_ms);
-      w.Set("decode", timings_.decode_ms);
-      w.Set("batchd", timings_.batchd_ms);
-      w.Set("prompt", timings_.prompt_ms);
+      w.Set("encode", out_.timings.encode_ms);
+      w.Set("decode", out_.timings.decode_ms);
+      w.Set("batchd", out_.timings.batchd_ms);
+      w.Set("prompt", out_.timings.prompt_ms);
       r.Set("perRunMs", w);
     }
   }
 
  private:
-  BenchBaton b_;
-  double heatMs_ = 0, wallEncode_ = 0, wallDecode_ = 0, wallBatchd_ = 0, wallPrompt_ = 0;
-  whisper_timings timings_{};
-  bool haveTimings_ = false;
+  BenchSpec spec_;
+  BenchOutcome out_;
+};
+
+class TimingsJob : public ModelJob {
+ public:
+  TimingsJob(Napi::Env env, Model* m, bool reset) : ModelJob(env, m), reset_(reset) {}
+  void Run() override {
+    WP_LOCKED_CTX();
+    if (reset_) {
+      whisper_reset_timings(ctx);
+    } else {
+      ScopedLogSink sink(&lines_);  // whisper_print_timings' lines carry the run counts
+      whisper_print_timings(ctx);
+    }
+  }
+  void Fill(Napi::Env env, Napi::Object r) override { r.Set("lines", LogsToJs(env, lines_)); }
+ private:
+  bool reset_;
+  LogBuffer lines_;
 };
 
 int IntOpt(const Napi::Object& o, const char* key, int def) {
@@ -367,6 +374,7 @@ Napi::Function Model::Define(Napi::Env env) {
       InstanceMethod<&Model::Abort>("abort"),
       InstanceMethod<&Model::Dispose>("dispose"),
       InstanceMethod<&Model::IsDisposed>("isDisposed"),
+      InstanceMethod<&Model::ThreadId>("threadId"),
   });
 }
 
@@ -374,16 +382,18 @@ Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
   if (info.Length() < 1 || !info[0].IsExternal()) {
     ThrowError(info.Env(), "INVALID_ARGUMENT", "NativeModel cannot be constructed directly: use loadModel()");
   }
-  ctx = info[0].As<Napi::External<whisper_context>>().Data();
+  const LoadedModel* lm = info[0].As<Napi::External<LoadedModel>>().Data();
+  ctx = lm->ctx;
+  executor = lm->executor;
 }
 
-// Finalizer path: a model that was never disposed is freed when collected.
+// Finalizer path: a model that was never disposed is freed when collected. No job can be
+// queued (each holds a reference to this wrapper), so the compute thread is idle: stop it,
+// then free the context.
 Model::~Model() {
+  if (executor) executor->Stop();
   std::lock_guard<std::mutex> lock(mu);
-  if (ctx != nullptr) {
-    whisper_free(ctx);
-    ctx = nullptr;
-  }
+  FreeContext(ctx);
 }
 
 void Model::EnsureAlive(Napi::Env env) {
@@ -400,10 +410,9 @@ Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   p.use_gpu = BoolOpt(o, "useGpu", p.use_gpu);
   p.gpu_device = IntOpt(o, "gpuDevice", p.gpu_device);
   p.flash_attn = BoolOpt(o, "flashAttn", p.flash_attn);
-  auto* w = new LoadWorker(env, info[0].As<Napi::String>().Utf8Value(), p);
-  Napi::Promise promise = w->Promise();
-  w->Queue();
-  return promise;
+  // the model's compute thread is born here: the load and every later call on the model run on it
+  std::shared_ptr<Executor> ex = Executor::Create(env, "whisper-perf:model");
+  return (new LoadJob(env, ex, info[0].As<Napi::String>().Utf8Value(), p))->Queue(env);
 }
 
 Napi::Value Model::Info(const Napi::CallbackInfo& info) {
@@ -445,10 +454,7 @@ Napi::Value Model::PcmToMel(const Napi::CallbackInfo& info) {
   }
   Napi::Float32Array pcm = info[0].As<Napi::Float32Array>();
   if (pcm.ElementLength() == 0) ThrowError(env, "AUDIO_INVALID", "pcm is empty");
-  auto* w = new MelWorker(env, this, pcm, ThreadsArg(info, 1));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return (new MelJob(env, this, pcm, ThreadsArg(info, 1)))->Queue(env);
 }
 
 Napi::Value Model::SetMel(const Napi::CallbackInfo& info) {
@@ -464,10 +470,7 @@ Napi::Value Model::SetMel(const Napi::CallbackInfo& info) {
   if (nMel != whisper_model_n_mels(ctx) || nLen < 0 || static_cast<size_t>(nLen) * nMel != mel.ElementLength()) {
     ThrowError(env, "INVALID_ARGUMENT", "mel shape does not match the model");
   }
-  auto* w = new SetMelWorker(env, this, mel, nLen, nMel);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return (new SetMelJob(env, this, mel, nLen, nMel))->Queue(env);
 }
 
 Napi::Value Model::Encode(const Napi::CallbackInfo& info) {
@@ -477,10 +480,7 @@ Napi::Value Model::Encode(const Napi::CallbackInfo& info) {
   const int offset = info[0].As<Napi::Number>().Int32Value();
   const int nLen = whisper_n_len(ctx);
   if (offset < 0 || (offset > 0 && offset >= nLen)) ThrowError(env, "INVALID_ARGUMENT", "offset outside the mel");
-  auto* w = new EncodeWorker(env, this, offset, ThreadsArg(info, 1));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return (new EncodeJob(env, this, offset, ThreadsArg(info, 1)))->Queue(env);
 }
 
 Napi::Value Model::Decode(const Napi::CallbackInfo& info) {
@@ -502,10 +502,7 @@ Napi::Value Model::Decode(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < n; i++) {
     if (tokens[i] < 0 || tokens[i] >= nVocab) ThrowError(env, "INVALID_ARGUMENT", "token outside the vocabulary");
   }
-  auto* w = new DecodeWorker(env, this, tokens, nPast, ThreadsArg(info, 2));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return (new DecodeJob(env, this, tokens, nPast, ThreadsArg(info, 2)))->Queue(env);
 }
 
 Napi::Value Model::Full(const Napi::CallbackInfo& info) {
@@ -534,10 +531,7 @@ Napi::Value Model::Full(const Napi::CallbackInfo& info) {
   b.bestOf = IntOpt(o, "bestOf", b.bestOf);
   if (o.Get("temperature").IsNumber()) b.temperature = o.Get("temperature").As<Napi::Number>().FloatValue();
   abortRequested.store(false);
-  auto* w = new FullWorker(env, this, pcm, b);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return (new FullJob(env, this, pcm, b))->Queue(env);
 }
 
 Napi::Value Model::Bench(const Napi::CallbackInfo& info) {
@@ -545,42 +539,40 @@ Napi::Value Model::Bench(const Napi::CallbackInfo& info) {
   EnsureAlive(env);
   if (info.Length() < 1 || !info[0].IsObject()) ThrowError(env, "INVALID_ARGUMENT", "bench(options: object)");
   Napi::Object o = info[0].As<Napi::Object>();
-  BenchBaton b;
+  BenchSpec b;
   b.threads = IntOpt(o, "threads", b.threads);
   b.heat = IntOpt(o, "heat", b.heat);
+  b.heatDecodes = IntOpt(o, "heatDecodes", b.heatDecodes);
+  b.nEncode = IntOpt(o, "nEncode", b.nEncode);
   b.nDecode = IntOpt(o, "nDecode", b.nDecode);
   b.nBatch = IntOpt(o, "nBatch", b.nBatch);
   b.nPrompt = IntOpt(o, "nPrompt", b.nPrompt);
-  if (b.threads < 1 || b.heat < 0 || b.nDecode < 0 || b.nBatch < 0 || b.nPrompt < 0) {
+  if (b.threads < 1 || b.heat < 0 || b.heatDecodes < 0 || b.heatDecodes > 256 || b.nEncode < 0 || b.nDecode < 0 ||
+      b.nDecode > 256 || b.nBatch < 0 || b.nPrompt < 0) {
     ThrowError(env, "INVALID_ARGUMENT", "bench options out of range");
+  }
+  // bench:parity's self-check only: a known slowdown (fraction of each measured call), read on
+  // the JavaScript thread at each call so the check can switch it per call
+  if (const char* inj = std::getenv("WHISPER_PERF_INJECT_SLOWDOWN")) {
+    const double f = std::atof(inj);
+    if (f > 0 && f < 10) b.inject = f;
   }
   if (whisper_model_n_text_ctx(ctx) < 256 + 5) ThrowError(env, "INVALID_ARGUMENT", "the model's text context is shorter than the bench workload");
   abortRequested.store(false);
-  auto* w = new BenchWorker(env, this, b);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return (new BenchJob(env, this, b))->Queue(env);
 }
 
-// Synchronous and cheap: whisper_print_timings' lines are captured and returned for
-// parsing in TypeScript (they carry the run counts no function returns).
+// Queued like every other call (the context belongs to the compute thread): whisper_print_timings'
+// lines are captured and returned for parsing in TypeScript (they carry the run counts no
+// function returns).
 Napi::Value Model::Timings(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  EnsureAlive(env);
-  std::lock_guard<std::mutex> lock(mu);
-  LogBuffer logs;
-  {
-    ScopedLogSink sink(&logs);
-    whisper_print_timings(ctx);
-  }
-  return LogsToJs(env, logs);
+  EnsureAlive(info.Env());
+  return (new TimingsJob(info.Env(), this, false))->Queue(info.Env());
 }
 
 Napi::Value Model::ResetTimings(const Napi::CallbackInfo& info) {
   EnsureAlive(info.Env());
-  std::lock_guard<std::mutex> lock(mu);
-  whisper_reset_timings(ctx);
-  return info.Env().Undefined();
+  return (new TimingsJob(info.Env(), this, true))->Queue(info.Env());
 }
 
 Napi::Value Model::Abort(const Napi::CallbackInfo& info) {
@@ -593,14 +585,15 @@ Napi::Value Model::Dispose(const Napi::CallbackInfo& info) {
   if (disposed_) ThrowError(env, "DISPOSED", "model is already disposed");
   disposed_ = true;
   abortRequested.store(true);
-  auto* w = new FreeWorker(env, "whisper-perf:free", this);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return (new FreeJob(env, this))->Queue(env);
 }
 
 Napi::Value Model::IsDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), disposed_);
+}
+
+Napi::Value Model::ThreadId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(executor ? executor->ThreadId() : 0));
 }
 
 }  // namespace wp

@@ -13,6 +13,7 @@ import {
   NativeModelInfo,
   NativeResult,
   NativeSegment,
+  NativeTimed,
 } from './native.js';
 import { gpuDevices } from './system.js';
 import { checkBool, checkInt, checkObject, checkPcm, checkThreads, describe } from './validate.js';
@@ -59,8 +60,12 @@ export interface ModelInfo {
 export interface Timed {
   /** milliseconds of the whisper.cpp call */
   ms: number;
-  /** milliseconds spent waiting: behind earlier work on this model plus the thread pool */
+  /** milliseconds spent waiting: behind earlier work on this model, then for its compute thread */
   queueMs: number;
+  /** process CPU time while the call ran (all threads), ms: about ms × threads when every thread is busy */
+  cpuMs: number;
+  /** OS thread id that ran the call: always the model's compute thread */
+  tid: number;
 }
 
 export interface TranscribeOptions {
@@ -103,10 +108,16 @@ export interface BenchWorkloadOptions {
   nBatch?: number;
   /** 256-token prompt decodes (whisper-bench: 16) */
   nPrompt?: number;
+  /** measured encodes (whisper-bench: 1) */
+  nEncode?: number;
+  /** single-token decodes in each heat-up loop (whisper-bench: 256) */
+  heatDecodes?: number;
   signal?: AbortSignal;
 }
 
 export type BenchWorkloadResult = Omit<NativeBenchResult, 'logs' | 'runMs'>;
+
+const timed = (r: NativeTimed): Timed => ({ ms: r.ms, queueMs: r.queueMs, cpuMs: r.cpuMs, tid: r.tid });
 
 const FTYPE_NAMES: Record<number, string> = { 0: 'f32', 1: 'f16', 2: 'q4_0', 3: 'q4_1', 7: 'q8_0', 8: 'q5_0', 9: 'q5_1' };
 
@@ -192,7 +203,7 @@ export class Model implements AsyncDisposable {
       parameterCount: file.parameterCount,
       synthetic: file.synthetic,
       buffers,
-      backend: Object.keys(buffers.byBuffer)[0] ?? 'CPU',
+      backend: weightsBackend(buffers.byBuffer),
     };
     return new Model(native, info, r.ms, onLog);
   }
@@ -207,7 +218,7 @@ export class Model implements AsyncDisposable {
       checkPcm(pcm);
       const threads = checkThreads(checkObject<{ threads: number }>(options, 'options').threads);
       return this.#native.pcmToMel(pcm, threads);
-    }, (r) => ({ ms: r.ms, queueMs: r.queueMs, nLen: r.nLen }));
+    }, (r) => ({ ...timed(r), nLen: r.nLen }));
   }
 
   /** Sets the mel spectrogram directly: nMel rows (the model's n_mels) of nLen frames. */
@@ -220,7 +231,7 @@ export class Model implements AsyncDisposable {
         throw invalidArgument('mel', `${mel.length} values`, `nLen × ${nMel} values (the model's n_mels)`);
       }
       return this.#native.setMel(mel, nLen, nMel);
-    }, (r) => ({ ms: r.ms, queueMs: r.queueMs, nLen: r.nLen }));
+    }, (r) => ({ ...timed(r), nLen: r.nLen }));
   }
 
   /** Runs the encoder on the current mel from frame `offset`. */
@@ -231,7 +242,7 @@ export class Model implements AsyncDisposable {
       const nLen = this.#native.info().nLen;
       const offset = o.offset === undefined ? 0 : checkInt(o.offset, 'offset', 0, Math.max(0, nLen - 1));
       return this.#native.encode(offset, threads);
-    }, (r) => ({ ms: r.ms, queueMs: r.queueMs }));
+    }, (r) => timed(r));
   }
 
   /** Runs the decoder on `tokens` after `nPast` tokens already in the KV cache. */
@@ -248,7 +259,7 @@ export class Model implements AsyncDisposable {
       for (const t of arr) if (t < 0 || t >= nVocab) throw invalidArgument('token', t, `0 to ${nVocab - 1} (the vocabulary)`);
       checkInt(nPast, 'nPast', 0, nTextCtx - arr.length);
       return this.#native.decode(arr, nPast, threads);
-    }, (r) => ({ ms: r.ms, queueMs: r.queueMs }));
+    }, (r) => timed(r));
   }
 
   /** Full transcription of 16 kHz mono PCM with whisper_full. */
@@ -263,7 +274,6 @@ export class Model implements AsyncDisposable {
       const beamSize = o.beamSize === undefined ? 0 : checkInt(o.beamSize, 'beamSize', 1, 16);
       const temperature = o.temperature ?? 0;
       if (typeof temperature !== 'number' || !(temperature >= 0 && temperature <= 1)) throw invalidArgument('temperature', temperature, '0 to 1');
-      this.#native.resetTimings();
       return this.#native.full(pcm, {
         threads: checkThreads(o.threads),
         language,
@@ -280,12 +290,11 @@ export class Model implements AsyncDisposable {
         audioCtx: o.audioCtx === undefined ? 0 : checkInt(o.audioCtx, 'audioCtx', 0, this.#hparams.nAudioCtx),
       });
     }, (r) => ({
-      ms: r.ms,
-      queueMs: r.queueMs,
+      ...timed(r),
       language: r.language,
       segments: r.segments.map((s: NativeSegment) => ({ start: s.t0 / 100, end: s.t1 / 100, text: s.text, tokens: s.tokens })),
       text: r.segments.map((s: NativeSegment) => s.text).join('').trim(),
-      timings: parseTimings(joinLogLines(this.#native.timings())),
+      timings: parseTimings(joinLogLines(r.timingLines)),
       synthetic: this.info.synthetic,
     }), signalOf(options));
   }
@@ -298,6 +307,8 @@ export class Model implements AsyncDisposable {
       return this.#native.bench({
         threads: checkThreads(o.threads),
         heat: o.heat === undefined ? 2 : checkInt(o.heat, 'heat', 0, 100),
+        heatDecodes: o.heatDecodes === undefined ? 256 : checkInt(o.heatDecodes, 'heatDecodes', 0, 256),
+        nEncode: o.nEncode === undefined ? 1 : checkInt(o.nEncode, 'nEncode', 0, 100000),
         nDecode: o.nDecode === undefined ? 256 : checkInt(o.nDecode, 'nDecode', 0, 256),
         nBatch: o.nBatch === undefined ? 64 : checkInt(o.nBatch, 'nBatch', 0, 100000),
         nPrompt: o.nPrompt === undefined ? 16 : checkInt(o.nPrompt, 'nPrompt', 0, 100000),
@@ -305,14 +316,19 @@ export class Model implements AsyncDisposable {
     }, ({ logs: _l, runMs: _r, ...rest }) => rest, signalOf(options));
   }
 
+  /** OS thread id of this model's compute thread: every whisper.cpp call on the model runs there. */
+  get threadId(): number {
+    return this.#native.threadId();
+  }
+
   /** whisper.cpp's own accumulated timings (sample, encode, decode, batchd, prompt, mel, load, fallbacks). */
   timings(): Promise<WhisperTimings> {
-    return this.#run('timings', async () => ({ lines: this.#native.timings() }), (r) => parseTimings(joinLogLines(r.lines)));
+    return this.#run('timings', () => this.#native.timings(), (r) => parseTimings(joinLogLines(r.lines)));
   }
 
   /** Zeroes whisper.cpp's timing counters. */
   resetTimings(): Promise<void> {
-    return this.#run('resetTimings', async () => (this.#native.resetTimings(), {}), () => undefined);
+    return this.#run('resetTimings', () => this.#native.resetTimings(), () => undefined);
   }
 
   /** Frees the native model once the work already queued on it has finished. */
@@ -364,6 +380,23 @@ export class Model implements AsyncDisposable {
       throw withCallSite(e, callSite);
     });
   }
+}
+
+/**
+ * Where the weights live, as ggml names the device: the buffer holding most of them, with the CPU
+ * backend's extra buffer types (AMX, CPU_REPACK, CPU_AARCH64, KleidiAI: repacked weights that the
+ * CPU computes on) counted as CPU.
+ */
+export function weightsBackend(byBuffer: Record<string, number>): string {
+  const totals = new Map<string, number>();
+  for (const [name, bytes] of Object.entries(byBuffer)) {
+    const device = /^(CPU|AMX|KLEIDIAI)([_-].*)?$/i.test(name) ? 'CPU' : name;
+    totals.set(device, (totals.get(device) ?? 0) + bytes);
+  }
+  let best = 'CPU';
+  let most = -1;
+  for (const [device, bytes] of totals) if (bytes > most) [best, most] = [device, bytes];
+  return best;
 }
 
 function signalOf(options: unknown): AbortSignal | undefined {

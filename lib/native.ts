@@ -17,10 +17,14 @@ export interface NativeLogLine {
 
 /** Every asynchronous native call resolves to at least this. */
 export interface NativeResult {
-  /** milliseconds between queueing and the start of the work on the pool */
+  /** milliseconds between submitting the job and its start on the model's compute thread */
   queueMs: number;
-  /** milliseconds the worker ran, including locking */
+  /** milliseconds the job ran, including locking */
   runMs: number;
+  /** process CPU time (all threads) while the job ran, ms */
+  cpuMs: number;
+  /** OS thread id of the thread that ran the job (the model's compute thread) */
+  tid: number;
   logs: NativeLogLine[];
 }
 
@@ -75,16 +79,33 @@ export interface NativeSegment {
 export interface NativeBenchOptions {
   threads: number;
   heat: number;
+  heatDecodes: number;
+  nEncode: number;
   nDecode: number;
   nBatch: number;
   nPrompt: number;
 }
 
+export interface StageFigures {
+  encode: number;
+  decode: number;
+  batchd: number;
+  prompt: number;
+}
+
 export interface NativeBenchResult extends NativeResult {
   heatMs: number;
-  wallTotalMs: { encode: number; decode: number; batchd: number; prompt: number };
-  counts: { encode: number; decode: number; batchd: number; prompt: number };
-  perRunMs?: { encode: number; decode: number; batchd: number; prompt: number };
+  /** wall time of each stage's measured calls, summed, ms */
+  wallTotalMs: StageFigures;
+  /** wall time per whisper.cpp "run" (per call for encode and decode, per token for batchd and prompt), ms */
+  wallPerRunMs: StageFigures;
+  counts: StageFigures;
+  /** process CPU time during the measured part, ms */
+  measuredCpuMs: number;
+  /** the slowdown injected for bench:parity's self-check (WHISPER_PERF_INJECT_SLOWDOWN), 0 normally */
+  injected: number;
+  /** whisper.cpp's own per-run timings of the measured part */
+  perRunMs?: StageFigures;
 }
 
 export interface NativeModel {
@@ -93,13 +114,18 @@ export interface NativeModel {
   setMel(mel: Float32Array, nLen: number, nMel: number): Promise<NativeTimed & { nLen: number }>;
   encode(offset: number, threads: number): Promise<NativeTimed>;
   decode(tokens: Int32Array, nPast: number, threads: number): Promise<NativeTimed>;
-  full(pcm: Float32Array, options: NativeFullOptions): Promise<NativeTimed & { language: string | null; segments: NativeSegment[] }>;
+  full(
+    pcm: Float32Array,
+    options: NativeFullOptions,
+  ): Promise<NativeTimed & { language: string | null; segments: NativeSegment[]; timingLines: NativeLogLine[] }>;
   bench(options: NativeBenchOptions): Promise<NativeBenchResult>;
-  timings(): NativeLogLine[];
-  resetTimings(): void;
+  timings(): Promise<NativeResult & { lines: NativeLogLine[] }>;
+  resetTimings(): Promise<NativeResult & { lines: NativeLogLine[] }>;
   abort(): void;
   dispose(): Promise<NativeResult>;
   isDisposed(): boolean;
+  /** OS thread id of the model's compute thread */
+  threadId(): number;
 }
 
 export interface NativeDevice {
@@ -120,6 +146,8 @@ export interface BindingModule {
   buildInfo(): string;
   version(): string;
   microBench(what: 'memcpy' | 'mulmat', threads: number): Promise<NativeResult & { text: string }>;
+  /** live native objects, process-wide: whisper contexts not yet freed, compute threads not yet joined */
+  stats(): { liveContexts: number; liveExecutors: number };
 }
 
 /** The package root: one level above lib/ (sources) or dist/ (compiled). */

@@ -47,4 +47,28 @@ describe('worker_threads', () => {
       });`;
     await expect(runWorker(code, { dist, model: tiny })).resolves.toBe('loaded');
   });
+
+  it('a worker terminated while its model computes ends without a deadlock, and the process lives on', async () => {
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(workerData.dist).then(async (wp) => {
+        const m = await wp.loadModel(workerData.model, { useGpu: false });
+        const busy = Promise.all([m.encode({ threads: 2 }), m.encode({ threads: 2 }), m.decode([1], 0)]);
+        parentPort.postMessage('computing');
+        await busy;
+      });`;
+    const w = new Worker(code, { eval: true, workerData: { dist, model: tiny } });
+    await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    const t0 = performance.now();
+    const exitCode = await w.terminate();
+    expect(exitCode).toBe(1);
+    // the teardown waits at most for the call in progress (one encode), never for the queue
+    expect(performance.now() - t0).toBeLessThan(60_000);
+    // and this thread still computes
+    const again = await runWorker(WORKER, { dist, model: tiny });
+    expect(again).toMatchObject({ type: 'tiny' });
+  });
 });

@@ -1,0 +1,156 @@
+// Executor: a job queue drained by one native thread; results go back through a
+// thread-safe function. See executor.h for why.
+#include "executor.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+
+namespace wp {
+
+std::atomic<int> g_liveExecutors{0};
+
+std::shared_ptr<Executor> Executor::Create(Napi::Env env, const std::string& name) {
+  std::shared_ptr<Executor> ex(new Executor());
+  ex->env_ = env;
+  napi_value resourceName;
+  napi_create_string_utf8(env, name.c_str(), NAPI_AUTO_LENGTH, &resourceName);
+  // no JavaScript function: CallJs completes the job itself; one thread (the executor's)
+  if (napi_create_threadsafe_function(env, nullptr, nullptr, resourceName, 0, 1, nullptr, nullptr, ex.get(), CallJs,
+                                      &ex->tsfn_) != napi_ok) {
+    throw Napi::Error::New(env, "could not create the executor's thread-safe function");
+  }
+  // idle executors do not keep the process alive; Submit refs it while jobs are pending
+  napi_unref_threadsafe_function(env, ex->tsfn_);
+  // runs before the thread-safe function is torn down (hooks run in reverse order of registration)
+  if (napi_add_env_cleanup_hook(env, CleanupHook, ex.get()) == napi_ok) ex->hookAdded_ = true;
+  Executor* raw = ex.get();
+  ex->thread_ = std::thread([raw] { raw->Loop(); });
+  g_liveExecutors++;
+  return ex;
+}
+
+Executor::~Executor() { Join(false); }
+
+bool Executor::Submit(Job* job) {
+  if (stopped_) return false;
+  if (pending_++ == 0) napi_ref_threadsafe_function(env_, tsfn_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(job);
+    queued_.fetch_add(1, std::memory_order_release);
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void Executor::Stop() {
+  auto self = weak_from_this().lock();  // leftovers freed by Join may hold the last reference
+  Join(false);
+}
+
+static int SpinMicros() {
+  static const int us = [] {
+    const char* v = std::getenv("WHISPER_PERF_SPIN_US");
+    return v ? std::atoi(v) : 0;
+  }();
+  return us;
+}
+
+void Executor::Loop() {
+  tid_.store(static_cast<long>(syscall(SYS_gettid)));
+  bool closing = false;
+  const int spinUs = SpinMicros();
+  for (;;) {
+    Job* job = nullptr;
+    if (spinUs > 0) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spinUs);
+      while (queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until) {
+        __builtin_ia32_pause();
+      }
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopRequested_ || !queue_.empty(); });
+      if (queue_.empty() || abandonQueued_) break;  // stop once drained, or at once on teardown
+      job = queue_.front();
+      queue_.pop_front();
+      queued_.fetch_sub(1, std::memory_order_release);
+      running_ = job;
+    }
+    job->Execute();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      running_ = nullptr;
+    }
+    if (closing || napi_call_threadsafe_function(tsfn_, job, napi_tsfn_nonblocking) != napi_ok) {
+      // the environment is closing: the job is freed on the JavaScript thread after the join
+      closing = true;
+      std::lock_guard<std::mutex> lock(mu_);
+      leftovers_.push_back(job);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Job* j : queue_) leftovers_.push_back(j);
+    queue_.clear();
+  }
+  // after napi_closing the thread-safe function must not be touched again
+  if (!closing) napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
+}
+
+void Executor::Join(bool abandonQueued) {
+  if (stopped_) return;
+  stopped_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopRequested_ = true;
+    if (abandonQueued) {
+      abandonQueued_ = true;
+      if (running_ != nullptr) running_->RequestStop();
+    }
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  g_liveExecutors--;
+  if (hookAdded_) {
+    napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+    hookAdded_ = false;
+  }
+  std::vector<Job*> left;
+  left.swap(leftovers_);
+  for (Job* j : left) {
+    j->Abandon();
+    delete j;
+  }
+}
+
+void Executor::CallJs(napi_env env, napi_value /*js_cb*/, void* context, void* data) {
+  Job* job = static_cast<Job*>(data);
+  if (env == nullptr) {
+    // the thread-safe function is being finalized with this job still queued: no JavaScript
+    job->Abandon();
+    delete job;
+    return;
+  }
+  auto* ex = static_cast<Executor*>(context);
+  try {
+    job->Complete(Napi::Env(env));
+  } catch (...) {
+    // Complete settles its own promise; nothing may escape into the event loop
+  }
+  if (--ex->pending_ == 0) napi_unref_threadsafe_function(env, ex->tsfn_);
+  delete job;  // may drop the last reference to the executor: nothing touches `ex` after this
+}
+
+void Executor::CleanupHook(void* arg) {
+  auto* ex = static_cast<Executor*>(arg);
+  auto self = ex->weak_from_this().lock();
+  if (!self) return;
+  ex->hookAdded_ = false;  // being run: nothing to remove
+  ex->Join(true);
+}
+
+}  // namespace wp
