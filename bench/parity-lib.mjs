@@ -1,8 +1,8 @@
 /**
- * The pure parts of bench/parity.mjs: argument parsing, parsing of the native whisper-bench's
- * stderr, the per-stage comparison (ratio of medians with a bootstrap 95% CI), the verdict
- * rule and the markdown table. Nothing here loads the addon or spawns a process, so it is
- * unit-tested (test/unit/parity.test.ts).
+ * The pure parts of bench/parity.mjs: argument parsing, the order of sides in a round, the
+ * paired per-stage comparison with its verdict, the self-check and the markdown report.
+ * Nothing here loads the addon or spawns a process, so it is unit-tested
+ * (test/unit/parity.test.ts).
  *
  * It imports the compiled library modules directly (dist/, built by `npm run build`):
  * parseTimings is not part of the package's public API.
@@ -10,10 +10,12 @@
 import { parseArgs } from 'node:util';
 
 import { parseTimings } from '../dist/logs.js';
-import { ratio, summarize } from '../dist/bench/stats.js';
+import { pairedRatio, summarize } from '../dist/bench/stats.js';
 
 /** The compared stages, in table order. */
 export const STAGES = Object.freeze(['load', 'encode', 'decode', 'batchd', 'prompt']);
+/** Stages the bench loop measures (and the self-check slows down). */
+export const LOOP_STAGES = Object.freeze(['encode', 'decode', 'batchd', 'prompt']);
 
 /** Highest acceptable ratio addon/native per stage. */
 export const TARGETS = Object.freeze({ load: 1.05, encode: 1.03, decode: 1.03, batchd: 1.03, prompt: 1.03 });
@@ -28,50 +30,56 @@ export const STAGE_LABELS = Object.freeze({
 });
 
 /**
- * The "runs" whisper-bench's measured part makes whisper.cpp count: 1 encode, 256 single-token
- * decodes, 64 five-token batches (320 tokens), 16 prompts of 256 tokens (4096 tokens).
+ * One block: whisper-bench's calls in small numbers, run by both sides (binding/bench_loop.h):
+ * a light heat-up (encode, 256-token prompt, 16 decodes, a 5-token batch), then 1 encode,
+ * 64 single-token decodes, 16 five-token batches and 2 prompts of 256 tokens. About 2 s at
+ * 2 threads for tiny on 2 cores, so the sides alternate every couple of seconds.
  */
-export const WHISPER_BENCH_RUNS = Object.freeze({ encode: 1, decode: 256, batchd: 64 * 5, prompt: 16 * 256 });
+export const BLOCK = Object.freeze({ heat: 1, heatDecodes: 16, nEncode: 1, nDecode: 64, nBatch: 16, nPrompt: 2 });
 
-/** Differences between the runs whisper.cpp counted and WHISPER_BENCH_RUNS, as messages (none: the same workload). */
-export function runMismatches(runs) {
-  return Object.entries(WHISPER_BENCH_RUNS)
-    .filter(([k, n]) => runs?.[k] !== n)
-    .map(([k, n]) => `${k}: ${runs?.[k]} runs, expected ${n}`);
-}
+export const MODES = Object.freeze(['fresh', 'served']);
+export const DEFAULT_ROUNDS = 15; // a multiple of 3: every side runs in every position equally often
+export const QUICK_ROUNDS = 3;
+export const DEFAULT_INJECT = 0.05;
 
-/** Bootstrap settings for the ratio CI (fixed seed: the same samples give the same interval). */
-export const BOOTSTRAP = Object.freeze({ method: 'bootstrap', resamples: 2000, seed: 42 });
+/** Bootstrap settings (fixed seed: the same samples give the same interval). */
+export const BOOTSTRAP = Object.freeze({ resamples: 4000, seed: 42 });
 
 export const VERDICT_RULE =
-  'ratio = median(addon) / median(native); 95% CI: percentile bootstrap of the ratio of medians ' +
-  `(${BOOTSTRAP.resamples} resamples, seed ${BOOTSTRAP.seed}). ` +
-  'Verdict: PASS when the whole CI is at or below the target, FAIL when the whole CI is above it, ' +
-  'inconclusive when the CI straddles the target (or when a side has fewer than 2 rounds, so there is no CI). ' +
-  'Exit status: 0 when every stage\'s median ratio is at or below its target, 1 otherwise.';
-
-export const DEFAULT_ROUNDS = 6; // even: each side goes first equally often
-export const QUICK_ROUNDS = 2;
+  'Each round runs the same block on every side back to back (native, addon, and for the self-check the addon with a ' +
+  'known injected slowdown), in rotating order. ratio = exp(20% trimmed mean of ln(addon/native) over rounds), paired ' +
+  `by round, so drift between rounds cancels; 95% CI: percentile bootstrap over rounds (${BOOTSTRAP.resamples} resamples, ` +
+  `seed ${BOOTSTRAP.seed}). Verdict: PASS when the whole CI is at or below the target, FAIL when the whole CI is above ` +
+  'it, inconclusive when it straddles the target. The self-check is passed when every injected stage is FAIL: the ' +
+  'detector sees a slowdown of the injected size at this number of rounds.';
 
 export const PARITY_HELP = `usage: npm run bench:parity -- [options]
 
-Runs whisper.cpp's own whisper-bench (build/Release/whisper-bench-native) and the addon's
-equivalent (load, benchWorkload({heat: 2}), dispose) alternately, and compares whisper.cpp's
-own timings: load, encode, decode, batchd and prompt per run.
+Does the addon add overhead to whisper.cpp? Alternates short blocks of whisper-bench's workload
+between a native process (build/Release/whisper-perf-native-bench: the same whisper.cpp build and
+the same loop, no Node) and the addon, every couple of seconds, and compares each stage paired by
+round. A self-check runs a third side, the addon with a known injected slowdown (--inject), which
+the detector must flag as FAIL: the proof that "within target" is not just noise.
 
 options:
   -m, --model PATH    ggml model (default: the synthetic tiny.en)
-  -t, --threads N     threads on both sides (default min(4, cores))
-  -r, --rounds N      rounds; each runs both sides once, who goes first alternates (default ${DEFAULT_ROUNDS})
+  -t, --threads LIST  thread counts, each measured separately (default 1 and the core count: 1,${'${cores}'})
+  -r, --rounds N      rounds per thread count and mode (default ${DEFAULT_ROUNDS})
+      --mode LIST     fresh (a model loaded for each block: serves nothing else) and/or served (one
+                      model that serves mel, transcribe, encode and decode calls between blocks with
+                      the thread pool kept busy) (default fresh,served)
+      --inject F      the self-check's injected slowdown, a fraction (default ${DEFAULT_INJECT})
+      --no-self-check skip the injected side (faster, but says nothing about the detector's power)
+      --no-reference  skip the one whole whisper-bench run per thread count shown for reference
       --fa on|off     flash attention on both sides (default on, as whisper-bench)
-      --no-gpu        no GPU on either side (whisper-bench -ng)
-      --native PATH   the native whisper-bench (default build/Release/whisper-bench-native)
+      --no-gpu        no GPU on either side
+      --native PATH   the native driver (default build/Release/whisper-perf-native-bench)
   -o, --output FMT    md (default) or json, on stdout
-      --quick         smoke test: ${QUICK_ROUNDS} rounds unless -r says otherwise
+      --quick         smoke test: ${QUICK_ROUNDS} rounds, the core count only, fresh mode only
   -h, --help          this help
 
-Exit status: 0 when every median ratio meets its target (load <= ${TARGETS.load}, others <= ${TARGETS.encode}),
-1 when one does not or a run fails, 2 for a usage or setup error.
+Exit status: 0 when every stage's ratio meets its target and the self-check flagged the injected
+slowdown; 1 otherwise or when a run fails; 2 for a usage or setup error.
 `;
 
 /** A usage or setup error: parity.mjs prints its message and exits with 2. */
@@ -89,11 +97,8 @@ function positiveInt(option, text, max) {
   return Number(text);
 }
 
-/**
- * Parses parity.mjs's arguments. `cores` gives the default thread count, min(4, cores).
- * Returns { help } alone for -h.
- */
-export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Release/whisper-bench-native' } = {}) {
+/** Parses parity.mjs's arguments. `cores` gives the default thread counts 1 and cores. Returns { help } alone for -h. */
+export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Release/whisper-perf-native-bench' } = {}) {
   let r;
   try {
     r = parseArgs({
@@ -104,6 +109,10 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
         model: { type: 'string', short: 'm' },
         threads: { type: 'string', short: 't' },
         rounds: { type: 'string', short: 'r' },
+        mode: { type: 'string' },
+        inject: { type: 'string' },
+        'no-self-check': { type: 'boolean' },
+        'no-reference': { type: 'boolean' },
         fa: { type: 'string' },
         'no-gpu': { type: 'boolean' },
         native: { type: 'string' },
@@ -122,11 +131,27 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
   const output = v.output ?? 'md';
   if (output !== 'md' && output !== 'json') throw new UsageError(`-o: expected md or json, got ${JSON.stringify(output)}`);
   if (v.model === '') throw new UsageError('-m: expected a path');
+  const c = Math.max(1, cores);
+  const threads =
+    v.threads === undefined
+      ? v.quick ? [c] : [...new Set([1, c])]
+      : [...new Set(v.threads.split(',').map((t) => positiveInt('-t', t.trim(), 1024)))];
+  const modes = v.mode === undefined ? (v.quick ? ['fresh'] : [...MODES]) : [...new Set(v.mode.split(',').map((m) => m.trim()))];
+  for (const m of modes) if (!MODES.includes(m)) throw new UsageError(`--mode: expected fresh and/or served, got ${JSON.stringify(m)}`);
+  let inject = DEFAULT_INJECT;
+  if (v.inject !== undefined) {
+    inject = Number(v.inject);
+    if (!/^\d*\.?\d+$/.test(v.inject) || !(inject > 0 && inject < 1)) throw new UsageError(`--inject: expected a fraction between 0 and 1, got ${JSON.stringify(v.inject)}`);
+  }
   return {
     help: false,
     model: v.model,
-    threads: v.threads === undefined ? Math.min(4, Math.max(1, cores)) : positiveInt('-t', v.threads, 1024),
+    threads,
     rounds: v.rounds === undefined ? (v.quick ? QUICK_ROUNDS : DEFAULT_ROUNDS) : positiveInt('-r', v.rounds, 1000),
+    modes,
+    selfCheck: !v['no-self-check'],
+    inject,
+    reference: !v['no-reference'],
     flashAttn: fa === 'on',
     useGpu: !v['no-gpu'],
     native: v.native ?? defaultNative,
@@ -135,7 +160,7 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
   };
 }
 
-/** The native whisper-bench's arguments for these options. */
+/** The native driver's arguments for these options. */
 export function nativeArgs({ model, threads, flashAttn, useGpu }) {
   const args = ['-m', model, '-t', String(threads)];
   if (!flashAttn) args.push('-nfa');
@@ -143,17 +168,144 @@ export function nativeArgs({ model, threads, flashAttn, useGpu }) {
   return args;
 }
 
-/** Who runs first in round `i` (0-based): native first in even rounds, the addon in odd ones. */
-export function roundOrder(i) {
-  return i % 2 === 0 ? ['native', 'addon'] : ['addon', 'native'];
+/** The driver's `run` command for a block. */
+export function runCommand(block = BLOCK) {
+  return `run ${block.heat} ${block.heatDecodes} ${block.nEncode} ${block.nDecode} ${block.nBatch} ${block.nPrompt}`;
 }
 
 /**
- * Parses the native whisper-bench's stderr: whisper.cpp's load time and the per-run timings of
- * encode, decode, batchd and prompt, plus its system_info line. Per-run figures are
- * total / runs, which keeps the precision the printed "ms per run" (2 decimals) loses; for
- * batchd and prompt whisper.cpp counts a run per token, so those are ms per token.
- * Throws when the timings are missing (the run failed or printed something else).
+ * Who runs when in round `i` (0-based): the sides rotate by one place each round and the
+ * rotation reverses every `sides.length` rounds, so over 2·n rounds every side runs in every
+ * position and after every other side equally often.
+ */
+export function sideOrder(i, sides) {
+  const n = sides.length;
+  const k = i % n;
+  const rotated = [...sides.slice(k), ...sides.slice(0, k)];
+  return Math.floor(i / n) % 2 === 1 ? rotated.reverse() : rotated;
+}
+
+/** The verdict of a ratio's interval against a target; see VERDICT_RULE. */
+export function verdictFor(r, target) {
+  if (r.n < 2) return 'inconclusive';
+  if (r.high <= target) return 'PASS';
+  if (r.low > target) return 'FAIL';
+  return 'inconclusive';
+}
+
+/**
+ * Rounds that would make the interval fit on one side of the target, from this run's width
+ * (the half-width shrinks as 1/√n): null when the estimate sits on the target.
+ */
+export function roundsToResolve(r, target) {
+  const margin = Math.abs(Math.log(r.ratio) - Math.log(target));
+  if (margin === 0 || r.n < 2) return null;
+  const half = r.ratio > target ? Math.log(r.ratio) - Math.log(r.low) : Math.log(r.high) - Math.log(r.ratio);
+  return Math.ceil(r.n * (half / margin) ** 2);
+}
+
+/** One stage: each side's summary, the paired ratio against native, its verdict. */
+export function compareStage(stage, nativeSamples, otherSamples, target = TARGETS[stage]) {
+  if (typeof target !== 'number') throw new Error(`no target for stage ${stage}`);
+  const r = pairedRatio(otherSamples, nativeSamples, BOOTSTRAP);
+  const verdict = verdictFor(r, target);
+  return {
+    stage,
+    target,
+    native: summarize(nativeSamples),
+    other: summarize(otherSamples),
+    ratio: r,
+    verdict,
+    meetsTarget: r.ratio <= target,
+    roundsToResolve: verdict === 'inconclusive' ? roundsToResolve(r, target) : null,
+  };
+}
+
+/**
+ * Compares the rounds of one thread count and mode. Each round: { native, addon, injected? },
+ * each side { loadMs?, perRunMs: {encode, decode, batchd, prompt}, wallPerRunMs, measuredCpuMs, wallMs }.
+ * Each side's figure per stage is the wall time per run around each whisper.cpp call, timed by
+ * the same loop on both sides (it includes an injected slowdown; whisper.cpp's own timing of the
+ * same calls, perRunMs, differs from it by microseconds and is kept in the JSON).
+ */
+export function compareRounds(rounds, { selfCheck = true } = {}) {
+  if (!Array.isArray(rounds) || rounds.length === 0) throw new Error('no rounds to compare');
+  const fig = (side, stage) => rounds.map((r) => (stage === 'load' ? r[side].loadMs : r[side].wallPerRunMs[stage]));
+  const hasLoad = rounds.every((r) => typeof r.native.loadMs === 'number' && typeof r.addon.loadMs === 'number');
+  const stages = (hasLoad ? STAGES : LOOP_STAGES).map((s) => compareStage(s, fig('native', s), fig('addon', s)));
+  const cpuOf = (side) => rounds.map((r) => r[side].measuredCpuMs);
+  const busyOf = (side) => rounds.map((r) => r[side].measuredCpuMs / r[side].wallMs);
+  const cpu = {
+    nativeMs: summarize(cpuOf('native')),
+    addonMs: summarize(cpuOf('addon')),
+    ratio: pairedRatio(cpuOf('addon'), cpuOf('native'), BOOTSTRAP),
+    nativeBusy: summarize(busyOf('native')),
+    addonBusy: summarize(busyOf('addon')),
+  };
+  let check = null;
+  if (selfCheck && rounds.every((r) => r.injected)) {
+    const injectedStages = LOOP_STAGES.map((s) => compareStage(s, fig('native', s), fig('injected', s)));
+    check = { stages: injectedStages, flagged: injectedStages.every((s) => s.verdict === 'FAIL'), injected: rounds[0].injected.injected };
+  }
+  return {
+    stages,
+    cpu,
+    selfCheck: check,
+    pass: stages.every((s) => s.meetsTarget) && (check === null || check.flagged),
+  };
+}
+
+/** Milliseconds for a table: 1 decimal from 100, 2 from 1, else 3 significant digits. */
+export function fmtMs(x) {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 100) return x.toFixed(1);
+  if (a >= 1) return x.toFixed(2);
+  return x.toPrecision(3);
+}
+
+const fmtRatio = (r) => `${r.ratio.toFixed(3)} [${r.low.toFixed(3)}, ${r.high.toFixed(3)}]`;
+
+function cellVerdict(s) {
+  if (s.verdict !== 'inconclusive') return s.verdict;
+  const more = s.roundsToResolve ? `; ~${s.roundsToResolve} rounds would resolve it` : '';
+  return `inconclusive (estimate ${s.meetsTarget ? 'meets' : 'misses'} target${more})`;
+}
+
+/** The markdown table of one thread count × mode. */
+export function formatModeTable(result) {
+  const check = result.selfCheck;
+  const head = ['stage', 'native median', 'addon median', 'addon/native [95% CI]', 'target', 'verdict'];
+  if (check) head.push(`self-check +${Math.round(check.injected * 100)}% [95% CI]`, 'flagged');
+  const rows = result.stages.map((s) => {
+    const row = [STAGE_LABELS[s.stage] ?? s.stage, fmtMs(s.native.median), fmtMs(s.other.median), fmtRatio(s.ratio), `≤ ${s.target.toFixed(2)}`, cellVerdict(s)];
+    if (check) {
+      const c = check.stages.find((x) => x.stage === s.stage);
+      row.push(c ? fmtRatio(c.ratio) : '—', c ? (c.verdict === 'FAIL' ? 'yes (FAIL)' : `NO (${c.verdict})`) : '—');
+    }
+    return row;
+  });
+  const c = result.cpu;
+  const lines = [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map((_, i) => (i >= 1 && i <= 4 ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    `CPU per block (process CPU time, all threads): native ${fmtMs(c.nativeMs.median)} ms, addon ${fmtMs(c.addonMs.median)} ms, ` +
+      `addon/native ${fmtRatio(c.ratio)}; cores busy during the measured calls: native ${c.nativeBusy.median.toFixed(2)}, addon ${c.addonBusy.median.toFixed(2)}.`,
+  ];
+  if (check) {
+    lines.push(
+      `Self-check: ${check.flagged ? 'passed — every stage with the injected slowdown is FAIL' : 'NOT passed — the detector missed the injected slowdown on ' + check.stages.filter((s) => s.verdict !== 'FAIL').map((s) => s.stage).join(', ') + ': run more rounds'}.`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Parses whole whisper-bench output (stderr) for the reference line: per-run timings of
+ * encode, decode, batchd and prompt, load time and threads.
  */
 export function parseNativeBench(stderr) {
   const lines = String(stderr)
@@ -166,8 +318,8 @@ export function parseNativeBench(stderr) {
     throw new Error(`no whisper_print_timings in the native whisper-bench's output (last lines: ${tail})`);
   }
   const perRun = (s) => (s.runs > 0 ? s.totalMs / s.runs : 0);
-  let systemInfo = null;
   let threads = null;
+  let systemInfo = null;
   for (const { text } of lines) {
     const m = /^system_info: n_threads = (\d+) \/ \d+ \| (.*)$/.exec(text);
     if (m) {
@@ -182,81 +334,4 @@ export function parseNativeBench(stderr) {
     threads,
     systemInfo,
   };
-}
-
-/** The verdict of one ratio against its target; see VERDICT_RULE. */
-export function verdictFor(r, target, minSamples = 2) {
-  if (minSamples < 2) return 'inconclusive';
-  if (r.high <= target) return 'PASS';
-  if (r.low > target) return 'FAIL';
-  return 'inconclusive';
-}
-
-/** Compares one stage's samples (ms): summaries of each side, the ratio with its CI, the verdict. */
-export function compareStage(stage, nativeSamples, addonSamples, target = TARGETS[stage]) {
-  if (typeof target !== 'number') throw new Error(`no target for stage ${stage}`);
-  const native = summarize(nativeSamples);
-  const addon = summarize(addonSamples);
-  const r = ratio(addon, native, BOOTSTRAP);
-  return {
-    stage,
-    target,
-    native,
-    addon,
-    ratio: r,
-    verdict: verdictFor(r, target, Math.min(native.n, addon.n)),
-    medianMeetsTarget: r.ratio <= target,
-  };
-}
-
-/**
- * Compares the rounds, each { native: { loadMs, perRunMs }, addon: { loadMs, perRunMs } }.
- * `pass` is the exit-status rule: every median ratio at or below its target.
- */
-export function compareRounds(rounds) {
-  if (!Array.isArray(rounds) || rounds.length === 0) throw new Error('no rounds to compare');
-  const pick = (side, stage) => rounds.map((r) => (stage === 'load' ? r[side].loadMs : r[side].perRunMs[stage]));
-  const stages = STAGES.map((s) => compareStage(s, pick('native', s), pick('addon', s)));
-  return { stages, pass: stages.every((s) => s.medianMeetsTarget), rule: VERDICT_RULE };
-}
-
-/** Milliseconds for a table: 1 decimal from 100, 2 from 1, else 3 significant digits. */
-export function fmtMs(x) {
-  if (!Number.isFinite(x)) return String(x);
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  if (a >= 100) return x.toFixed(1);
-  if (a >= 1) return x.toFixed(2);
-  return x.toPrecision(3);
-}
-
-function cellVerdict(s) {
-  if (s.verdict !== 'inconclusive') return s.verdict;
-  return `inconclusive (median ${s.medianMeetsTarget ? 'meets' : 'misses'} target)`;
-}
-
-/** The markdown table of compareRounds' result, the rule below it. */
-export function formatTable(result) {
-  const head = ['stage', 'native median ± sd', 'addon median ± sd', 'ratio addon/native [95% CI]', 'target', 'verdict'];
-  const rows = result.stages.map((s) => [
-    STAGE_LABELS[s.stage] ?? s.stage,
-    `${fmtMs(s.native.median)} ± ${fmtMs(s.native.sd)}`,
-    `${fmtMs(s.addon.median)} ± ${fmtMs(s.addon.sd)}`,
-    `${s.ratio.ratio.toFixed(3)} [${s.ratio.low.toFixed(3)}, ${s.ratio.high.toFixed(3)}]`,
-    `≤ ${s.target.toFixed(2)}`,
-    cellVerdict(s),
-  ]);
-  const n = result.stages[0]?.native.n ?? 0;
-  const lines = [
-    `| ${head.join(' | ')} |`,
-    `| ${head.map((_, i) => (i >= 1 && i <= 4 ? '---:' : '---')).join(' | ')} |`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-    '',
-    `${n} round${n === 1 ? '' : 's'} per side. ${result.rule}`,
-    '',
-    `Result: ${result.pass ? 'PASS — every median ratio meets its target' : 'FAIL — a median ratio misses its target'}` +
-      ` (${result.stages.filter((s) => s.verdict === 'PASS').length} PASS, ${result.stages.filter((s) => s.verdict === 'FAIL').length} FAIL, ` +
-      `${result.stages.filter((s) => s.verdict === 'inconclusive').length} inconclusive).`,
-  ];
-  return lines.join('\n') + '\n';
 }

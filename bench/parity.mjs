@@ -1,63 +1,95 @@
 #!/usr/bin/env node
 /**
- * bench:parity — does the addon add overhead to whisper.cpp? Runs whisper.cpp's own
- * whisper-bench (build/Release/whisper-bench-native, built from the same vendored tree with the
- * same flags) and the addon's equivalent of one whisper-bench process alternately, and compares
- * whisper.cpp's own timings of both.
+ * bench:parity — does the addon add overhead to whisper.cpp?
  *
- * The addon's equivalent of one whisper-bench process: loadModel (load time = whisper.cpp's
- * t_load, model.timings().loadMs, what whisper-bench prints), benchWorkload({ threads, heat: 2 })
- * (whisper-bench's two heat-up loops, a timing reset, then the measured encode, 256 decodes,
- * 64 batch decodes and 16 prompt decodes), dispose.
+ * The native side is build/Release/whisper-perf-native-bench: a plain C++ process linked with the
+ * same whisper.cpp build, running the addon's own bench loop (binding/bench_loop.h) in short
+ * blocks on request. The addon runs the same block in this process. Each round runs one block
+ * per side back to back, in rotating order; each stage is compared paired by round (see
+ * parity-lib.mjs). Two addon modes: `fresh` (a model loaded for each block) and `served` (one
+ * model that serves mel, transcribe, encode and decode calls between blocks while the libuv pool
+ * is kept busy — the case that used to gather one OpenMP team per pool thread). The self-check
+ * side is the addon with WHISPER_PERF_INJECT_SLOWDOWN set for its calls only.
  *
- * Data on stdout (markdown table, or JSON with -o json); header and progress on stderr.
- * Exit: 0 when every median ratio meets its target, 1 otherwise (or when a run fails), 2 for
- * usage/setup errors.
- * See bench/parity-lib.mjs for the verdict rule.
+ * For reference, whisper.cpp's own whisper-bench (build/Release/whisper-bench-native) runs once
+ * per thread count and its figures are printed beside the blocks'.
+ *
+ * Data on stdout (markdown, or JSON with -o json); header and progress on stderr.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { pbkdf2 } from 'node:crypto';
+import { accessSync, constants, promises as fsp } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
-import { buildInfo, ensureDefaultModel, loadModel, systemInfo, version, whisperVersion } from 'whisper-perf';
+import { buildInfo, ensureDefaultModel, loadModel, systemInfo, testSignal, version, whisperVersion } from 'whisper-perf';
 
 import {
+  BLOCK,
   compareRounds,
   fmtMs,
-  formatTable,
+  formatModeTable,
   nativeArgs,
   parseNativeBench,
   parseParityArgs,
   PARITY_HELP,
-  roundOrder,
-  runMismatches,
+  runCommand,
+  sideOrder,
   UsageError,
+  VERDICT_RULE,
 } from './parity-lib.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const err = (line) => process.stderr.write(line + '\n');
+const pbkdf2Async = promisify(pbkdf2);
+const INJECT_VAR = 'WHISPER_PERF_INJECT_SLOWDOWN';
 
-/** One whisper-bench process: its whisper.cpp timings and wall time. */
-function runNative(bin, args) {
+/** The native driver: one process per thread count, one JSON line per command. */
+class NativeDriver {
+  static async start(bin, args) {
+    const d = new NativeDriver();
+    d.child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    d.stderr = '';
+    d.child.stderr.setEncoding('utf8').on('data', (t) => (d.stderr += t));
+    d.lines = createInterface({ input: d.child.stdout })[Symbol.asyncIterator]();
+    d.exited = new Promise((r) => d.child.on('close', (code, signal) => r(signal ?? code)));
+    const ready = await d.next();
+    if (!ready.ready) throw new Error(`the native driver did not start: ${JSON.stringify(ready)}`);
+    d.loadMs = ready.loadMs;
+    d.systemInfo = /system_info: n_threads = \d+ \/ \d+ \| (.*)/.exec(d.stderr)?.[1]?.trim() ?? null;
+    return d;
+  }
+  async next() {
+    const r = await Promise.race([this.lines.next(), this.exited.then((c) => ({ exited: c }))]);
+    if (r.exited !== undefined || r.done) throw new Error(`the native driver exited (${r.exited ?? 'eof'}): ${this.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+    const o = JSON.parse(r.value);
+    if (o.error) throw new Error(`native driver: ${o.error}`);
+    return o;
+  }
+  async command(line) {
+    this.child.stdin.write(line + '\n');
+    return this.next();
+  }
+  async stop() {
+    this.child.stdin.end('quit\n');
+    await this.exited;
+  }
+}
+
+/** One whole whisper-bench process, for the reference line. */
+function runWhisperBench(bin, args) {
   return new Promise((resolvePromise, reject) => {
-    const t0 = performance.now();
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const wallMs = performance.now() - t0;
-      if (code !== 0) {
-        const tail = (stderr + stdout).trim().split('\n').slice(-8).join('\n');
-        reject(new Error(`native whisper-bench exited with ${signal ?? code}:\n${tail}`));
-        return;
-      }
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`whisper-bench-native exited with ${code}`));
       try {
-        resolvePromise({ ...parseNativeBench(stderr), wallMs });
+        resolvePromise(parseNativeBench(stderr));
       } catch (e) {
         reject(e);
       }
@@ -65,138 +97,197 @@ function runNative(bin, args) {
   });
 }
 
-/** The addon's equivalent of one whisper-bench process. */
-async function runAddon(modelPath, { threads, flashAttn, useGpu }) {
-  const t0 = performance.now();
-  const model = await loadModel(modelPath, { flashAttn, useGpu });
-  let out;
+const stageWall = (r) => r.wallTotalMs.encode + r.wallTotalMs.decode + r.wallTotalMs.batchd + r.wallTotalMs.prompt;
+
+/** The addon runs one block on `model`, with the injected slowdown when asked. */
+async function addonBlock(model, threads, inject) {
+  if (inject) process.env[INJECT_VAR] = String(inject);
+  let r;
   try {
-    const { loadMs } = await model.timings();
-    const r = await model.benchWorkload({ threads, heat: 2 });
-    if (!r.perRunMs) throw new Error('benchWorkload returned no whisper.cpp timings (whisper_get_timings gave none)');
-    const { encode, decode, batchd, prompt } = r.perRunMs;
-    out = { loadMs, perRunMs: { encode, decode, batchd, prompt }, counts: r.counts };
+    r = await model.benchWorkload({ threads, ...BLOCK });
   } finally {
-    await model.dispose();
+    delete process.env[INJECT_VAR];
   }
-  return { ...out, wallMs: performance.now() - t0 };
+  if (inject && !(r.injected > 0)) throw new Error('the addon did not apply the injected slowdown');
+  return { perRunMs: r.perRunMs, wallPerRunMs: r.wallPerRunMs, measuredCpuMs: r.measuredCpuMs, wallMs: stageWall(r), injected: r.injected, tid: r.tid };
 }
 
-function header(opts, modelPath, build, sys, nativeBin) {
-  const st = statSync(nativeBin);
-  return [
-    `whisper-perf ${version} bench:parity — addon vs native whisper-bench`,
-    `build: whisper.cpp ${build.whisperVersion} (pin ${build.pin.package}@${build.pin.version}), ${build.buildType}, ${build.compiler}, ` +
-      `variant ${build.variant}, backends ${build.backends.join(',')}${build.warnings.length ? ' — ' + build.warnings.join('; ') : ''}`,
-    `addon: ${build.addonPath}`,
-    `native: ${nativeBin} (${st.size} bytes, ${st.mtime.toISOString()})`,
-    `machine: ${sys.cpuModel}, ${sys.cores} logical / ${sys.physicalCores} physical cores, ${(sys.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${sys.os}, node ${sys.nodeVersion}`,
-    `whisper system_info: ${sys.whisperSystemInfo}`,
-    `model: ${modelPath}`,
-    `threads ${opts.threads}, flash attention ${opts.flashAttn ? 'on' : 'off'}, gpu ${opts.useGpu ? 'allowed' : 'off'}, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'}`,
+/**
+ * Traffic a served model sees between blocks: mel, encode and decodes issued while every libuv
+ * pool thread is busy with unrelated work (file reads, pbkdf2), as in a service.
+ */
+async function serveTraffic(model, threads, pcm) {
+  const busy = [
+    ...Array.from({ length: 8 }, () => fsp.readFile(join(root, 'package.json'))),
+    ...Array.from({ length: 4 }, () => pbkdf2Async('x', 'y', 20000, 32, 'sha256')),
   ];
+  const tids = new Set();
+  tids.add((await model.computeMel(pcm, { threads })).tid);
+  tids.add((await model.encode({ threads })).tid);
+  for (let i = 0; i < 4; i++) {
+    busy.push(fsp.stat(root));
+    tids.add((await model.decode([0], i, { threads })).tid);
+  }
+  await model.timings();
+  await Promise.all(busy);
+  return tids;
 }
 
-function roundLine(i, total, order, res) {
-  const side = (s) =>
-    `${s} load ${fmtMs(res[s].loadMs)} enc ${fmtMs(res[s].perRunMs.encode)} dec ${fmtMs(res[s].perRunMs.decode)} ` +
-    `bat ${fmtMs(res[s].perRunMs.batchd)} pp ${fmtMs(res[s].perRunMs.prompt)} ms (${(res[s].wallMs / 1000).toFixed(1)} s)`;
-  return `round ${i + 1}/${total} [${order.join(' then ')}]: ${side('native')} | ${side('addon')}`;
+async function runMode(mode, threads, opts, driver, modelPath, progress) {
+  const sides = opts.selfCheck ? ['native', 'addon', 'injected'] : ['native', 'addon'];
+  const rounds = [];
+  const pcm = testSignal(5);
+  let served = null;
+  const tids = new Set();
+  if (mode === 'served') {
+    served = await loadModel(modelPath, { flashAttn: opts.flashAttn, useGpu: opts.useGpu });
+    // a transcription and traffic from a busy pool before the first block
+    await served.transcribe(testSignal(3), { threads, maxTokens: 8, noFallback: true, singleSegment: true });
+    for (const t of await serveTraffic(served, threads, pcm)) tids.add(t);
+  }
+  try {
+    // round -1 warms every side up (first loads, page cache, thread creation) and is not kept
+    for (let i = -1; i < opts.rounds; i++) {
+      const order = sideOrder(Math.max(0, i), sides);
+      const res = {};
+      for (const side of order) {
+        if (side === 'native') {
+          const load = mode === 'fresh' ? (await driver.command('load')).loadMs : undefined;
+          const r = await driver.command(runCommand(BLOCK));
+          res.native = { ...r, loadMs: load, wallMs: sumWall(r) };
+        } else {
+          const inject = side === 'injected' ? opts.inject : 0;
+          if (mode === 'fresh') {
+            const m = await loadModel(modelPath, { flashAttn: opts.flashAttn, useGpu: opts.useGpu });
+            try {
+              res[side] = { ...(await addonBlock(m, threads, inject)), loadMs: m.loadMs };
+            } finally {
+              await m.dispose();
+            }
+          } else {
+            for (const t of await serveTraffic(served, threads, pcm)) tids.add(t);
+            res[side] = await addonBlock(served, threads, inject);
+            tids.add(res[side].tid);
+          }
+        }
+      }
+      if (i < 0) continue;
+      rounds.push({ round: i + 1, order, ...res });
+      progress(i, order, res);
+    }
+  } finally {
+    await served?.dispose();
+  }
+  return { rounds, computeThreads: mode === 'served' ? tids.size : null };
+}
+
+/** Total wall time of a native block's measured calls, from its per-run figures. */
+function sumWall(r) {
+  const n = { encode: BLOCK.nEncode, decode: BLOCK.nDecode, batchd: BLOCK.nBatch * 5, prompt: BLOCK.nPrompt * 256 };
+  return Object.entries(n).reduce((a, [k, c]) => a + r.wallPerRunMs[k] * c, 0);
 }
 
 async function main(argv) {
   const opts = parseParityArgs(argv, { cores: availableParallelism() });
   if (opts.help) {
-    process.stdout.write(PARITY_HELP);
+    process.stdout.write(PARITY_HELP.replace('${cores}', String(availableParallelism())));
     return 0;
   }
   const nativeBin = resolve(root, opts.native);
   try {
     accessSync(nativeBin, constants.X_OK);
   } catch {
-    throw new UsageError(`the native whisper-bench is missing or not executable: ${nativeBin}; run npm run build:native`);
+    throw new UsageError(`the native driver is missing or not executable: ${nativeBin}; run npm run build:native`);
   }
+  const whisperBench = join(dirname(nativeBin), 'whisper-bench-native');
   const modelPath = opts.model ? resolve(opts.model) : await ensureDefaultModel({ onProgress: err });
   try {
     accessSync(modelPath, constants.R_OK);
   } catch {
     throw new UsageError(`-m: cannot read ${modelPath}`);
   }
-
   const build = buildInfo();
   const sys = systemInfo();
   const started = performance.now();
-  for (const line of header(opts, modelPath, build, sys, nativeBin)) err(line);
-  if (opts.rounds > 1 && opts.rounds % 2 === 1) {
-    err(`note: ${opts.rounds} rounds is odd: the native side goes first once more than the addon; an even count balances the order`);
-  }
+  err(`whisper-perf ${version} bench:parity — addon vs native whisper.cpp, paired blocks`);
+  err(`build: whisper.cpp ${build.whisperVersion}, ${build.buildType}, ${build.compiler}, variant ${build.variant}, backends ${build.backends.join(',')}`);
+  err(`machine: ${sys.cpuModel}, ${sys.cores} cores, ${(sys.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${sys.os}, node ${sys.nodeVersion}`);
+  err(`model: ${modelPath}; threads ${opts.threads.join(',')}; modes ${opts.modes.join(',')}; ${opts.rounds} rounds; self-check ${opts.selfCheck ? `+${opts.inject * 100}%` : 'off'}`);
 
-  const args = nativeArgs({ model: modelPath, threads: opts.threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu });
-  const rounds = [];
-  let nativeSystemInfo = null;
-  for (let i = 0; i < opts.rounds; i++) {
-    const order = roundOrder(i);
-    const res = {};
-    for (const who of order) {
-      if (who === 'native') {
-        res.native = await runNative(nativeBin, args);
-        if (res.native.threads !== null && res.native.threads !== opts.threads) {
-          throw new Error(`the native whisper-bench ran ${res.native.threads} threads, not ${opts.threads}`);
-        }
-        const off = runMismatches(res.native.runs);
-        if (off.length) throw new Error(`the native whisper-bench ran another workload than the addon's: ${off.join('; ')}`);
-        nativeSystemInfo ??= res.native.systemInfo;
-      } else {
-        res.addon = await runAddon(modelPath, opts);
+  const results = [];
+  for (const threads of opts.threads) {
+    let reference = null;
+    if (opts.reference) {
+      try {
+        accessSync(whisperBench, constants.X_OK);
+        err(`-t ${threads}: reference run of whisper.cpp's whisper-bench ...`);
+        reference = await runWhisperBench(whisperBench, nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu }));
+      } catch (e) {
+        err(`-t ${threads}: no whisper-bench reference (${e.message})`);
       }
     }
-    rounds.push({ round: i + 1, order, native: res.native, addon: res.addon });
-    err(roundLine(i, opts.rounds, order, res));
+    const driver = await NativeDriver.start(nativeBin, nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu }));
+    if (driver.systemInfo && driver.systemInfo !== sys.whisperSystemInfo.trim()) {
+      err(`warning: the native driver's system_info differs from the addon's:\n  native: ${driver.systemInfo}\n  addon:  ${sys.whisperSystemInfo}`);
+    }
+    try {
+      for (const mode of opts.modes) {
+        const t0 = performance.now();
+        const { rounds, computeThreads } = await runMode(mode, threads, opts, driver, modelPath, (i, order, res) => {
+          const line = order.map((s) => `${s} dec ${fmtMs(res[s].wallPerRunMs.decode)} enc ${fmtMs(res[s].wallPerRunMs.encode)}`).join(' | ');
+          const eta = ((performance.now() - t0) / (i + 1)) * (opts.rounds - i - 1);
+          err(`-t ${threads} ${mode} round ${i + 1}/${opts.rounds}: ${line} (ETA ${(eta / 1000).toFixed(0)} s)`);
+        });
+        const cmp = compareRounds(rounds, { selfCheck: opts.selfCheck });
+        results.push({ threads, mode, reference, computeThreads, ...cmp, rounds });
+      }
+    } finally {
+      await driver.stop();
+    }
   }
-
-  const result = compareRounds(rounds);
   const elapsedMs = performance.now() - started;
-  const systemInfoMatch = nativeSystemInfo === null ? null : nativeSystemInfo.trim() === sys.whisperSystemInfo.trim();
-  if (systemInfoMatch === false) {
-    err(`warning: the native binary's system_info differs from the addon's:\n  native: ${nativeSystemInfo}\n  addon:  ${sys.whisperSystemInfo}`);
-  }
   err(`done in ${(elapsedMs / 1000).toFixed(1)} s`);
+  const pass = results.every((r) => r.pass);
 
   if (opts.output === 'json') {
-    const out = {
-      tool: 'whisper-perf bench:parity',
-      version,
-      whisperVersion: whisperVersion(),
-      date: new Date().toISOString(),
-      config: {
-        model: modelPath,
-        threads: opts.threads,
-        flashAttn: opts.flashAttn,
-        useGpu: opts.useGpu,
-        rounds: opts.rounds,
-        native: nativeBin,
-        nativeArgs: args,
-      },
-      provenance: { build, system: sys, nativeSystemInfo, systemInfoMatch },
-      rule: result.rule,
-      pass: result.pass,
-      stages: result.stages,
-      rounds,
-      elapsedMs,
-    };
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        {
+          tool: 'whisper-perf bench:parity',
+          version,
+          whisperVersion: whisperVersion(),
+          date: new Date().toISOString(),
+          config: { model: modelPath, ...opts, block: BLOCK, native: nativeBin },
+          provenance: { build, system: sys },
+          rule: VERDICT_RULE,
+          pass,
+          results,
+          elapsedMs,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
   } else {
-    const md = [
-      `## whisper-perf bench:parity — addon vs native whisper-bench`,
+    const out = [
+      `## whisper-perf bench:parity — addon vs native whisper.cpp`,
       '',
-      `whisper.cpp ${build.whisperVersion} ${build.buildType} (${build.compiler}, ${build.variant}); ${sys.cpuModel}, ${sys.cores} cores; ` +
-        `model ${modelPath}; -t ${opts.threads}; flash attention ${opts.flashAttn ? 'on' : 'off'}; ${opts.rounds} rounds; ` +
-        `native system_info ${systemInfoMatch === null ? 'not seen' : systemInfoMatch ? 'matches the addon' : 'DIFFERS from the addon'}; ${(elapsedMs / 1000).toFixed(1)} s`,
+      `whisper.cpp ${build.whisperVersion} ${build.buildType} (${build.compiler}, ${build.variant}); ${sys.cpuModel}, ${sys.cores} cores; model ${modelPath}; ` +
+        `${opts.rounds} rounds per table; block: 1 encode, ${BLOCK.nDecode} decodes, ${BLOCK.nBatch} batches of 5, ${BLOCK.nPrompt} prompts of 256 after a light heat-up; ${(elapsedMs / 1000).toFixed(0)} s`,
       '',
-    ].join('\n');
-    process.stdout.write(md + formatTable(result));
+    ];
+    for (const r of results) {
+      out.push(`### -t ${r.threads}, ${r.mode} model${r.computeThreads !== null ? ` (its calls ran on ${r.computeThreads} OS thread${r.computeThreads === 1 ? '' : 's'})` : ''}`, '');
+      if (r.reference) {
+        const p = r.reference.perRunMs;
+        out.push(`Reference, one whole whisper-bench run: load ${fmtMs(r.reference.loadMs)} ms, encode ${fmtMs(p.encode)}, decode ${fmtMs(p.decode)}, batchd ${fmtMs(p.batchd)}, prompt ${fmtMs(p.prompt)} ms per run.`, '');
+      }
+      out.push(formatModeTable(r));
+    }
+    out.push(VERDICT_RULE, '', `Result: ${pass ? 'PASS — every ratio meets its target and the self-check flagged the injected slowdown' : 'FAIL — see the tables'}.`, '');
+    process.stdout.write(out.join('\n'));
   }
-  return result.pass ? 0 : 1;
+  return pass ? 0 : 1;
 }
 
 try {
@@ -206,7 +297,6 @@ try {
     err(`bench:parity: ${e.message}`);
     process.exitCode = 2;
   } else {
-    // a failed measurement: no verdict
     err(`bench:parity: ${e?.stack ?? e}`);
     process.exitCode = 1;
   }

@@ -312,6 +312,59 @@ export interface Scaling {
  * parallel efficiency and the knee. `rows` need not be sorted; duplicate thread counts,
  * non-positive thread counts or medians are rejected.
  */
+/** A paired comparison: a_i and b_i measured side by side (the same round), so slow drift cancels. */
+export interface PairedRatio {
+  /** exp of the 20% trimmed mean of ln(a_i / b_i): the typical a/b of a pair */
+  ratio: number;
+  /** 95% percentile-bootstrap interval of that estimate, resampling whole pairs */
+  low: number;
+  high: number;
+  /** number of pairs */
+  n: number;
+  method: 'paired-bootstrap';
+}
+
+function trimmedMean(xs: number[], trim = 0.2): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const k = Math.floor(s.length * trim);
+  const kept = s.slice(k, s.length - k);
+  return kept.reduce((a, b) => a + b, 0) / kept.length;
+}
+
+/**
+ * Paired ratio of two sample lists of equal length: ratio = exp(20% trimmed mean of the
+ * per-pair log ratios), CI by a percentile bootstrap over pairs (fixed seed: the same samples
+ * give the same interval). The trimmed mean keeps most of the mean's power while a burst of
+ * noise on one pair cannot move it much. With fewer than 2 pairs the interval is the point.
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[], options: { resamples?: number; seed?: number } = {}): PairedRatio {
+  if (a.length !== b.length || a.length === 0) throw invalidArgument('pairs', `${a.length} vs ${b.length} samples`, 'two non-empty lists of the same length');
+  const logs: number[] = [];
+  for (let i = 0; i < a.length; i++) {
+    if (!(a[i] > 0 && b[i] > 0 && Number.isFinite(a[i]) && Number.isFinite(b[i]))) {
+      throw invalidArgument('pair', `${a[i]} / ${b[i]}`, 'finite positive values');
+    }
+    logs.push(Math.log(a[i] / b[i]));
+  }
+  const point = trimmedMean(logs);
+  let low = point;
+  let high = point;
+  if (logs.length >= 2) {
+    const resamples = options.resamples ?? 4000;
+    const rand = prng(options.seed ?? 42);
+    const buf = new Array<number>(logs.length);
+    const est: number[] = [];
+    for (let k = 0; k < resamples; k++) {
+      for (let i = 0; i < logs.length; i++) buf[i] = logs[Math.floor(rand() * logs.length)];
+      est.push(trimmedMean(buf));
+    }
+    est.sort((x, y) => x - y);
+    low = Math.min(point, quantileSorted(est, 0.025));
+    high = Math.max(point, quantileSorted(est, 0.975));
+  }
+  return { ratio: Math.exp(point), low: Math.exp(low), high: Math.exp(high), n: logs.length, method: 'paired-bootstrap' };
+}
+
 export function scaling(rows: readonly { threads: number; median: number }[]): Scaling {
   if (rows.length === 0) throw invalidArgument('scaling rows', rows, 'at least one {threads, median}');
   const sorted = [...rows].sort((x, y) => x.threads - y.threads);

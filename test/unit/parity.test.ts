@@ -1,20 +1,20 @@
-// The pure parts of bench:parity (bench/parity-lib.mjs): native whisper-bench output parsing,
-// the stage comparison and its verdict rule, argument parsing and the table.
+// The pure parts of bench:parity (bench/parity-lib.mjs): the paired stage comparison and its
+// verdict rule, the self-check, the order of sides, argument parsing, the table, and the parsing
+// of whisper-bench's output for the reference line.
 import { describe, expect, it } from 'vitest';
 
 import {
-  BOOTSTRAP,
+  BLOCK,
   compareRounds,
   compareStage,
   fmtMs,
-  formatTable,
+  formatModeTable,
   nativeArgs,
   parseNativeBench,
   parseParityArgs,
-  roundOrder,
-  runMismatches,
-  STAGES,
-  TARGETS,
+  roundsToResolve,
+  runCommand,
+  sideOrder,
   UsageError,
   verdictFor,
 } from '../../bench/parity-lib.mjs';
@@ -57,7 +57,6 @@ describe('parseNativeBench', () => {
     expect(r.perRunMs.batchd).toBeCloseTo(4.21, 6);
     expect(r.perRunMs.prompt).toBeCloseTo(22.57, 6);
     expect(r.runs).toEqual({ encode: 1, decode: 256, batchd: 320, prompt: 4096 });
-    expect(runMismatches(r.runs)).toEqual([]);
     expect(r.threads).toBe(2);
     expect(r.systemInfo).toBe('WHISPER : COREML = 0 | OPENVINO = 0 | CPU : SSE3 = 1 | AVX2 = 1 | FMA = 1 | OPENMP = 1 |');
   });
@@ -71,12 +70,6 @@ describe('parseNativeBench', () => {
     expect(parseNativeBench(nativeStderr().replace(/\n/g, '\r\n')).perRunMs.encode).toBeCloseTo(901.5, 6);
   });
 
-  it('tells when whisper.cpp counted another workload', () => {
-    const text = nativeStderr().replace(/prompt time = .*$/m, 'prompt time =  1000.00 ms /  2048 runs (     0.49 ms per run)');
-    expect(runMismatches(parseNativeBench(text).runs)).toEqual(['prompt: 2048 runs, expected 4096']);
-    expect(runMismatches(undefined)).toHaveLength(4);
-  });
-
   it('throws when the timings are missing', () => {
     expect(() => parseNativeBench('error: failed to initialize whisper context\n')).toThrow(/no whisper_print_timings/);
     const noEncode = nativeStderr().replace(/^.*encode time.*$/m, '');
@@ -84,163 +77,160 @@ describe('parseNativeBench', () => {
   });
 });
 
+
+/** Seeded noise so the tests are deterministic. */
+function noise(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 0xffffffff - 0.5;
+  };
+}
+
+const STAGE_BASE = { encode: 420, decode: 5.4, batchd: 3.9, prompt: 0.57 };
+
+/**
+ * Rounds as bench:parity records them: every side shares the round's drift (a slow machine
+ * speed change), plus its own jitter; the addon is `addon` times native, the injected side
+ * `injected` times native.
+ */
+function makeRounds(n: number, o: { addon?: number; injected?: number; drift?: number; jitter?: number; seed?: number } = {}) {
+  const { addon = 1, injected = 1.05, drift = 0.2, jitter = 0.01, seed = 7 } = o;
+  const rnd = noise(seed);
+  const rounds = [];
+  for (let i = 0; i < n; i++) {
+    const d = 1 + drift * rnd() * 2; // the machine's speed this round
+    const side = (f: number) => {
+      const wallPerRunMs = Object.fromEntries(Object.entries(STAGE_BASE).map(([k, v]) => [k, v * d * f * (1 + jitter * rnd() * 2)]));
+      return { wallPerRunMs, perRunMs: wallPerRunMs, loadMs: 80 * d * (1 + jitter * rnd()), measuredCpuMs: 2700 * d * f, wallMs: 1380 * d * f, injected: f === 1 ? 0 : f - 1 };
+    };
+    rounds.push({ round: i + 1, native: side(1), addon: side(addon), injected: side(injected) });
+  }
+  return rounds;
+}
+
 describe('verdictFor', () => {
-  const r = (low: number, ratio: number, high: number) => ({ ratio, low, high, ci95: (high - low) / 2, significant: low > 1 || high < 1, method: 'bootstrap' as const });
+  const r = (ratio: number, low: number, high: number, n = 10) => ({ ratio, low, high, n, method: 'paired-bootstrap' });
   it('is PASS when the whole CI is at or below the target', () => {
-    expect(verdictFor(r(0.98, 1.0, 1.02), 1.03, 5)).toBe('PASS');
-    expect(verdictFor(r(0.98, 1.0, 1.03), 1.03, 5)).toBe('PASS');
+    expect(verdictFor(r(1.0, 0.98, 1.03), 1.03)).toBe('PASS');
   });
   it('is FAIL when the whole CI is above the target', () => {
-    expect(verdictFor(r(1.031, 1.1, 1.2), 1.03, 5)).toBe('FAIL');
+    expect(verdictFor(r(1.05, 1.031, 1.07), 1.03)).toBe('FAIL');
   });
-  it('is inconclusive when the CI straddles the target, whichever side the ratio is on', () => {
-    expect(verdictFor(r(0.99, 1.01, 1.05), 1.03, 5)).toBe('inconclusive');
-    expect(verdictFor(r(1.0, 1.04, 1.08), 1.03, 5)).toBe('inconclusive');
-  });
-  it('is inconclusive without a CI (fewer than 2 samples a side)', () => {
-    expect(verdictFor(r(1.0, 1.0, 1.0), 1.03, 1)).toBe('inconclusive');
+  it('is inconclusive when the CI straddles the target, or with fewer than 2 pairs', () => {
+    expect(verdictFor(r(1.0, 0.95, 1.06), 1.03)).toBe('inconclusive');
+    expect(verdictFor(r(1.05, 1.02, 1.08), 1.03)).toBe('inconclusive');
+    expect(verdictFor(r(1.0, 1.0, 1.0, 1), 1.03)).toBe('inconclusive');
   });
 });
 
-describe('compareStage', () => {
-  it('PASS: the addon as fast as native, tight samples', () => {
-    const native = [900, 902, 898, 901, 899];
-    const addon = [901, 899, 900, 902, 898];
-    const s = compareStage('encode', native, addon);
-    expect(s.target).toBe(TARGETS.encode);
-    expect(s.ratio.ratio).toBeCloseTo(1, 9);
-    expect(s.ratio.method).toBe('bootstrap');
-    expect(s.ratio.high).toBeLessThanOrEqual(1.03);
-    expect(s.verdict).toBe('PASS');
-    expect(s.medianMeetsTarget).toBe(true);
-    expect(s.native.median).toBe(900);
-    expect(s.addon.n).toBe(5);
+describe('paired comparison', () => {
+  it('cancels drift between rounds: 20% machine drift, 1% jitter, the same speed → PASS', () => {
+    const res = compareRounds(makeRounds(15, { addon: 1, drift: 0.2, jitter: 0.01 }));
+    for (const s of res.stages) {
+      expect(s.verdict, s.stage).toBe('PASS');
+      expect(s.ratio.high - s.ratio.low).toBeLessThan(0.03);
+    }
+    expect(res.pass).toBe(true);
   });
 
-  it('FAIL: the addon 10% slower, tight samples', () => {
-    const native = [100, 101, 99, 100, 100.5];
-    const addon = [110, 111, 109, 110, 110.5];
-    const s = compareStage('decode', native, addon);
-    expect(s.ratio.ratio).toBeCloseTo(1.1, 9);
-    expect(s.ratio.low).toBeGreaterThan(1.03);
-    expect(s.verdict).toBe('FAIL');
-    expect(s.medianMeetsTarget).toBe(false);
+  it('flags a 5% slower addon as FAIL on every loop stage under the same drift', () => {
+    const res = compareRounds(makeRounds(15, { addon: 1.05 }));
+    for (const s of res.stages.filter((x) => x.stage !== 'load')) expect(s.verdict, s.stage).toBe('FAIL');
+    expect(res.pass).toBe(false);
   });
 
-  it('inconclusive: the median meets the target but the noise is wider than the margin', () => {
-    const native = [100, 90, 110, 95, 105];
-    const addon = [101, 91, 112, 96, 104];
-    const s = compareStage('prompt', native, addon);
-    expect(s.ratio.ratio).toBeCloseTo(1.01, 9);
-    expect(s.ratio.low).toBeLessThan(1.03);
-    expect(s.ratio.high).toBeGreaterThan(1.03);
-    expect(s.verdict).toBe('inconclusive');
-    expect(s.medianMeetsTarget).toBe(true);
+  it('the self-check passes only when every injected stage is FAIL', () => {
+    expect(compareRounds(makeRounds(15, { injected: 1.05 })).selfCheck).toMatchObject({ flagged: true });
+    // an injection the noise hides: 5% under 15% jitter in 3 rounds is not resolved
+    const weak = compareRounds(makeRounds(3, { injected: 1.05, jitter: 0.15 }));
+    expect(weak.selfCheck?.flagged).toBe(false);
+    expect(weak.pass).toBe(false);
+    expect(compareRounds(makeRounds(5), { selfCheck: false }).selfCheck).toBeNull();
   });
 
-  it('inconclusive: the median misses the target, the CI reaches below it', () => {
-    const native = [100, 90, 110, 95, 105];
-    const addon = [104, 95, 115, 99, 110];
-    const s = compareStage('batchd', native, addon);
-    expect(s.ratio.ratio).toBeCloseTo(1.04, 9);
-    expect(s.verdict).toBe('inconclusive');
-    expect(s.medianMeetsTarget).toBe(false);
+  it('an unpaired comparison of the same data could not see it: the drift dwarfs 5%', () => {
+    // the ratio of medians of independent samples under 20% drift has a CI wider than ±5%
+    const rounds = makeRounds(15, { addon: 1.05 });
+    const a = rounds.map((r) => r.addon.wallPerRunMs.decode).sort((x, y) => x - y);
+    const n = rounds.map((r) => r.native.wallPerRunMs.decode).sort((x, y) => x - y);
+    expect((a[11] - a[3]) / n[7]).toBeGreaterThan(0.1);
   });
 
-  it('uses the looser load target', () => {
-    const s = compareStage('load', [40, 40.1, 39.9], [41.6, 41.7, 41.5]);
-    expect(s.target).toBe(1.05);
-    expect(s.ratio.ratio).toBeCloseTo(1.04, 9);
-    expect(s.verdict).toBe('PASS');
+  it('compares load only when both sides have it, and reports CPU', () => {
+    const rounds = makeRounds(6).map((r) => ({ ...r, native: { ...r.native, loadMs: undefined } }));
+    expect(compareRounds(rounds).stages.map((s) => s.stage)).toEqual(['encode', 'decode', 'batchd', 'prompt']);
+    const full = compareRounds(makeRounds(6));
+    expect(full.stages[0].stage).toBe('load');
+    expect(full.cpu.ratio.ratio).toBeCloseTo(1, 1);
+    expect(full.cpu.nativeBusy.median).toBeCloseTo(2700 / 1380, 5);
+  });
+
+  it('says how many rounds would resolve an inconclusive stage', () => {
+    const r = { ratio: 1.0, low: 0.97, high: 1.06, n: 10, method: 'paired-bootstrap' };
+    const need = roundsToResolve(r, 1.03)!;
+    expect(need).toBeGreaterThan(10);
+    expect(roundsToResolve({ ...r, ratio: 1.03 }, 1.03)).toBeNull();
+    const s = compareStage('decode', [5, 5.1, 4.9, 5.2], [5, 5.4, 4.8, 5.5]);
+    if (s.verdict === 'inconclusive') expect(s.roundsToResolve).toBeGreaterThan(4);
   });
 
   it('is reproducible: the bootstrap seed is fixed', () => {
-    const a = compareStage('prompt', [100, 90, 110, 95, 105], [101, 91, 112, 96, 104]);
-    const b = compareStage('prompt', [100, 90, 110, 95, 105], [101, 91, 112, 96, 104]);
-    expect(a.ratio).toEqual(b.ratio);
-    expect(BOOTSTRAP.seed).toBe(42);
+    const a = compareRounds(makeRounds(9, { jitter: 0.05 }));
+    const b = compareRounds(makeRounds(9, { jitter: 0.05 }));
+    expect(a.stages[2].ratio).toEqual(b.stages[2].ratio);
   });
 
-  it('rejects a stage without a target', () => {
-    expect(() => compareStage('mel', [1, 2], [1, 2])).toThrow(/no target/);
+  it('rejects no rounds and a stage without a target', () => {
+    expect(() => compareRounds([])).toThrow(/no rounds/);
+    expect(() => compareStage('nope', [1, 2], [1, 2])).toThrow(/no target/);
   });
 });
 
-describe('compareRounds and formatTable', () => {
-  const side = (scale: number, jitter: number) => ({
-    loadMs: 40 * scale + jitter,
-    perRunMs: { encode: 900 * scale + jitter, decode: 2.5 * scale + jitter / 100, batchd: 4.2 * scale + jitter / 100, prompt: 22.5 * scale + jitter / 10 },
-  });
-  const rounds = (addonScale: number) =>
-    [0, 0.2, -0.2, 0.1, -0.1].map((j, i) => ({ round: i + 1, native: side(1, j), addon: side(addonScale, -j) }));
-
-  it('passes when every median meets its target', () => {
-    const r = compareRounds(rounds(1.0));
-    expect(r.stages.map((s: { stage: string }) => s.stage)).toEqual([...STAGES]);
-    expect(r.pass).toBe(true);
-    expect(r.stages.every((s: { verdict: string }) => s.verdict === 'PASS')).toBe(true);
-  });
-
-  it('fails when one median misses its target', () => {
-    const rs = rounds(1.0).map((r) => ({ ...r, addon: { ...r.addon, perRunMs: { ...r.addon.perRunMs, encode: r.addon.perRunMs.encode * 1.2 } } }));
-    const r = compareRounds(rs);
-    expect(r.pass).toBe(false);
-    expect(r.stages.find((s: { stage: string }) => s.stage === 'encode').verdict).toBe('FAIL');
-    expect(r.stages.find((s: { stage: string }) => s.stage === 'decode').verdict).toBe('PASS');
-  });
-
-  it('rejects no rounds', () => {
-    expect(() => compareRounds([])).toThrow(/no rounds/);
-  });
-
-  it('prints one markdown row per stage, the rule and the result', () => {
-    const rs = rounds(1.0).map((r) => ({ ...r, addon: { ...r.addon, perRunMs: { ...r.addon.perRunMs, encode: r.addon.perRunMs.encode * 1.2 } } }));
-    const md = formatTable(compareRounds(rs));
+describe('formatModeTable', () => {
+  it('prints one row per stage with the self-check columns, the CPU line and the self-check line', () => {
+    const md = formatModeTable(compareRounds(makeRounds(9)));
     const lines = md.split('\n');
-    expect(lines[0]).toBe('| stage | native median ± sd | addon median ± sd | ratio addon/native [95% CI] | target | verdict |');
-    expect(lines[1]).toBe('| --- | ---: | ---: | ---: | ---: | --- |');
-    expect(lines.filter((l) => l.startsWith('| ') && !l.startsWith('| stage') && !l.startsWith('| ---'))).toHaveLength(5);
-    expect(md).toMatch(/\| encode \(ms\/run\) \| 900\.0 ± 0\.158 \| 1080\.0 ± 0\.190 \| 1\.200 \[1\.\d{3}, 1\.\d{3}\] \| ≤ 1\.03 \| FAIL \|/);
-    expect(md).toMatch(/\| load \(ms\) \| 40\.00 ± 0\.158 \| 40\.00 ± 0\.158 \| 1\.000 \[0\.\d{3}, 1\.\d{3}\] \| ≤ 1\.05 \| PASS \|/);
-    expect(md).toContain('5 rounds per side.');
-    expect(md).toContain('inconclusive when the CI straddles the target');
-    expect(md).toContain('Result: FAIL');
+    expect(lines[0]).toMatch(/^\| stage \| native median \| addon median \| addon\/native \[95% CI\] \| target \| verdict \| self-check \+5% \[95% CI\] \| flagged \|$/);
+    expect(lines.filter((l) => l.startsWith('| ')).length).toBe(2 + 5);
+    expect(md).toMatch(/CPU per block/);
+    expect(md).toMatch(/Self-check: passed/);
   });
 
-  it('names the median side of an inconclusive verdict', () => {
-    const noisy = [0, 1, 2].map((i) => ({
-      native: { loadMs: [40, 36, 44][i], perRunMs: { encode: [900, 810, 990][i], decode: 2.5, batchd: 4.2, prompt: 22.5 } },
-      addon: { loadMs: [40, 36, 44][i], perRunMs: { encode: [909, 819, 1000][i], decode: 2.5, batchd: 4.2, prompt: 22.5 } },
-    }));
-    const md = formatTable(compareRounds(noisy));
-    expect(md).toMatch(/\| encode \(ms\/run\) \|.*\| inconclusive \(median meets target\) \|/);
+  it('explains an inconclusive stage with the rounds that would resolve it', () => {
+    const md = formatModeTable(compareRounds(makeRounds(3, { jitter: 0.08, seed: 3 }), { selfCheck: false }));
+    expect(md).not.toMatch(/self-check/);
+    if (/inconclusive/.test(md)) expect(md).toMatch(/rounds would resolve it/);
   });
 });
 
 describe('parseParityArgs', () => {
-  it('has whisper-bench-like defaults', () => {
-    expect(parseParityArgs([], { cores: 2 })).toEqual({
-      help: false,
-      model: undefined,
-      threads: 2,
-      rounds: 6,
+  it('defaults: 1 thread and the core count, both modes, self-check on at 5%', () => {
+    expect(parseParityArgs([], { cores: 2 })).toMatchObject({
+      threads: [1, 2],
+      modes: ['fresh', 'served'],
+      rounds: 15,
+      selfCheck: true,
+      inject: 0.05,
+      reference: true,
       flashAttn: true,
       useGpu: true,
-      native: 'build/Release/whisper-bench-native',
       output: 'md',
-      quick: false,
+      native: 'build/Release/whisper-perf-native-bench',
     });
-    expect(parseParityArgs([], { cores: 16 }).threads).toBe(4);
+    expect(parseParityArgs([], { cores: 1 }).threads).toEqual([1]);
   });
 
   it('reads every option', () => {
-    const o = parseParityArgs(['-m', 'm.bin', '-t', '3', '-r', '7', '--fa', 'off', '--no-gpu', '-o', 'json', '--native', '/x/bench'], { cores: 2 });
-    expect(o).toMatchObject({ model: 'm.bin', threads: 3, rounds: 7, flashAttn: false, useGpu: false, output: 'json', native: '/x/bench' });
+    const o = parseParityArgs(['-m', 'x.bin', '-t', '2,4', '-r', '9', '--mode', 'served', '--inject', '0.1', '--no-self-check', '--no-reference', '--fa', 'off', '--no-gpu', '--native', 'n', '-o', 'json']);
+    expect(o).toMatchObject({ model: 'x.bin', threads: [2, 4], rounds: 9, modes: ['served'], inject: 0.1, selfCheck: false, reference: false, flashAttn: false, useGpu: false, native: 'n', output: 'json' });
   });
 
-  it('--quick lowers the rounds to 2 unless -r is given', () => {
-    expect(parseParityArgs(['--quick']).rounds).toBe(2);
-    expect(parseParityArgs(['--quick', '-r', '1']).rounds).toBe(1);
+  it('--quick: 3 rounds, the core count, fresh only, unless told otherwise', () => {
+    expect(parseParityArgs(['--quick'], { cores: 4 })).toMatchObject({ rounds: 3, threads: [4], modes: ['fresh'] });
+    expect(parseParityArgs(['--quick', '-r', '6', '-t', '1'], { cores: 4 })).toMatchObject({ rounds: 6, threads: [1] });
   });
 
   it('returns help alone for -h', () => {
@@ -248,33 +238,41 @@ describe('parseParityArgs', () => {
   });
 
   it('rejects bad values as usage errors', () => {
-    for (const argv of [['-t', '0'], ['-t', 'x'], ['-r', '0'], ['--fa', 'maybe'], ['-o', 'csv'], ['--bogus'], ['extra']]) {
+    for (const argv of [['-t', '0'], ['-t', 'x'], ['-r', '-1'], ['--mode', 'cold'], ['--inject', '0'], ['--inject', '2'], ['--fa', 'maybe'], ['-o', 'csv'], ['--bogus'], ['-m', '']]) {
       expect(() => parseParityArgs(argv), argv.join(' ')).toThrow(UsageError);
     }
   });
 });
 
-describe('nativeArgs and roundOrder', () => {
+describe('nativeArgs, runCommand and sideOrder', () => {
   it('passes -nfa and -ng only when asked', () => {
-    expect(nativeArgs({ model: 'm.bin', threads: 2, flashAttn: true, useGpu: true })).toEqual(['-m', 'm.bin', '-t', '2']);
-    expect(nativeArgs({ model: 'm.bin', threads: 4, flashAttn: false, useGpu: false })).toEqual(['-m', 'm.bin', '-t', '4', '-nfa', '-ng']);
+    expect(nativeArgs({ model: 'm', threads: 2, flashAttn: true, useGpu: true })).toEqual(['-m', 'm', '-t', '2']);
+    expect(nativeArgs({ model: 'm', threads: 1, flashAttn: false, useGpu: false })).toEqual(['-m', 'm', '-t', '1', '-nfa', '-ng']);
   });
 
-  it('alternates who goes first', () => {
-    expect([0, 1, 2, 3].map(roundOrder)).toEqual([
-      ['native', 'addon'],
-      ['addon', 'native'],
-      ['native', 'addon'],
-      ['addon', 'native'],
-    ]);
+  it('sends the block to the driver in its argument order', () => {
+    expect(runCommand(BLOCK)).toBe(`run ${BLOCK.heat} ${BLOCK.heatDecodes} ${BLOCK.nEncode} ${BLOCK.nDecode} ${BLOCK.nBatch} ${BLOCK.nPrompt}`);
+  });
+
+  it('puts every side in every position, and after every other side, equally often over 2·n rounds', () => {
+    const sides = ['native', 'addon', 'injected'];
+    const orders = Array.from({ length: 6 }, (_, i) => sideOrder(i, sides));
+    for (const s of sides) {
+      for (let pos = 0; pos < 3; pos++) expect(orders.filter((o) => o[pos] === s).length).toBe(2);
+    }
+    const follows = (a: string, b: string) => orders.filter((o) => o.indexOf(b) === o.indexOf(a) + 1).length;
+    expect(follows('native', 'addon')).toBe(follows('addon', 'native'));
+    expect(sideOrder(0, ['native', 'addon'])).toEqual(['native', 'addon']);
+    expect(sideOrder(1, ['native', 'addon'])).toEqual(['addon', 'native']);
   });
 });
 
 describe('fmtMs', () => {
   it('formats by magnitude', () => {
-    expect(fmtMs(901.456)).toBe('901.5');
-    expect(fmtMs(2.4849)).toBe('2.48');
-    expect(fmtMs(0.15811)).toBe('0.158');
+    expect(fmtMs(1234.56)).toBe('1234.6');
+    expect(fmtMs(12.345)).toBe('12.35');
+    expect(fmtMs(0.012345)).toBe('0.0123');
     expect(fmtMs(0)).toBe('0');
+    expect(fmtMs(NaN)).toBe('NaN');
   });
 });
