@@ -9,6 +9,8 @@ commands:
              with repetitions and statistics; the default model is a synthetic tiny.en
   sysinfo    CPU, memory, whisper.cpp CPU features, ggml devices and the addon's build
   models     synth | download | list | info — make, fetch, list and check ggml models
+  audio      gen | info — write test audio (espeak-ng speech, silence, noise, tones); decode a file
+  wer        word error rate of transcripts against references, after an English normalizer
   help CMD   help for one command
 
 options:
@@ -76,6 +78,58 @@ options:
   -h, --help   this help
 `;
 
+export const WER_HELP = `usage: whisper-perf wer REF HYP [options]
+
+Word error rate of the hypothesis transcript HYP against the reference REF:
+(substitutions + deletions + insertions) / reference words, from a word-level
+alignment. REF and HYP are two text files, or two directories of them paired by
+base name (ref/a.txt with hyp/a.txt or hyp/a.hyp); a file without its pair is a
+usage error. Over several pairs the WER is the corpus's total errors over its total
+reference words, not a mean of per-file rates.
+
+Both texts first go through the English normalizer (lowercase, punctuation,
+contractions, spelled numbers to digits, British to American spelling, filler words
+removed: see normalizeText in the API docs), unless --no-normalize.
+An empty reference with a non-empty hypothesis has no WER of its own (a warning);
+its insertions count in the total.
+
+options:
+  -o, --output FMT   md (default) or json: { wer, substitutions, deletions,
+                     insertions, ref_words, hyp_words, files: [...] }
+      --out FILE     write the data to FILE instead of stdout (atomically)
+      --align        print the word alignment (REF/HYP rows, S/D/I markers)
+      --no-normalize compare the texts as they are, split on whitespace
+  -h, --help         this help
+`;
+
+export const AUDIO_HELP = `usage: whisper-perf audio <gen|info> [options]
+
+  audio gen --duration LIST [--kind LIST] [--out-dir DIR] [--text FILE] [--voice V]
+            [--wpm N] [--rate HZ] [--seed N] [-o md|json|jsonl|csv] [--out FILE]
+      write 16-bit mono WAVs of the given durations (seconds: 10,30,60), one per kind
+      and duration, named KIND-Ds.wav, each with its reference transcript beside it
+      (KIND-Ds.txt: the words actually spoken; empty for non-speech). Kinds:
+        speech   espeak-ng (must be installed) reading a built-in public-domain text,
+                 or --text FILE; whole sentences, the last cut to the words that fit,
+                 then silence; the text repeats when it runs out
+        silence  zeros
+        noise    white noise, peak 0.1 (--seed N)
+        tones    two mixed sine tones, 440 Hz and 1250 Hz
+      --voice V (espeak-ng voice, default en-us), --wpm N (words per minute, default
+      160), --rate HZ (default 16000). Prints a table of the files written.
+  audio info FILE... [-o md|json|jsonl|csv] [--no-ffmpeg]
+      decode each file as whisper-perf would (WAV in-process; MP3, FLAC, Ogg, M4A ...
+      through ffmpeg) and print its format, codec, rate, channels, bits and duration.
+      A file that fails gets a row with its error; the exit code is then 1.
+
+Accepted WAV: PCM 8/16/24/32-bit, float 32/64-bit, A-law, mu-law; plain or
+WAVE_FORMAT_EXTENSIBLE; 1..64 channels (averaged to mono); 1000..768000 Hz. Inputs over
+2 GiB or 4 hours are refused before decoding.
+
+options:
+  -h, --help   this help
+`;
+
 export function helpFor(command: string): string {
   switch (command) {
     case 'bench':
@@ -84,6 +138,10 @@ export function helpFor(command: string): string {
       return SYSINFO_HELP;
     case 'models':
       return MODELS_HELP;
+    case 'audio':
+      return AUDIO_HELP;
+    case 'wer':
+      return WER_HELP;
     default:
       return HELP;
   }

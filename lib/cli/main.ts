@@ -11,7 +11,9 @@ import { WhisperPerfError } from '../errors.js';
 import { HELP, helpFor } from './help.js';
 import { runBench } from './bench.js';
 import { runModels } from './models.js';
+import { runAudio } from './audio.js';
 import { runSysinfo } from './sysinfo.js';
+import { runWer } from './wer.js';
 import { packageVersion } from '../system.js';
 
 export interface CliContext {
@@ -68,6 +70,10 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
         return await runSysinfo(rest, ctx);
       case 'models':
         return await runModels(rest, ctx);
+      case 'audio':
+        return await runAudio(rest, ctx);
+      case 'wer':
+        return await runWer(rest, ctx);
       default:
         throw new WhisperPerfError(`unknown command: ${command} (try: whisper-perf --help)`, 'USAGE');
     }
