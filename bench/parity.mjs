@@ -240,6 +240,8 @@ async function main(argv) {
         });
         const cmp = compareRounds(rounds, { selfCheck: opts.selfCheck });
         results.push({ threads, mode, reference, computeThreads, ...cmp, rounds });
+        // each table as soon as it is known, so an interrupted run keeps what it measured
+        err(`\n-t ${threads} ${mode}:\n${formatModeTable(cmp)}`);
       }
     } finally {
       await driver.stop();

@@ -46,6 +46,14 @@ bool Executor::Submit(Job* job) {
   return true;
 }
 
+void Executor::Post(Event* event) {
+  // after napi_closing the thread-safe function must not be touched again
+  if (closing_ || napi_call_threadsafe_function(tsfn_, event, napi_tsfn_nonblocking) != napi_ok) {
+    closing_ = true;
+    delete event;
+  }
+}
+
 void Executor::Stop() {
   auto self = weak_from_this().lock();  // leftovers freed by Join may hold the last reference
   Join(false);
@@ -61,7 +69,6 @@ static int SpinMicros() {
 
 void Executor::Loop() {
   tid_.store(static_cast<long>(syscall(SYS_gettid)));
-  bool closing = false;
   const int spinUs = SpinMicros();
   for (;;) {
     Job* job = nullptr;
@@ -85,9 +92,9 @@ void Executor::Loop() {
       std::lock_guard<std::mutex> lock(mu_);
       running_ = nullptr;
     }
-    if (closing || napi_call_threadsafe_function(tsfn_, job, napi_tsfn_nonblocking) != napi_ok) {
+    if (closing_ || napi_call_threadsafe_function(tsfn_, job, napi_tsfn_nonblocking) != napi_ok) {
       // the environment is closing: the job is freed on the JavaScript thread after the join
-      closing = true;
+      closing_ = true;
       std::lock_guard<std::mutex> lock(mu_);
       leftovers_.push_back(job);
     }
@@ -98,7 +105,7 @@ void Executor::Loop() {
     queue_.clear();
   }
   // after napi_closing the thread-safe function must not be touched again
-  if (!closing) napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
+  if (!closing_) napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
 }
 
 void Executor::Join(bool abandonQueued) {
@@ -140,6 +147,10 @@ void Executor::CallJs(napi_env env, napi_value /*js_cb*/, void* context, void* d
     job->Complete(Napi::Env(env));
   } catch (...) {
     // Complete settles its own promise; nothing may escape into the event loop
+  }
+  if (job->IsEvent()) {
+    delete job;
+    return;
   }
   if (--ex->pending_ == 0) napi_unref_threadsafe_function(env, ex->tsfn_);
   delete job;  // may drop the last reference to the executor: nothing touches `ex` after this

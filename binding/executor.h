@@ -40,6 +40,17 @@ class Job {
   virtual void Abandon() {}
   // From the JavaScript thread while Execute runs: ask it to stop early (where it can).
   virtual void RequestStop() {}
+  // An event (see Event) rather than a job: not counted as pending, never executed.
+  virtual bool IsEvent() const { return false; }
+};
+
+// A message from a running job to the JavaScript thread (progress, a new segment), posted with
+// Executor::Post from the executor thread. Delivered in order, so always before the completion
+// of the job that posted it: it may point at that job. It must hold no JavaScript handles.
+class Event : public Job {
+ public:
+  void Execute() final {}
+  bool IsEvent() const final { return true; }
 };
 
 class Executor : public std::enable_shared_from_this<Executor> {
@@ -50,6 +61,9 @@ class Executor : public std::enable_shared_from_this<Executor> {
 
   // Queues a job (takes ownership). JavaScript thread only. False (the job not taken) once stopped.
   bool Submit(Job* job);
+  // Posts an event to the JavaScript thread (takes ownership). Executor thread only, from inside
+  // a running job; never blocks. Dropped when the environment is closing.
+  void Post(Event* event);
   // Stops the thread after the jobs already queued, and joins it. JavaScript thread only;
   // idempotent. Jobs submitted afterwards are rejected by their own Complete with DISPOSED.
   void Stop();
@@ -78,6 +92,7 @@ class Executor : public std::enable_shared_from_this<Executor> {
   bool abandonQueued_ = false;
   std::vector<Job*> leftovers_;  // jobs the thread could not hand back (teardown): freed after join
   std::atomic<long> tid_{0};
+  bool closing_ = false;  // executor thread only: the thread-safe function answered napi_closing
   size_t pending_ = 0;
   bool stopped_ = false;
   bool hookAdded_ = false;

@@ -12,6 +12,8 @@ import {
   NativeModel,
   NativeModelInfo,
   NativeResult,
+  NativeFullEvent,
+  NativeFullOptions,
   NativeSegment,
   NativeTimed,
 } from './native.js';
@@ -69,31 +71,93 @@ export interface Timed {
 }
 
 export interface TranscribeOptions {
+  /** compute threads (default 4, at most the cores) */
   threads?: number;
-  /** ISO code or 'auto' (default 'en') */
+  /** split the audio over this many whisper states run at once (whisper_full_parallel; default 1) */
+  processors?: number;
+  /** ISO 639-1 code, or 'auto' to detect it (the detected language is reported); default 'en' */
   language?: string;
+  /** translate to English */
   translate?: boolean;
-  /** beam search with this beam size; greedy when absent */
+  /** beam search with this beam size (1-16); greedy when absent */
   beamSize?: number;
   /** greedy best-of (default 5, as whisper.cpp) */
   bestOf?: number;
+  /** initial decoding temperature (0-1, default 0) */
   temperature?: number;
-  /** disable temperature fallback */
+  /** temperature increment on a failed decode (fallback); 0 disables fallback (default 0.2) */
+  temperatureInc?: number;
+  /** disable temperature fallback (= temperatureInc 0) */
   noFallback?: boolean;
+  /** fallback when the entropy (compression) of a decode is above this (default 2.4) */
+  entropyThold?: number;
+  /** fallback when the average log probability is below this (default -1) */
+  logprobThold?: number;
+  /** a segment counts as silence above this no-speech probability (default 0.6) */
+  noSpeechThold?: number;
   singleSegment?: boolean;
   noTimestamps?: boolean;
+  /** token-level timestamps */
+  tokenTimestamps?: boolean;
+  /** max segment length in characters, 0 = no limit */
+  maxLen?: number;
+  /** with maxLen: split on word boundaries */
+  splitOnWord?: boolean;
   /** max tokens per segment, 0 = no limit */
   maxTokens?: number;
-  /** audio context size, 0 = full */
+  /** audio context size (encoder frames, up to 1500), 0 = full */
   audioCtx?: number;
+  /** max tokens of past text used as the prompt (default 16384: whisper.cpp's) */
+  maxTextCtx?: number;
+  /** start at this offset into the audio, ms */
+  offsetMs?: number;
+  /** transcribe this much audio from the offset, ms; 0 = to the end */
+  durationMs?: number;
+  /** text to prime the decoder with */
+  initialPrompt?: string;
+  /** receives whisper.cpp's progress (0-100) as it runs */
+  onProgress?: (percent: number) => void;
+  /** receives each new segment as whisper.cpp produces it */
+  onSegment?: (segment: TranscriptSegment) => void;
+  /** aborts through whisper.cpp's abort callback: rejects with ABORTED */
   signal?: AbortSignal;
+}
+
+export interface TranscriptToken {
+  id: number;
+  text: string;
+  /** probability */
+  p: number;
+  /** seconds (token timestamps: only with tokenTimestamps) */
+  start: number;
+  end: number;
+}
+
+export interface TranscriptSegment {
+  index: number;
+  /** seconds */
+  start: number;
+  end: number;
+  text: string;
+  noSpeechProb: number;
+  tokens: TranscriptToken[];
 }
 
 export interface Transcript extends Timed {
   text: string;
+  /** the language used, detected when 'auto' was asked */
   language: string | null;
-  segments: { start: number; end: number; text: string; tokens: number }[];
+  segments: TranscriptSegment[];
+  /** whisper.cpp's timings of this transcription (sample, encode, decode, batchd, prompt with run counts, fallbacks) */
   timings: WhisperTimings;
+  /** seconds of audio given (pcm.length / 16000) */
+  audioS: number;
+  /** real-time factor: processing seconds / audio seconds (below 1: faster than real time) */
+  rtf: number;
+  /** ms from the start of whisper_full to the first segment, null when none came */
+  firstSegmentMs: number | null;
+  /** temperature fallbacks (whisper.cpp's p + h counts) */
+  fallbacks: number;
   synthetic: boolean;
 }
 
@@ -262,41 +326,48 @@ export class Model implements AsyncDisposable {
     }, (r) => timed(r));
   }
 
-  /** Full transcription of 16 kHz mono PCM with whisper_full. */
+  /** Full transcription of 16 kHz mono PCM with whisper_full (every parameter that matters for speed or quality). */
   transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
+    let callbackError: unknown;
     return this.#run('transcribe', () => {
       const o = checkObject<TranscribeOptions>(options, 'options');
       checkPcm(pcm);
-      const language = o.language ?? 'en';
-      if (typeof language !== 'string' || !/^(auto|[a-z]{2,3}|haw|yue)$/.test(language)) {
-        throw invalidArgument('language', language, "an ISO 639-1 code such as 'en', or 'auto'");
-      }
-      const beamSize = o.beamSize === undefined ? 0 : checkInt(o.beamSize, 'beamSize', 1, 16);
-      const temperature = o.temperature ?? 0;
-      if (typeof temperature !== 'number' || !(temperature >= 0 && temperature <= 1)) throw invalidArgument('temperature', temperature, '0 to 1');
-      return this.#native.full(pcm, {
-        threads: checkThreads(o.threads),
-        language,
-        translate: checkBool(o.translate, 'translate', false),
-        beamSearch: beamSize > 0,
-        beamSize: beamSize || 5,
-        bestOf: o.bestOf === undefined ? 5 : checkInt(o.bestOf, 'bestOf', 1, 16),
-        temperature,
-        noFallback: checkBool(o.noFallback, 'noFallback', false),
-        noContext: true,
-        singleSegment: checkBool(o.singleSegment, 'singleSegment', false),
-        noTimestamps: checkBool(o.noTimestamps, 'noTimestamps', false),
-        maxTokens: o.maxTokens === undefined ? 0 : checkInt(o.maxTokens, 'maxTokens', 0, this.#hparams.nTextCtx),
-        audioCtx: o.audioCtx === undefined ? 0 : checkInt(o.audioCtx, 'audioCtx', 0, this.#hparams.nAudioCtx),
-      });
-    }, (r) => ({
-      ...timed(r),
-      language: r.language,
-      segments: r.segments.map((s: NativeSegment) => ({ start: s.t0 / 100, end: s.t1 / 100, text: s.text, tokens: s.tokens })),
-      text: r.segments.map((s: NativeSegment) => s.text).join('').trim(),
-      timings: parseTimings(joinLogLines(r.timingLines)),
-      synthetic: this.info.synthetic,
-    }), signalOf(options));
+      const native = transcribeOptions(o, this.#hparams);
+      const { onProgress, onSegment } = o;
+      if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidArgument('onProgress', onProgress, 'a function (percent) => void');
+      if (onSegment !== undefined && typeof onSegment !== 'function') throw invalidArgument('onSegment', onSegment, 'a function (segment) => void');
+      native.wantProgress = Boolean(onProgress);
+      native.wantSegments = Boolean(onSegment);
+      const onEvent = onProgress || onSegment
+        ? (e: NativeFullEvent) => {
+            try {
+              if (e.type === 'progress') onProgress?.(e.progress);
+              else for (const s of e.segments) onSegment?.(segmentOf(s));
+            } catch (err) {
+              // a throwing callback must not throw into the addon: the transcription rejects with it
+              callbackError ??= err;
+            }
+          }
+        : undefined;
+      return this.#native.full(pcm, native, onEvent);
+    }, (r) => {
+      if (callbackError !== undefined) throw callbackError;
+      const timings = parseTimings(joinLogLines(r.timingLines));
+      const audioS = pcm.length / 16000;
+      const segments = r.segments.map(segmentOf);
+      return {
+        ...timed(r),
+        language: r.language,
+        segments,
+        text: segments.map((s) => s.text).join('').trim(),
+        timings,
+        audioS,
+        rtf: r.ms / 1000 / audioS,
+        firstSegmentMs: r.firstSegmentMs,
+        fallbacks: timings.fallbacksP + timings.fallbacksH,
+        synthetic: this.info.synthetic,
+      };
+    }, signalOf(options));
   }
 
   /** whisper-bench's workload on this model: heat-up, then encode, decodes, batches and prompts. */
@@ -397,6 +468,65 @@ export function weightsBackend(byBuffer: Record<string, number>): string {
   let most = -1;
   for (const [device, bytes] of totals) if (bytes > most) [best, most] = [device, bytes];
   return best;
+}
+
+function segmentOf(s: NativeSegment): TranscriptSegment {
+  return {
+    index: s.index,
+    start: s.t0 / 100,
+    end: s.t1 / 100,
+    text: s.text,
+    noSpeechProb: s.noSpeechProb,
+    tokens: s.tokens.map((t) => ({ id: t.id, text: t.text, p: t.p, start: t.t0 / 100, end: t.t1 / 100 })),
+  };
+}
+
+const num = (v: unknown, name: string, def: number, min: number, max: number): number => {
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !(v >= min && v <= max)) throw invalidArgument(name, v, `a number from ${min} to ${max}`);
+  return v;
+};
+
+/** Validates transcription options and fills whisper.cpp's defaults. */
+export function transcribeOptions(o: TranscribeOptions, h: { nTextCtx: number; nAudioCtx: number }): NativeFullOptions {
+  const language = o.language ?? 'en';
+  if (typeof language !== 'string' || !/^(auto|[a-z]{2,3}|haw|yue)$/.test(language)) {
+    throw invalidArgument('language', language, "an ISO 639-1 code such as 'en', or 'auto'");
+  }
+  const beamSize = o.beamSize === undefined ? 0 : checkInt(o.beamSize, 'beamSize', 1, 16);
+  if (o.initialPrompt !== undefined && typeof o.initialPrompt !== 'string') throw invalidArgument('initialPrompt', o.initialPrompt, 'a string');
+  const noFallback = checkBool(o.noFallback, 'noFallback', false);
+  return {
+    threads: checkThreads(o.threads),
+    processors: o.processors === undefined ? 1 : checkInt(o.processors, 'processors', 1, 64),
+    language,
+    detectLanguage: false,
+    translate: checkBool(o.translate, 'translate', false),
+    beamSearch: beamSize > 0,
+    beamSize: beamSize || 5,
+    bestOf: o.bestOf === undefined ? 5 : checkInt(o.bestOf, 'bestOf', 1, 16),
+    temperature: num(o.temperature, 'temperature', 0, 0, 1),
+    temperatureInc: noFallback ? 0 : num(o.temperatureInc, 'temperatureInc', 0.2, 0, 1),
+    entropyThold: num(o.entropyThold, 'entropyThold', 2.4, 0, 100),
+    logprobThold: num(o.logprobThold, 'logprobThold', -1, -100, 0),
+    noSpeechThold: num(o.noSpeechThold, 'noSpeechThold', 0.6, 0, 1),
+    noContext: true,
+    singleSegment: checkBool(o.singleSegment, 'singleSegment', false),
+    noTimestamps: checkBool(o.noTimestamps, 'noTimestamps', false),
+    tokenTimestamps: checkBool(o.tokenTimestamps, 'tokenTimestamps', false),
+    splitOnWord: checkBool(o.splitOnWord, 'splitOnWord', false),
+    suppressBlank: true,
+    suppressNst: false,
+    maxLen: o.maxLen === undefined ? 0 : checkInt(o.maxLen, 'maxLen', 0, 100000),
+    maxTokens: o.maxTokens === undefined ? 0 : checkInt(o.maxTokens, 'maxTokens', 0, h.nTextCtx),
+    audioCtx: o.audioCtx === undefined ? 0 : checkInt(o.audioCtx, 'audioCtx', 0, h.nAudioCtx),
+    maxTextCtx: o.maxTextCtx === undefined ? 16384 : checkInt(o.maxTextCtx, 'maxTextCtx', 0, 16384),
+    offsetMs: o.offsetMs === undefined ? 0 : checkInt(o.offsetMs, 'offsetMs', 0, 2 ** 31 - 1),
+    durationMs: o.durationMs === undefined ? 0 : checkInt(o.durationMs, 'durationMs', 0, 2 ** 31 - 1),
+    initialPrompt: o.initialPrompt ?? '',
+    wantProgress: false,
+    wantSegments: false,
+  };
 }
 
 function signalOf(options: unknown): AbortSignal | undefined {

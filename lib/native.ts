@@ -55,26 +55,58 @@ export interface NativeModelInfo {
 
 export interface NativeFullOptions {
   threads: number;
+  processors: number;
   language: string;
+  detectLanguage: boolean;
   translate: boolean;
   beamSearch: boolean;
   beamSize: number;
   bestOf: number;
   temperature: number;
-  noFallback: boolean;
+  temperatureInc: number;
+  entropyThold: number;
+  logprobThold: number;
+  noSpeechThold: number;
   noContext: boolean;
   singleSegment: boolean;
   noTimestamps: boolean;
+  tokenTimestamps: boolean;
+  splitOnWord: boolean;
+  suppressBlank: boolean;
+  suppressNst: boolean;
+  maxLen: number;
   maxTokens: number;
   audioCtx: number;
+  maxTextCtx: number;
+  offsetMs: number;
+  durationMs: number;
+  initialPrompt: string;
+  wantProgress: boolean;
+  wantSegments: boolean;
+}
+
+export interface NativeToken {
+  id: number;
+  text: string;
+  /** probability of the token */
+  p: number;
+  /** token timestamps, centiseconds (with tokenTimestamps) */
+  t0: number;
+  t1: number;
 }
 
 export interface NativeSegment {
+  index: number;
+  /** centiseconds */
   t0: number;
   t1: number;
   text: string;
-  tokens: number;
+  noSpeechProb: number;
+  tokens: NativeToken[];
 }
+
+/** Events of a running transcription, on the JavaScript thread. */
+export type NativeFullEvent = { type: 'progress'; progress: number } | { type: 'segments'; atMs: number; segments: NativeSegment[] };
 
 export interface NativeBenchOptions {
   threads: number;
@@ -117,7 +149,8 @@ export interface NativeModel {
   full(
     pcm: Float32Array,
     options: NativeFullOptions,
-  ): Promise<NativeTimed & { language: string | null; segments: NativeSegment[]; timingLines: NativeLogLine[] }>;
+    onEvent?: (e: NativeFullEvent) => void,
+  ): Promise<NativeTimed & { language: string | null; segments: NativeSegment[]; firstSegmentMs: number | null; timingLines: NativeLogLine[] }>;
   bench(options: NativeBenchOptions): Promise<NativeBenchResult>;
   timings(): Promise<NativeResult & { lines: NativeLogLine[] }>;
   resetTimings(): Promise<NativeResult & { lines: NativeLogLine[] }>;

@@ -154,6 +154,69 @@ describe('a loaded synthetic tiny.en', () => {
     expect(await codeOf(model.benchWorkload(7 as unknown as object))).toBe('INVALID_ARGUMENT');
   });
 
+  it('delivers progress and each new segment while whisper_full runs, on the JavaScript thread', async () => {
+    const progress: number[] = [];
+    const seen: { index: number; text: string; tokens: number }[] = [];
+    const r = await model.transcribe(testSignal(4), {
+      threads: 2,
+      maxTokens: 6,
+      noFallback: true,
+      tokenTimestamps: true,
+      onProgress: (p) => progress.push(p),
+      onSegment: (s) => seen.push({ index: s.index, text: s.text, tokens: s.tokens.length }),
+    });
+    expect(r.segments.length).toBeGreaterThan(0);
+    // every segment of the result was announced, in order, before the promise resolved
+    expect(seen.map((s) => s.index)).toEqual(r.segments.map((s) => s.index));
+    expect(seen.map((s) => s.text)).toEqual(r.segments.map((s) => s.text));
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.every((p, i) => p >= 0 && p <= 100 && (i === 0 || p >= progress[i - 1]))).toBe(true);
+    // tokens with ids, text and probabilities; the figures the rtf matrix reads
+    const tok = r.segments[0].tokens[0];
+    expect(tok).toMatchObject({ id: expect.any(Number), text: expect.any(String), p: expect.any(Number) });
+    expect(r.audioS).toBeCloseTo(4, 5);
+    expect(r.rtf).toBeCloseTo(r.ms / 1000 / 4, 6);
+    expect(r.firstSegmentMs).toBeGreaterThan(0);
+    expect(r.firstSegmentMs!).toBeLessThanOrEqual(r.ms);
+    expect(r.fallbacks).toBe(0);
+    expect(r.timings.encode.runs).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a throwing callback rejects the transcription with its error and the model lives on', async () => {
+    const boom = new Error('callback failed');
+    await expect(
+      model.transcribe(testSignal(2), { threads: 2, maxTokens: 2, noFallback: true, onSegment: () => { throw boom; } }),
+    ).rejects.toBe(boom);
+    await expect(model.decode([1], 0, { threads: 1 })).resolves.toBeTruthy();
+  });
+
+  it('validates every transcription option before whisper.cpp sees it', async () => {
+    const bad: Record<string, unknown>[] = [
+      { processors: 0 },
+      { temperature: 2 },
+      { temperatureInc: -1 },
+      { entropyThold: NaN },
+      { logprobThold: 1 },
+      { noSpeechThold: 'x' },
+      { maxLen: -1 },
+      { audioCtx: 99999 },
+      { offsetMs: -5 },
+      { durationMs: 1.5 },
+      { initialPrompt: 42 },
+      { onProgress: 'no' },
+      { onSegment: {} },
+      { tokenTimestamps: 'yes' },
+    ];
+    for (const o of bad) expect(await codeOf(model.transcribe(testSignal(1), o as object)), JSON.stringify(o)).toBe('INVALID_ARGUMENT');
+  });
+
+  it('detects the language with language "auto" and honours offset and duration', async () => {
+    const r = await model.transcribe(testSignal(3), { threads: 2, language: 'auto', maxTokens: 2, noFallback: true, offsetMs: 1000, durationMs: 1000 });
+    // the detected language is reported (random weights detect something arbitrary)
+    expect(r.language).toMatch(/^[a-z]{2,3}$/);
+    for (const s of r.segments) expect(s.start).toBeGreaterThanOrEqual(0.99);
+  });
+
   it('aborts a transcription through its AbortSignal', async () => {
     const ac = new AbortController();
     const p = model.transcribe(testSignal(5), { threads: 2, signal: ac.signal });
