@@ -127,6 +127,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);  // deleted by the environment's cleanup hook
   Napi::Function ctor = Model::Define(env);
   data->modelCtor = Napi::Persistent(ctor);
+  data->stateCtor = Napi::Persistent(State::Define(env));
   exports.Set("NativeModel", ctor);
   exports.Set("load", Napi::Function::New(env, Model::Load, "load"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));

@@ -21,6 +21,7 @@ namespace wp {
 struct AddonData {
   Napi::FunctionReference errorClass;   // WhisperPerfError, handed in from TypeScript
   Napi::FunctionReference modelCtor;    // the Model ObjectWrap constructor
+  Napi::FunctionReference stateCtor;    // the State ObjectWrap constructor
   std::shared_ptr<Executor> micro;      // home thread of the memcpy / mul_mat benchmarks
 };
 

@@ -20,6 +20,16 @@ std::atomic<int> g_liveContexts{0};
 // compute buffers come from malloc arenas (glibc raises its mmap threshold after the first large
 // free), and each model's compute thread has its own arena: without a trim, a disposed model's
 // tens of MB stay in the process until another thread happens to reuse that arena.
+void FreeState(whisper_state*& state, Model* model) {
+  if (state == nullptr) return;
+  whisper_free_state(state);
+  state = nullptr;
+  model->liveStates--;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 void FreeContext(whisper_context*& ctx) {
   if (ctx == nullptr) return;
   whisper_free(ctx);
@@ -34,20 +44,28 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Base for jobs bound to one model: runs on the model's executor, keeps the wrapper alive
-// while queued or running, and locks the context.
-class ModelJob : public PromiseJob {
+// Base for jobs bound to a target (a model or a state): runs on its executor and keeps its
+// wrapper alive while queued or running.
+class TargetJob : public PromiseJob {
  public:
-  ModelJob(Napi::Env env, Model* model)
-      : PromiseJob(env, model->executor), model_(model), ref_(Napi::Persistent(model->Value())) {}
+  TargetJob(Napi::Env env, Target* t, Napi::Object holder)
+      : PromiseJob(env, t->executor), target_(t), ref_(Napi::Persistent(holder)) {}
   void Abandon() override { ref_.SuppressDestruct(); }
-  void RequestStop() override { model_->abortRequested.store(true); }
+  void RequestStop() override { target_->abortRequested.store(true); }
 
  protected:
-  Model* model_;
+  Target* target_;
 
  private:
   Napi::ObjectReference ref_;
+};
+
+class ModelJob : public TargetJob {
+ public:
+  ModelJob(Napi::Env env, Model* model) : TargetJob(env, model, model->Value()), model_(model) {}
+
+ protected:
+  Model* model_;
 };
 
 #define WP_LOCKED_CTX()                                  \
@@ -300,19 +318,25 @@ class FullEvent : public Event {
   double atMs_ = 0;
 };
 
-class FullJob : public ModelJob {
+// On a model's default state (state slot null) or on a State (whisper_full_with_state).
+class FullJob : public TargetJob {
  public:
-  FullJob(Napi::Env env, Model* m, Napi::Float32Array pcm, FullBaton baton, Napi::Function onEvent)
-      : ModelJob(env, m), pcm_(pcm.Data(), pcm.Data() + pcm.ElementLength()), b_(std::move(baton)) {
+  FullJob(Napi::Env env, Target* t, Napi::Object holder, whisper_context** ctxSlot, whisper_state** stateSlot,
+          Napi::Float32Array pcm, FullBaton baton, Napi::Function onEvent)
+      : TargetJob(env, t, holder), ctxSlot_(ctxSlot), stateSlot_(stateSlot),
+        pcm_(pcm.Data(), pcm.Data() + pcm.ElementLength()), b_(std::move(baton)) {
     if (!onEvent.IsEmpty()) onEvent_ = Napi::Persistent(onEvent);
   }
   void Abandon() override {
-    ModelJob::Abandon();
+    TargetJob::Abandon();
     onEvent_.SuppressDestruct();
   }
 
   void Run() override {
-    WP_LOCKED_CTX();
+    std::lock_guard<std::mutex> lock(target_->mu);
+    whisper_context* ctx = *ctxSlot_;
+    whisper_state* state = stateSlot_ ? *stateSlot_ : nullptr;
+    if (ctx == nullptr || (stateSlot_ && state == nullptr)) { Fail("DISPOSED", "model is disposed"); return; }
     whisper_full_params p = whisper_full_default_params(static_cast<whisper_sampling_strategy>(b_.strategy));
     p.n_threads = b_.threads;
     p.language = b_.language.c_str();
@@ -344,7 +368,7 @@ class FullJob : public ModelJob {
     p.print_special = false;
     p.print_timestamps = false;
     p.abort_callback = AbortCb;
-    p.abort_callback_user_data = &model_->abortRequested;
+    p.abort_callback_user_data = &target_->abortRequested;
     // runs on this thread, inside whisper_full: copies what it needs and posts it
     p.new_segment_callback = [](whisper_context* c, whisper_state* state, int nNew, void* user) {
       auto* self = static_cast<FullJob*>(user);
@@ -354,31 +378,33 @@ class FullJob : public ModelJob {
       const int n = whisper_full_n_segments_from_state(state);
       std::vector<SegmentData> segs;
       for (int i = std::max(0, n - nNew); i < n; i++) segs.push_back(ReadSegment(c, state, i));
-      self->model_->executor->Post(new FullEvent(self, std::move(segs), at));
+      self->target_->executor->Post(new FullEvent(self, std::move(segs), at));
     };
     p.new_segment_callback_user_data = this;
     if (b_.wantProgress) {
       p.progress_callback = [](whisper_context*, whisper_state*, int progress, void* user) {
         auto* self = static_cast<FullJob*>(user);
-        self->model_->executor->Post(new FullEvent(self, progress));
+        self->target_->executor->Post(new FullEvent(self, progress));
       };
       p.progress_callback_user_data = this;
     }
-    whisper_reset_timings(ctx);
+    if (state == nullptr) whisper_reset_timings(ctx);
     t0_ = Clock::now();
-    const int rc = b_.processors > 1
-                       ? whisper_full_parallel(ctx, p, pcm_.data(), static_cast<int>(pcm_.size()), b_.processors)
-                       : whisper_full(ctx, p, pcm_.data(), static_cast<int>(pcm_.size()));
+    int rc;
+    if (state != nullptr) rc = whisper_full_with_state(ctx, state, p, pcm_.data(), static_cast<int>(pcm_.size()));
+    else if (b_.processors > 1) rc = whisper_full_parallel(ctx, p, pcm_.data(), static_cast<int>(pcm_.size()), b_.processors);
+    else rc = whisper_full(ctx, p, pcm_.data(), static_cast<int>(pcm_.size()));
     ms_ = MsSince(t0_);
-    {
+    if (state == nullptr) {
+      // whisper.cpp prints only its default state's timings: a State's have no public accessor
       ScopedLogSink sink(&timingLines_);
       whisper_print_timings(ctx);
     }
-    if (model_->abortRequested.load()) { Fail("ABORTED", "transcription aborted"); return; }
+    if (target_->abortRequested.load()) { Fail("ABORTED", "transcription aborted"); return; }
     if (rc != 0) { Fail("NATIVE_FAILURE", "whisper_full failed: " + std::to_string(rc)); return; }
-    const int n = whisper_full_n_segments(ctx);
-    for (int i = 0; i < n; i++) segments_.push_back(ReadSegment(ctx, nullptr, i));
-    langId_ = whisper_full_lang_id(ctx);
+    const int n = state ? whisper_full_n_segments_from_state(state) : whisper_full_n_segments(ctx);
+    for (int i = 0; i < n; i++) segments_.push_back(ReadSegment(ctx, state, i));
+    langId_ = state ? whisper_full_lang_id_from_state(state) : whisper_full_lang_id(ctx);
   }
 
   void Fill(Napi::Env env, Napi::Object r) override {
@@ -414,6 +440,8 @@ class FullJob : public ModelJob {
   }
 
  private:
+  whisper_context** ctxSlot_;
+  whisper_state** stateSlot_;
   LogBuffer timingLines_;
   std::vector<float> pcm_;
   FullBaton b_;
@@ -434,7 +462,7 @@ class BenchJob : public ModelJob {
 
   void Run() override {
     WP_LOCKED_CTX();
-    RunBenchLoop(ctx, spec_, out_, [this] { return model_->abortRequested.load(); });
+    RunBenchLoop(ctx, spec_, out_, [this] { return target_->abortRequested.load(); });
     if (out_.aborted) Fail("ABORTED", "benchmark aborted");
     else if (!out_.error.empty()) Fail("NATIVE_FAILURE", out_.error);
   }
@@ -490,6 +518,48 @@ class TimingsJob : public ModelJob {
   LogBuffer lines_;
 };
 
+// Creates a whisper_state over a model's weights, on the new state's own thread.
+class CreateStateJob : public PromiseJob {
+ public:
+  CreateStateJob(Napi::Env env, std::shared_ptr<Executor> ex, Model* m)
+      : PromiseJob(env, std::move(ex)), model_(m), ref_(Napi::Persistent(m->Value())) {}
+  void Abandon() override { ref_.SuppressDestruct(); }
+  void Run() override {
+    whisper_context* ctx = model_->ctx;  // the model cannot be freed while this job holds it (see Dispose)
+    if (ctx == nullptr) { Fail("DISPOSED", "model is disposed"); return; }
+    state_ = whisper_init_state(ctx);
+    if (state_ == nullptr) { Fail("NATIVE_FAILURE", "whisper_init_state failed (out of memory?)"); return; }
+    model_->liveStates++;
+  }
+  void Fill(Napi::Env env, Napi::Object r) override {
+    CreatedState cs{model_, state_, executor_};  // read by the constructor during New()
+    Napi::Object obj = Data(env)->stateCtor.Value().New({Napi::External<CreatedState>::New(env, &cs)});
+    state_ = nullptr;  // owned by the wrapper now
+    r.Set("state", obj);
+  }
+  ~CreateStateJob() override {
+    if (state_ != nullptr) FreeState(state_, model_);
+  }
+
+ private:
+  Model* model_;
+  Napi::ObjectReference ref_;
+  whisper_state* state_ = nullptr;
+};
+
+class FreeStateJob : public TargetJob {
+ public:
+  FreeStateJob(Napi::Env env, State* s) : TargetJob(env, s, s->Value()), s_(s) {}
+  void Run() override {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    FreeState(s_->state, s_->model);
+  }
+  void Fill(Napi::Env, Napi::Object) override { s_->executor->Stop(); }
+
+ private:
+  State* s_;
+};
+
 int IntOpt(const Napi::Object& o, const char* key, int def) {
   Napi::Value v = o.Get(key);
   return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : def;
@@ -522,6 +592,7 @@ Napi::Function Model::Define(Napi::Env env) {
       InstanceMethod<&Model::Dispose>("dispose"),
       InstanceMethod<&Model::IsDisposed>("isDisposed"),
       InstanceMethod<&Model::ThreadId>("threadId"),
+      InstanceMethod<&Model::CreateState>("createState"),
   });
 }
 
@@ -652,9 +723,10 @@ Napi::Value Model::Decode(const Napi::CallbackInfo& info) {
   return (new DecodeJob(env, this, tokens, nPast, ThreadsArg(info, 2)))->Queue(env);
 }
 
-Napi::Value Model::Full(const Napi::CallbackInfo& info) {
+// Parses full()'s arguments into a baton on the JavaScript thread.
+static FullBaton ParseFull(const Napi::CallbackInfo& info, whisper_context* ctx) {
   Napi::Env env = info.Env();
-  EnsureAlive(env);
+  (void)ctx;
   if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
       !info[1].IsObject()) {
     ThrowError(env, "INVALID_ARGUMENT", "full(pcm: Float32Array, options: object)");
@@ -698,10 +770,20 @@ Napi::Value Model::Full(const Napi::CallbackInfo& info) {
       b.audioCtx < 0 || b.maxTextCtx < 0 || b.offsetMs < 0 || b.durationMs < 0) {
     ThrowError(env, "INVALID_ARGUMENT", "full: an option is out of range");
   }
-  Napi::Value cb = info.Length() > 2 ? info[2] : env.Undefined();
-  Napi::Function onEvent = cb.IsFunction() ? cb.As<Napi::Function>() : Napi::Function();
+  return b;
+}
+
+static Napi::Function EventCallback(const Napi::CallbackInfo& info) {
+  Napi::Value cb = info.Length() > 2 ? info[2] : info.Env().Undefined();
+  return cb.IsFunction() ? cb.As<Napi::Function>() : Napi::Function();
+}
+
+Napi::Value Model::Full(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureAlive(env);
+  FullBaton b = ParseFull(info, ctx);
   abortRequested.store(false);
-  return (new FullJob(env, this, pcm, b, onEvent))->Queue(env);
+  return (new FullJob(env, this, Value(), &ctx, nullptr, info[0].As<Napi::Float32Array>(), b, EventCallback(info)))->Queue(env);
 }
 
 Napi::Value Model::Bench(const Napi::CallbackInfo& info) {
@@ -753,6 +835,8 @@ Napi::Value Model::Abort(const Napi::CallbackInfo& info) {
 Napi::Value Model::Dispose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_) ThrowError(env, "DISPOSED", "model is already disposed");
+  // states compute on this context's weights: they go first (the TypeScript layer disposes them)
+  if (liveStates.load() > 0) ThrowError(env, "INVALID_ARGUMENT", "the model still has states: dispose them first");
   disposed_ = true;
   abortRequested.store(true);
   return (new FreeJob(env, this))->Queue(env);
@@ -760,6 +844,73 @@ Napi::Value Model::Dispose(const Napi::CallbackInfo& info) {
 
 Napi::Value Model::IsDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), disposed_);
+}
+
+Napi::Value Model::CreateState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureAlive(env);
+  // a state computes on its own thread, beside the model's and every other state's
+  std::shared_ptr<Executor> ex = Executor::Create(env, "whisper-perf:state");
+  return (new CreateStateJob(env, ex, this))->Queue(env);
+}
+
+// ---- State -------------------------------------------------------------------------
+
+Napi::Function State::Define(Napi::Env env) {
+  return DefineClass(env, "NativeState", {
+      InstanceMethod<&State::Full>("full"),
+      InstanceMethod<&State::Abort>("abort"),
+      InstanceMethod<&State::Dispose>("dispose"),
+      InstanceMethod<&State::IsDisposed>("isDisposed"),
+      InstanceMethod<&State::ThreadId>("threadId"),
+  });
+}
+
+State::State(const Napi::CallbackInfo& info) : Napi::ObjectWrap<State>(info) {
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    ThrowError(info.Env(), "INVALID_ARGUMENT", "NativeState cannot be constructed directly: use model.createState()");
+  }
+  const CreatedState* cs = info[0].As<Napi::External<CreatedState>>().Data();
+  model = cs->model;
+  state = cs->state;
+  executor = cs->executor;
+  modelRef_ = Napi::Persistent(model->Value());
+}
+
+// Finalizer path: no job is queued (each holds a reference to this wrapper); the model is still
+// alive (this wrapper referenced it until now).
+State::~State() {
+  if (executor) executor->Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  FreeState(state, model);
+}
+
+Napi::Value State::Full(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_ || state == nullptr) ThrowError(env, "DISPOSED", "state is disposed");
+  FullBaton b = ParseFull(info, model->ctx);
+  b.processors = 1;  // whisper_full_parallel works on the default state only
+  abortRequested.store(false);
+  return (new FullJob(env, this, Value(), &model->ctx, &state, info[0].As<Napi::Float32Array>(), b, EventCallback(info)))->Queue(env);
+}
+
+Napi::Value State::Abort(const Napi::CallbackInfo& info) {
+  abortRequested.store(true);
+  return info.Env().Undefined();
+}
+
+Napi::Value State::Dispose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (disposed_) ThrowError(env, "DISPOSED", "state is already disposed");
+  disposed_ = true;
+  abortRequested.store(true);
+  return (new FreeStateJob(env, this))->Queue(env);
+}
+
+Napi::Value State::IsDisposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed_); }
+
+Napi::Value State::ThreadId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(executor ? executor->ThreadId() : 0));
 }
 
 Napi::Value Model::ThreadId(const Napi::CallbackInfo& info) {

@@ -21,7 +21,14 @@ struct LoadedModel {
 
 void FreeContext(whisper_context*& ctx);
 
-class Model : public Napi::ObjectWrap<Model> {
+// What jobs run on: a compute thread, an abort flag for the job in progress, a lock.
+struct Target {
+  std::shared_ptr<Executor> executor;  // the one thread that computes on it
+  std::atomic<bool> abortRequested{false};
+  std::mutex mu;
+};
+
+class Model : public Napi::ObjectWrap<Model>, public Target {
  public:
   static Napi::Function Define(Napi::Env env);
   static Napi::Value Load(const Napi::CallbackInfo& info);  // loadModel(path, opts) -> Promise<{model}>
@@ -30,10 +37,8 @@ class Model : public Napi::ObjectWrap<Model> {
   ~Model() override;
 
   whisper_context* ctx = nullptr;
-  std::shared_ptr<Executor> executor;  // the one thread that computes on ctx
-  std::mutex mu;
-  std::atomic<bool> abortRequested{false};
   int64_t externalBytes = 0;
+  std::atomic<int> liveStates{0};  // State objects over this context's weights, not yet freed
 
  private:
   Napi::Value Info(const Napi::CallbackInfo& info);
@@ -49,8 +54,41 @@ class Model : public Napi::ObjectWrap<Model> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value IsDisposed(const Napi::CallbackInfo& info);
   Napi::Value ThreadId(const Napi::CallbackInfo& info);
+  Napi::Value CreateState(const Napi::CallbackInfo& info);
 
   void EnsureAlive(Napi::Env env);
+  bool disposed_ = false;
+};
+
+// What a state creation hands to the State constructor.
+struct CreatedState {
+  Model* model;
+  whisper_state* state;
+  std::shared_ptr<Executor> executor;
+};
+
+void FreeState(whisper_state*& state, Model* model);
+
+// State: one whisper_state (KV caches, compute buffers, results) over a model's weights, with
+// its own compute thread: several states transcribe at once over one copy of the weights. It
+// holds a reference to its model's wrapper, so the model outlives it.
+class State : public Napi::ObjectWrap<State>, public Target {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit State(const Napi::CallbackInfo& info);
+  ~State() override;
+
+  Model* model = nullptr;
+  whisper_state* state = nullptr;
+
+ private:
+  Napi::Value Full(const Napi::CallbackInfo& info);
+  Napi::Value Abort(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value IsDisposed(const Napi::CallbackInfo& info);
+  Napi::Value ThreadId(const Napi::CallbackInfo& info);
+
+  Napi::ObjectReference modelRef_;
   bool disposed_ = false;
 };
 

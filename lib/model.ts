@@ -15,6 +15,7 @@ import {
   NativeFullEvent,
   NativeFullOptions,
   NativeSegment,
+  NativeState,
   NativeTimed,
 } from './native.js';
 import { gpuDevices } from './system.js';
@@ -161,6 +162,12 @@ export interface Transcript extends Timed {
   synthetic: boolean;
 }
 
+/** A WhisperState's transcript: whisper.cpp keeps stage timings for a model's default state only. */
+export interface StateTranscript extends Omit<Transcript, 'timings' | 'fallbacks'> {
+  timings: null;
+  fallbacks: null;
+}
+
 /** Options of the whisper-bench workload on a loaded model. */
 export interface BenchWorkloadOptions {
   threads?: number;
@@ -209,6 +216,7 @@ export class Model implements AsyncDisposable {
   #disposed = false;
   #onLog?: LogHandler;
   #hparams: NativeModelInfo;
+  #states = new Set<WhisperState>();
 
   private constructor(native: NativeModel, info: ModelInfo, loadMs: number, onLog?: LogHandler) {
     this.#native = native;
@@ -328,46 +336,27 @@ export class Model implements AsyncDisposable {
 
   /** Full transcription of 16 kHz mono PCM with whisper_full (every parameter that matters for speed or quality). */
   transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
-    let callbackError: unknown;
-    return this.#run('transcribe', () => {
-      const o = checkObject<TranscribeOptions>(options, 'options');
-      checkPcm(pcm);
-      const native = transcribeOptions(o, this.#hparams);
-      const { onProgress, onSegment } = o;
-      if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidArgument('onProgress', onProgress, 'a function (percent) => void');
-      if (onSegment !== undefined && typeof onSegment !== 'function') throw invalidArgument('onSegment', onSegment, 'a function (segment) => void');
-      native.wantProgress = Boolean(onProgress);
-      native.wantSegments = Boolean(onSegment);
-      const onEvent = onProgress || onSegment
-        ? (e: NativeFullEvent) => {
-            try {
-              if (e.type === 'progress') onProgress?.(e.progress);
-              else for (const s of e.segments) onSegment?.(segmentOf(s));
-            } catch (err) {
-              // a throwing callback must not throw into the addon: the transcription rejects with it
-              callbackError ??= err;
-            }
-          }
-        : undefined;
-      return this.#native.full(pcm, native, onEvent);
-    }, (r) => {
-      if (callbackError !== undefined) throw callbackError;
-      const timings = parseTimings(joinLogLines(r.timingLines));
-      const audioS = pcm.length / 16000;
-      const segments = r.segments.map(segmentOf);
-      return {
-        ...timed(r),
-        language: r.language,
-        segments,
-        text: segments.map((s) => s.text).join('').trim(),
-        timings,
-        audioS,
-        rtf: r.ms / 1000 / audioS,
-        firstSegmentMs: r.firstSegmentMs,
-        fallbacks: timings.fallbacksP + timings.fallbacksH,
-        synthetic: this.info.synthetic,
-      };
-    }, signalOf(options));
+    const t = startTranscription(pcm, options, this.#hparams, this.info.synthetic, true);
+    return this.#run('transcribe', () => t.start((o, cb) => this.#native.full(pcm, o, cb)), t.finish, signalOf(options));
+  }
+
+  /**
+   * A new whisper state over this model's weights: its own KV caches and compute buffers (see
+   * info.buffers) and its own compute thread, so several states transcribe at once over one copy
+   * of the weights. States are disposed before their model.
+   */
+  async createState(): Promise<WhisperState> {
+    const callSite = new Error();
+    if (this.#disposed) throw withCallSite(new WhisperPerfError('createState: model is disposed', 'DISPOSED'), callSite);
+    try {
+      const r = await this.#native.createState();
+      emit(r.logs, this.#onLog);
+      const st = new WhisperState(r.state, this.#hparams, this.info.synthetic, this.#onLog, () => this.#states.delete(st));
+      this.#states.add(st);
+      return st;
+    } catch (e) {
+      throw withCallSite(forwardLogs(e, this.#onLog), callSite);
+    }
   }
 
   /** whisper-bench's workload on this model: heat-up, then encode, decodes, batches and prompts. */
@@ -406,6 +395,8 @@ export class Model implements AsyncDisposable {
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
+    // states compute on this model's weights: they go first
+    await Promise.all([...this.#states].map((s) => s.dispose()));
     const previous = this.#queue;
     this.#queue = previous.catch(() => undefined).then(() => this.#native.dispose());
     await this.#queue;
@@ -468,6 +459,139 @@ export function weightsBackend(byBuffer: Record<string, number>): string {
   let most = -1;
   for (const [device, bytes] of totals) if (bytes > most) [best, most] = [device, bytes];
   return best;
+}
+
+type FullCall = (o: NativeFullOptions, onEvent?: (e: NativeFullEvent) => void) => ReturnType<NativeModel['full']>;
+type FullResult = Awaited<ReturnType<NativeModel['full']>>;
+
+/** The shared body of Model.transcribe and WhisperState.transcribe: validation, callbacks, result. */
+function startTranscription(pcm: Float32Array, options: TranscribeOptions, hparams: NativeModelInfo, synthetic: boolean, hasTimings: boolean) {
+  let callbackError: unknown;
+  return {
+    start(call: FullCall) {
+      const o = checkObject<TranscribeOptions>(options, 'options');
+      checkPcm(pcm);
+      const native = transcribeOptions(o, hparams);
+      const { onProgress, onSegment } = o;
+      if (onProgress !== undefined && typeof onProgress !== 'function') throw invalidArgument('onProgress', onProgress, 'a function (percent) => void');
+      if (onSegment !== undefined && typeof onSegment !== 'function') throw invalidArgument('onSegment', onSegment, 'a function (segment) => void');
+      native.wantProgress = Boolean(onProgress);
+      native.wantSegments = Boolean(onSegment);
+      const onEvent = onProgress || onSegment
+        ? (e: NativeFullEvent) => {
+            try {
+              if (e.type === 'progress') onProgress?.(e.progress);
+              else for (const s of e.segments) onSegment?.(segmentOf(s));
+            } catch (err) {
+              // a throwing callback must not throw into the addon: the transcription rejects with it
+              callbackError ??= err;
+            }
+          }
+        : undefined;
+      return call(native, onEvent);
+    },
+    finish: (r: FullResult): Transcript => {
+      if (callbackError !== undefined) throw callbackError;
+      const timings = parseTimings(joinLogLines(r.timingLines));
+      const audioS = pcm.length / 16000;
+      const segments = r.segments.map(segmentOf);
+      return {
+        ...timed(r),
+        language: r.language,
+        segments,
+        text: segments.map((s) => s.text).join('').trim(),
+        timings: hasTimings ? timings : null,
+        audioS,
+        rtf: r.ms / 1000 / audioS,
+        firstSegmentMs: r.firstSegmentMs,
+        fallbacks: hasTimings ? timings.fallbacksP + timings.fallbacksH : null,
+        synthetic,
+      } as Transcript;
+    },
+  };
+}
+
+/**
+ * One whisper state over a model's weights, with its own compute thread (Model.createState()).
+ * Its transcriptions run beside the model's and other states'; whisper.cpp keeps stage timings
+ * for the model's default state only, so a state's transcript has `timings: null` and
+ * `fallbacks: null` (its wall time, rtf and first-segment time are measured).
+ */
+export class WhisperState implements AsyncDisposable {
+  #native: NativeState;
+  #hparams: NativeModelInfo;
+  #synthetic: boolean;
+  #onLog?: LogHandler;
+  #onDispose: () => void;
+  #queue: Promise<unknown> = Promise.resolve();
+  #disposed = false;
+
+  /** @internal use Model.createState() */
+  constructor(native: NativeState, hparams: NativeModelInfo, synthetic: boolean, onLog: LogHandler | undefined, onDispose: () => void) {
+    this.#native = native;
+    this.#hparams = hparams;
+    this.#synthetic = synthetic;
+    this.#onLog = onLog;
+    this.#onDispose = onDispose;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** OS thread id of this state's compute thread. */
+  get threadId(): number {
+    return this.#native.threadId();
+  }
+
+  /** whisper_full_with_state on this state: the same options and result as Model.transcribe (processors is ignored). */
+  transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<StateTranscript> {
+    const callSite = new Error();
+    if (this.#disposed) return Promise.reject(withCallSite(new WhisperPerfError('transcribe: state is disposed', 'DISPOSED'), callSite));
+    const signal = signalOf(options);
+    if (signal !== undefined && !(signal instanceof AbortSignal)) return Promise.reject(withCallSite(invalidArgument('signal', signal, 'an AbortSignal'), callSite));
+    const t = startTranscription(pcm, options, this.#hparams, this.#synthetic, false);
+    const enqueuedAt = performance.now();
+    const task = this.#queue.catch(() => undefined).then(async () => {
+      if (this.#native.isDisposed()) throw new WhisperPerfError('transcribe: state is disposed', 'DISPOSED');
+      throwIfAborted(signal);
+      const waited = performance.now() - enqueuedAt;
+      const onAbort = () => this.#native.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const r = await t.start((o, cb) => this.#native.full(pcm, o, cb));
+        emit(r.logs, this.#onLog);
+        const out = t.finish(r) as unknown as StateTranscript;
+        out.queueMs += waited;
+        return out;
+      } catch (e) {
+        throw forwardLogs(e, this.#onLog);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    });
+    this.#queue = task;
+    return task.catch((e: unknown) => {
+      throw withCallSite(e, callSite);
+    });
+  }
+
+  /** Frees the state (its KV caches and compute buffers) after the work queued on it. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const previous = this.#queue;
+    this.#queue = previous.catch(() => undefined).then(() => this.#native.dispose());
+    try {
+      await this.#queue;
+    } finally {
+      this.#onDispose();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
 }
 
 function segmentOf(s: NativeSegment): TranscriptSegment {

@@ -159,6 +159,17 @@ export interface NativeModel {
   isDisposed(): boolean;
   /** OS thread id of the model's compute thread */
   threadId(): number;
+  /** a new whisper state over this model's weights, with its own compute thread */
+  createState(): Promise<NativeResult & { state: NativeState }>;
+}
+
+/** One whisper_state over a model's weights (KV caches, compute buffers, results), with its own compute thread. */
+export interface NativeState {
+  full: NativeModel['full'];
+  abort(): void;
+  dispose(): Promise<NativeResult>;
+  isDisposed(): boolean;
+  threadId(): number;
 }
 
 export interface NativeDevice {
