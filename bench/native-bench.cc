@@ -6,12 +6,17 @@
 // comparisons) instead of once per whole whisper-bench process. The block is the addon's own
 // loop (binding/bench_loop.h), so both sides make exactly the same whisper.cpp calls.
 //
-// usage: whisper-perf-native-bench -m MODEL [-t N] [-nfa] [-ng]
+// usage: whisper-perf-native-bench -m MODEL [-t N] [-nfa] [-ng] [--on-thread]
 // then one command per line on stdin, one JSON line per command on stdout:
 //   run HEAT HEAT_DECODES N_ENCODE N_DECODE N_BATCH N_PROMPT   → the block's timings
 //   load                                                      → load + free another context, ms
+//                                                               (freed and trimmed as the addon's dispose does)
 //   quit
-// system_info goes to stderr in whisper-bench's format.
+// system_info goes to stderr in whisper-bench's format. --on-thread runs everything on a second
+// thread instead of the main one, as the addon's compute thread does (glibc then serves its
+// allocations from a non-main malloc arena, as in the addon).
+#include <malloc.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -26,12 +31,15 @@
 static void Quiet(enum ggml_log_level, const char*, void*) {}
 
 static void Usage() {
-  std::fprintf(stderr, "usage: whisper-perf-native-bench -m MODEL [-t N] [-nfa] [-ng]\n");
+  std::fprintf(stderr, "usage: whisper-perf-native-bench -m MODEL [-t N] [-nfa] [-ng] [--on-thread]\n");
 }
+
+static int Serve(const std::string& model, int threads, whisper_context_params cp);
 
 int main(int argc, char** argv) {
   std::string model;
   int threads = 4;
+  bool onThread = false;
   whisper_context_params cp = whisper_context_default_params();
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
@@ -39,11 +47,19 @@ int main(int argc, char** argv) {
     else if (a == "-t" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "-nfa") cp.flash_attn = false;
     else if (a == "-ng") cp.use_gpu = false;
+    else if (a == "--on-thread") onThread = true;
     else { Usage(); return 2; }
   }
   if (model.empty() || threads < 1) { Usage(); return 2; }
   whisper_log_set(Quiet, nullptr);
+  if (!onThread) return Serve(model, threads, cp);
+  int rc = 0;
+  std::thread t([&] { rc = Serve(model, threads, cp); });
+  t.join();
+  return rc;
+}
 
+static int Serve(const std::string& model, int threads, whisper_context_params cp) {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   whisper_context* ctx = whisper_init_from_file_with_params(model.c_str(), cp);
@@ -71,6 +87,7 @@ int main(int argc, char** argv) {
         std::printf("{\"error\":\"load failed\"}\n");
       } else {
         whisper_free(other);
+        malloc_trim(0);
         std::printf("{\"loadMs\":%.6f}\n", ms);
       }
     } else if (cmd == "run") {

@@ -32,10 +32,10 @@ export const STAGE_LABELS = Object.freeze({
 /**
  * One block: whisper-bench's calls in small numbers, run by both sides (binding/bench_loop.h):
  * a light heat-up (encode, 256-token prompt, 16 decodes, a 5-token batch), then 1 encode,
- * 64 single-token decodes, 16 five-token batches and 2 prompts of 256 tokens. About 2 s at
- * 2 threads for tiny on 2 cores, so the sides alternate every couple of seconds.
+ * 128 single-token decodes, 16 five-token batches and 4 prompts of 256 tokens. About 2.5 s at
+ * 2 threads for tiny on 2 cores (5 s at 1), so the sides alternate every few seconds.
  */
-export const BLOCK = Object.freeze({ heat: 1, heatDecodes: 16, nEncode: 1, nDecode: 64, nBatch: 16, nPrompt: 2 });
+export const BLOCK = Object.freeze({ heat: 1, heatDecodes: 16, nEncode: 1, nDecode: 128, nBatch: 16, nPrompt: 4 });
 
 export const MODES = Object.freeze(['fresh', 'served']);
 export const DEFAULT_ROUNDS = 15; // a multiple of 3: every side runs in every position equally often
@@ -50,8 +50,9 @@ export const VERDICT_RULE =
   'known injected slowdown), in rotating order. ratio = exp(20% trimmed mean of ln(addon/native) over rounds), paired ' +
   `by round, so drift between rounds cancels; 95% CI: percentile bootstrap over rounds (${BOOTSTRAP.resamples} resamples, ` +
   `seed ${BOOTSTRAP.seed}). Verdict: PASS when the whole CI is at or below the target, FAIL when the whole CI is above ` +
-  'it, inconclusive when it straddles the target. The self-check is passed when every injected stage is FAIL: the ' +
-  'detector sees a slowdown of the injected size at this number of rounds.';
+  'it, inconclusive when it straddles the target. Self-check: the same test, on the same rounds, between the addon with ' +
+  'the injected slowdown and the addon without it (a known ratio of 1 + the injection); it is passed when every stage ' +
+  'is FAIL, i.e. a slowdown of that size above the target is seen at this number of rounds.';
 
 export const PARITY_HELP = `usage: npm run bench:parity -- [options]
 
@@ -71,6 +72,8 @@ options:
       --inject F      the self-check's injected slowdown, a fraction (default ${DEFAULT_INJECT})
       --no-self-check skip the injected side (faster, but says nothing about the detector's power)
       --no-reference  skip the one whole whisper-bench run per thread count shown for reference
+      --native-thread the native driver computes on a second thread, as the addon does (its
+                      allocations then come from a non-main malloc arena, as the addon's)
       --fa on|off     flash attention on both sides (default on, as whisper-bench)
       --no-gpu        no GPU on either side
       --native PATH   the native driver (default build/Release/whisper-perf-native-bench)
@@ -113,6 +116,7 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
         inject: { type: 'string' },
         'no-self-check': { type: 'boolean' },
         'no-reference': { type: 'boolean' },
+        'native-thread': { type: 'boolean' },
         fa: { type: 'string' },
         'no-gpu': { type: 'boolean' },
         native: { type: 'string' },
@@ -152,6 +156,7 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
     selfCheck: !v['no-self-check'],
     inject,
     reference: !v['no-reference'],
+    nativeThread: Boolean(v['native-thread']),
     flashAttn: fa === 'on',
     useGpu: !v['no-gpu'],
     native: v.native ?? defaultNative,
@@ -161,10 +166,11 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
 }
 
 /** The native driver's arguments for these options. */
-export function nativeArgs({ model, threads, flashAttn, useGpu }) {
+export function nativeArgs({ model, threads, flashAttn, useGpu, nativeThread = false }) {
   const args = ['-m', model, '-t', String(threads)];
   if (!flashAttn) args.push('-nfa');
   if (!useGpu) args.push('-ng');
+  if (nativeThread) args.push('--on-thread');
   return args;
 }
 
@@ -244,7 +250,8 @@ export function compareRounds(rounds, { selfCheck = true } = {}) {
   };
   let check = null;
   if (selfCheck && rounds.every((r) => r.injected)) {
-    const injectedStages = LOOP_STAGES.map((s) => compareStage(s, fig('native', s), fig('injected', s)));
+    // the known effect: injected against the same addon, so the true ratio is exactly 1 + inject
+    const injectedStages = LOOP_STAGES.map((s) => compareStage(s, fig('addon', s), fig('injected', s)));
     check = { stages: injectedStages, flagged: injectedStages.every((s) => s.verdict === 'FAIL'), injected: rounds[0].injected.injected };
   }
   return {
@@ -277,7 +284,7 @@ function cellVerdict(s) {
 export function formatModeTable(result) {
   const check = result.selfCheck;
   const head = ['stage', 'native median', 'addon median', 'addon/native [95% CI]', 'target', 'verdict'];
-  if (check) head.push(`self-check +${Math.round(check.injected * 100)}% [95% CI]`, 'flagged');
+  if (check) head.push(`self-check: +${Math.round(check.injected * 100)}% injected / addon [95% CI]`, 'flagged');
   const rows = result.stages.map((s) => {
     const row = [STAGE_LABELS[s.stage] ?? s.stage, fmtMs(s.native.median), fmtMs(s.other.median), fmtRatio(s.ratio), `≤ ${s.target.toFixed(2)}`, cellVerdict(s)];
     if (check) {

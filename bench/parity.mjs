@@ -226,7 +226,7 @@ async function main(argv) {
         err(`-t ${threads}: no whisper-bench reference (${e.message})`);
       }
     }
-    const driver = await NativeDriver.start(nativeBin, nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu }));
+    const driver = await NativeDriver.start(nativeBin, nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu, nativeThread: opts.nativeThread }));
     if (driver.systemInfo && driver.systemInfo !== sys.whisperSystemInfo.trim()) {
       err(`warning: the native driver's system_info differs from the addon's:\n  native: ${driver.systemInfo}\n  addon:  ${sys.whisperSystemInfo}`);
     }

@@ -18,6 +18,10 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { pbkdf2, pbkdf2Sync } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { promisify } from 'node:util';
+
 import { Bench } from 'tinybench';
 import { buildInfo, ensureDefaultModel, loadModel, summarize, systemInfo, testSignal, version } from 'whisper-perf';
 
@@ -27,7 +31,9 @@ const err = (line) => process.stderr.write(line + '\n');
 const HELP = `usage: npm run bench:stages -- [options]
 
 tinybench timings of mel (30 s), encode, decode (1 token), batch decode (5 tokens) and
-prompt decode (256 tokens) through the addon, on one loaded model.
+prompt decode (256 tokens) through the addon, on one loaded model; then the per-call overhead of
+awaited 1-token decodes (median and p99 of awaited wall time − whisper.cpp call time) beside the
+libuv thread-pool round trip measured in the same run.
 
 options:
   -m, --model PATH   ggml model (default: the synthetic tiny.en)
@@ -102,6 +108,68 @@ function parse(argv) {
 }
 
 const r2 = (x) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x);
+const pbkdf2Async = promisify(pbkdf2);
+
+function pct(xs, q) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+/**
+ * The addon's per-call overhead, tracked: for awaited 1-token decodes, (awaited wall time −
+ * the whisper.cpp call timed in C++), in µs, beside two floors measured in the same run, in
+ * alternating chunks: a plain libuv thread-pool round trip (fs.promises.access), and a pool round
+ * trip whose work lasts about as long as the decode (pbkdf2 tuned to the decode's duration: async
+ * wall − the same work run synchronously), which pays the same wake-ups of idle threads.
+ */
+async function measureOverhead(model, threads, { chunks, perChunk }) {
+  const one = new Int32Array(1);
+  for (let i = 0; i < 30; i++) await model.decode(one, 0, { threads });
+  const callMs = [];
+  for (let i = 0; i < 20; i++) callMs.push((await model.decode(one, 0, { threads })).ms);
+  const target = pct(callMs, 0.5);
+  let iterations = 1000;
+  for (let k = 0; k < 20; k++) {
+    const t = performance.now();
+    pbkdf2Sync('x', 'y', iterations, 32, 'sha256');
+    const d = performance.now() - t;
+    if (d >= target * 0.9) break;
+    iterations = Math.ceil(iterations * Math.min(4, (target / Math.max(d, 0.01)) * 1.05));
+  }
+  const decodeUs = [];
+  const accessUs = [];
+  const asyncMs = [];
+  const syncMs = [];
+  const file = fileURLToPath(import.meta.url);
+  for (let c = 0; c < chunks; c++) {
+    for (let i = 0; i < perChunk; i++) {
+      const t = performance.now();
+      const r = await model.decode(one, 0, { threads });
+      decodeUs.push((performance.now() - t - r.ms) * 1000);
+    }
+    for (let i = 0; i < perChunk; i++) {
+      const t = performance.now();
+      await fsp.access(file);
+      accessUs.push((performance.now() - t) * 1000);
+    }
+    for (let i = 0; i < Math.ceil(perChunk / 5); i++) {
+      let t = performance.now();
+      pbkdf2Sync('x', 'y', iterations, 32, 'sha256');
+      syncMs.push(performance.now() - t);
+      t = performance.now();
+      await pbkdf2Async('x', 'y', iterations, 32, 'sha256');
+      asyncMs.push(performance.now() - t);
+    }
+  }
+  const idleFloor = (pct(asyncMs, 0.5) - pct(syncMs, 0.5)) * 1000;
+  return {
+    calls: decodeUs.length,
+    decodeCallMs: r2(target),
+    overheadUs: { p50: Math.round(pct(decodeUs, 0.5)), p99: Math.round(pct(decodeUs, 0.99)), max: Math.round(Math.max(...decodeUs)) },
+    libuvFloorUs: { p50: Math.round(pct(accessUs, 0.5)), p99: Math.round(pct(accessUs, 0.99)) },
+    libuvIdleFloorUs: { p50: Math.round(idleFloor), workMs: r2(pct(syncMs, 0.5)) },
+  };
+}
 
 async function main(argv) {
   const opts = parse(argv);
@@ -135,6 +203,7 @@ async function main(argv) {
   ];
   const budgets = opts.quick ? QUICK_BUDGETS : BUDGETS;
   const results = [];
+  let overhead;
   try {
     for (const st of stages) {
       const t0 = performance.now();
@@ -167,6 +236,8 @@ async function main(argv) {
       results.push({ key: st.key, name: st.name, result: res, callMs: summarize(callMs), overheadMs: summarize(overheadMs), budget: b });
       err(`${st.name}: ${res.latency.samplesCount} samples, mean ${res.latency.mean.toFixed(2)} ms (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     }
+    err('per-call overhead: awaited 1-token decodes against libuv round trips, alternating ...');
+    overhead = await measureOverhead(model, threads, opts.quick ? { chunks: 2, perChunk: 25 } : { chunks: 6, perChunk: 50 });
   } finally {
     await model.dispose();
   }
@@ -189,6 +260,13 @@ async function main(argv) {
       'overhead: awaited wall time minus call ms, per call (queueing, thread pool, promise); ' +
       `decodes at nPast 0; ${(elapsedMs / 1000).toFixed(1)} s in all\n`,
   );
+  const o = overhead;
+  process.stdout.write(
+    `\nper-call overhead of an awaited 1-token decode (awaited wall − whisper.cpp call, ${o.calls} calls of ${o.decodeCallMs} ms): ` +
+      `p50 ${o.overheadUs.p50} µs, p99 ${o.overheadUs.p99} µs, max ${o.overheadUs.max} µs\n` +
+      `libuv round trip, measured alternately in the same run: fs.promises.access p50 ${o.libuvFloorUs.p50} µs, p99 ${o.libuvFloorUs.p99} µs; ` +
+      `a pool job as long as the decode (pbkdf2, ${o.libuvIdleFloorUs.workMs} ms): +${o.libuvIdleFloorUs.p50} µs at the median\n`,
+  );
 
   const json = {
     tool: 'whisper-perf bench:stages',
@@ -207,6 +285,7 @@ async function main(argv) {
       callMs,
       overheadMs,
     })),
+    overhead,
     elapsedMs,
   };
   mkdirSync(dirname(opts.json), { recursive: true });

@@ -192,6 +192,10 @@ export interface BindingModule {
   microBench(what: 'memcpy' | 'mulmat', threads: number): Promise<NativeResult & { text: string }>;
   /** live native objects, process-wide: whisper contexts not yet freed, compute threads not yet joined */
   stats(): { liveContexts: number; liveExecutors: number };
+  /** ggml_quantize_chunk: rows of f32 (or f16 bits) → a quantized ggml type, off the JavaScript thread */
+  quantize(src: Float32Array | Uint16Array, type: number, rows: number, perRow: number): Promise<NativeResult & { data: Buffer }>;
+  /** ggml's facts about a type id, null for an unknown one */
+  typeInfo(type: number): { name: string; blockSize: number; typeSize: number; quantized: boolean; needsImatrix: boolean } | null;
 }
 
 /** The package root: one level above lib/ (sources) or dist/ (compiled). */

@@ -7,9 +7,10 @@ import { MODEL_NAMES, PUBLISHED_MODEL_SIZES, resolveArch } from '../models/arch.
 import { defaultCacheDir, downloadModel } from '../models/download.js';
 import { validateModelFile } from '../models/ggml.js';
 import { writeSyntheticModel } from '../models/synth.js';
+import { QUANT_TYPES, quantizeModel, type QuantType } from '../models/quantize.js';
 import { parseIntList } from '../bench/params.js';
 import { MODELS_HELP } from './help.js';
-import { CliContext, parse } from './main.js';
+import { CliContext, parse } from './context.js';
 import { progressSink } from './progress.js';
 
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
@@ -30,8 +31,10 @@ export async function runModels(argv: string[], ctx: CliContext): Promise<number
       return list(rest, ctx);
     case 'info':
       return info(rest, ctx);
+    case 'quantize':
+      return quantize(rest, ctx);
     default:
-      throw new WhisperPerfError(`models: unknown subcommand ${JSON.stringify(sub)} (synth, download, list, info)`, 'USAGE');
+      throw new WhisperPerfError(`models: unknown subcommand ${JSON.stringify(sub)} (synth, download, list, info, quantize)`, 'USAGE');
   }
 }
 
@@ -134,5 +137,35 @@ async function info(argv: string[], ctx: CliContext): Promise<number> {
     ...Object.entries(i.hparams).map(([k, v]) => [k, String(v)] as [string, string]),
   ];
   ctx.stdout(['| field | value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n') + '\n');
+  return 0;
+}
+
+async function quantize(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse('models quantize', argv, { output: { type: 'string', short: 'o' } });
+  if (values.help) return (ctx.stdout(MODELS_HELP), 0);
+  if (positionals.length !== 3) throw new WhisperPerfError(`models quantize: expected IN OUT TYPE, got ${positionals.length} arguments`, 'USAGE');
+  const [input, output, type] = positionals;
+  if (!(QUANT_TYPES as readonly string[]).includes(type)) {
+    throw new WhisperPerfError(`models quantize: unknown type ${JSON.stringify(type)} (one of: ${QUANT_TYPES.join(', ')})`, 'USAGE');
+  }
+  if (values.output !== undefined && values.output !== 'md' && values.output !== 'json') {
+    throw new WhisperPerfError(`models quantize: -o: expected md or json, got ${JSON.stringify(values.output)}`, 'USAGE');
+  }
+  const progress = progressSink();
+  const r = await quantizeModel(input, output, type as QuantType, {
+    onProgress: (p) => progress.update(p.done, p.total, `quantizing ${p.tensor}`),
+  });
+  progress.done();
+  if (values.output === 'json') {
+    ctx.stdout(JSON.stringify(r, null, 2) + '\n');
+    return 0;
+  }
+  ctx.stdout(
+    [
+      '| input | output | type | input size | output size | ratio | tensors quantized | seconds |',
+      '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+      `| ${r.input} | ${r.output} | ${r.type} | ${mb(r.inputBytes)} | ${mb(r.outputBytes)} | ${r.ratio.toFixed(3)} | ${r.quantizedTensors} / ${r.tensors} | ${(r.ms / 1000).toFixed(1)} |`,
+    ].join('\n') + '\n',
+  );
   return 0;
 }

@@ -61,3 +61,4 @@ export {
   type DownloadResult,
   type DownloadableModel,
 } from './download.js';
+export { quantizeModel, QUANT_TYPES, GGML_QNT_VERSION, type QuantType, type QuantizeResult, type QuantizeProgress } from './quantize.js';

@@ -142,6 +142,13 @@ describe('paired comparison', () => {
     expect(res.pass).toBe(false);
   });
 
+  it('the self-check compares the injected side with the addon itself: a faster addon does not hide it', () => {
+    // the addon 4% faster than native: +5% injected is only 1.008 against native, but 1.05 against the addon
+    const res = compareRounds(makeRounds(15, { addon: 0.96, injected: 0.96 * 1.05 }));
+    expect(res.selfCheck?.flagged).toBe(true);
+    for (const s of res.selfCheck!.stages) expect(s.ratio.ratio).toBeCloseTo(1.05, 2);
+  });
+
   it('the self-check passes only when every injected stage is FAIL', () => {
     expect(compareRounds(makeRounds(15, { injected: 1.05 })).selfCheck).toMatchObject({ flagged: true });
     // an injection the noise hides: 5% under 15% jitter in 3 rounds is not resolved
@@ -193,7 +200,7 @@ describe('formatModeTable', () => {
   it('prints one row per stage with the self-check columns, the CPU line and the self-check line', () => {
     const md = formatModeTable(compareRounds(makeRounds(9)));
     const lines = md.split('\n');
-    expect(lines[0]).toMatch(/^\| stage \| native median \| addon median \| addon\/native \[95% CI\] \| target \| verdict \| self-check \+5% \[95% CI\] \| flagged \|$/);
+    expect(lines[0]).toMatch(/^\| stage \| native median \| addon median \| addon\/native \[95% CI\] \| target \| verdict \| self-check: \+5% injected \/ addon \[95% CI\] \| flagged \|$/);
     expect(lines.filter((l) => l.startsWith('| ')).length).toBe(2 + 5);
     expect(md).toMatch(/CPU per block/);
     expect(md).toMatch(/Self-check: passed/);
@@ -245,8 +252,9 @@ describe('parseParityArgs', () => {
 });
 
 describe('nativeArgs, runCommand and sideOrder', () => {
-  it('passes -nfa and -ng only when asked', () => {
+  it('passes -nfa, -ng and --on-thread only when asked', () => {
     expect(nativeArgs({ model: 'm', threads: 2, flashAttn: true, useGpu: true })).toEqual(['-m', 'm', '-t', '2']);
+    expect(nativeArgs({ model: 'm', threads: 2, flashAttn: true, useGpu: true, nativeThread: true })).toEqual(['-m', 'm', '-t', '2', '--on-thread']);
     expect(nativeArgs({ model: 'm', threads: 1, flashAttn: false, useGpu: false })).toEqual(['-m', 'm', '-t', '1', '-nfa', '-ng']);
   });
 
