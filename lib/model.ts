@@ -212,7 +212,7 @@ export class Model implements AsyncDisposable {
   /** milliseconds whisper.cpp took to load the file */
   readonly loadMs: number;
   #native: NativeModel;
-  #queue: Promise<unknown> = Promise.resolve();
+  #calls: CallQueue;
   #disposed = false;
   #onLog?: LogHandler;
   #hparams: NativeModelInfo;
@@ -224,6 +224,7 @@ export class Model implements AsyncDisposable {
     this.loadMs = loadMs;
     this.#onLog = onLog;
     this.#hparams = native.info();
+    this.#calls = new CallQueue('model', native, () => this.#disposed, onLog);
   }
 
   /** @internal use loadModel() */
@@ -397,9 +398,7 @@ export class Model implements AsyncDisposable {
     this.#disposed = true;
     // states compute on this model's weights: they go first
     await Promise.all([...this.#states].map((s) => s.dispose()));
-    const previous = this.#queue;
-    this.#queue = previous.catch(() => undefined).then(() => this.#native.dispose());
-    await this.#queue;
+    await this.#calls.finally(() => this.#native.dispose());
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -407,32 +406,47 @@ export class Model implements AsyncDisposable {
   }
 
   /** Queues one operation: validation runs when the operation starts, so it sees the model's current state. */
-  #run<R extends object, T>(
-    name: string,
-    start: () => Promise<R>,
-    map: (r: R) => T,
-    signal?: AbortSignal,
-  ): Promise<T> {
+  #run<R extends object, T>(name: string, start: () => Promise<R>, map: (r: R) => T, signal?: AbortSignal): Promise<T> {
+    return this.#calls.run(name, start, map, signal);
+  }
+}
+
+/**
+ * The calls of one model or state, one at a time in order: each waits for the previous one,
+ * validates when it starts, forwards its abort signal to the native abort, emits its log lines,
+ * adds its wait to queueMs and carries the caller's stack into its errors.
+ */
+class CallQueue {
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly what: 'model' | 'state',
+    private readonly native: { isDisposed(): boolean; abort(): void },
+    private readonly isDisposed: () => boolean,
+    private readonly onLog?: LogHandler,
+  ) {}
+
+  run<R extends object, T>(name: string, start: () => Promise<R>, map: (r: R) => T, signal?: AbortSignal): Promise<T> {
     const callSite = new Error();
-    if (this.#disposed) return Promise.reject(withCallSite(new WhisperPerfError(`${name}: model is disposed`, 'DISPOSED'), callSite));
+    if (this.isDisposed()) return Promise.reject(withCallSite(new WhisperPerfError(`${name}: ${this.what} is disposed`, 'DISPOSED'), callSite));
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
       return Promise.reject(withCallSite(invalidArgument('signal', signal, 'an AbortSignal'), callSite));
     }
     const enqueuedAt = performance.now();
     const task = this.#queue.catch(() => undefined).then(async () => {
-      if (this.#native.isDisposed()) throw new WhisperPerfError(`${name}: model is disposed`, 'DISPOSED');
+      if (this.native.isDisposed()) throw new WhisperPerfError(`${name}: ${this.what} is disposed`, 'DISPOSED');
       throwIfAborted(signal);
       const waited = performance.now() - enqueuedAt;
-      const onAbort = () => this.#native.abort();
+      const onAbort = () => this.native.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const r = await start();
-        if ('logs' in r) emit((r as unknown as NativeResult).logs, this.#onLog);
+        if ('logs' in r) emit((r as unknown as NativeResult).logs, this.onLog);
         const out = map(r);
         if (out && typeof out === 'object' && 'queueMs' in out) (out as { queueMs: number }).queueMs += waited;
         return out;
       } catch (e) {
-        throw forwardLogs(e, this.#onLog);
+        throw forwardLogs(e, this.onLog);
       } finally {
         signal?.removeEventListener('abort', onAbort);
       }
@@ -441,6 +455,12 @@ export class Model implements AsyncDisposable {
     return task.catch((e: unknown) => {
       throw withCallSite(e, callSite);
     });
+  }
+
+  /** Runs `last` after every call queued so far (dispose). */
+  finally(last: () => Promise<unknown>): Promise<unknown> {
+    this.#queue = this.#queue.catch(() => undefined).then(last);
+    return this.#queue;
   }
 }
 
@@ -521,9 +541,8 @@ export class WhisperState implements AsyncDisposable {
   #native: NativeState;
   #hparams: NativeModelInfo;
   #synthetic: boolean;
-  #onLog?: LogHandler;
   #onDispose: () => void;
-  #queue: Promise<unknown> = Promise.resolve();
+  #calls: CallQueue;
   #disposed = false;
 
   /** @internal use Model.createState() */
@@ -531,8 +550,8 @@ export class WhisperState implements AsyncDisposable {
     this.#native = native;
     this.#hparams = hparams;
     this.#synthetic = synthetic;
-    this.#onLog = onLog;
     this.#onDispose = onDispose;
+    this.#calls = new CallQueue('state', native, () => this.#disposed, onLog);
   }
 
   get disposed(): boolean {
@@ -546,44 +565,16 @@ export class WhisperState implements AsyncDisposable {
 
   /** whisper_full_with_state on this state: the same options and result as Model.transcribe (processors is ignored). */
   transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<StateTranscript> {
-    const callSite = new Error();
-    if (this.#disposed) return Promise.reject(withCallSite(new WhisperPerfError('transcribe: state is disposed', 'DISPOSED'), callSite));
-    const signal = signalOf(options);
-    if (signal !== undefined && !(signal instanceof AbortSignal)) return Promise.reject(withCallSite(invalidArgument('signal', signal, 'an AbortSignal'), callSite));
     const t = startTranscription(pcm, options, this.#hparams, this.#synthetic, false);
-    const enqueuedAt = performance.now();
-    const task = this.#queue.catch(() => undefined).then(async () => {
-      if (this.#native.isDisposed()) throw new WhisperPerfError('transcribe: state is disposed', 'DISPOSED');
-      throwIfAborted(signal);
-      const waited = performance.now() - enqueuedAt;
-      const onAbort = () => this.#native.abort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        const r = await t.start((o, cb) => this.#native.full(pcm, o, cb));
-        emit(r.logs, this.#onLog);
-        const out = t.finish(r) as unknown as StateTranscript;
-        out.queueMs += waited;
-        return out;
-      } catch (e) {
-        throw forwardLogs(e, this.#onLog);
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
-    });
-    this.#queue = task;
-    return task.catch((e: unknown) => {
-      throw withCallSite(e, callSite);
-    });
+    return this.#calls.run('transcribe', () => t.start((o, cb) => this.#native.full(pcm, o, cb)), (r) => t.finish(r) as unknown as StateTranscript, signalOf(options));
   }
 
   /** Frees the state (its KV caches and compute buffers) after the work queued on it. */
   async dispose(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    const previous = this.#queue;
-    this.#queue = previous.catch(() => undefined).then(() => this.#native.dispose());
     try {
-      await this.#queue;
+      await this.#calls.finally(() => this.#native.dispose());
     } finally {
       this.#onDispose();
     }

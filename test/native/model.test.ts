@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { testSignal } from '../../lib/audio/generate.js';
 import { WhisperPerfError } from '../../lib/errors.js';
+import { codeOf } from '../fixtures/codes.js';
 import { loadModel, Model } from '../../lib/model.js';
 import { loadBinding } from '../../lib/native.js';
 import { buildInfo, systemInfo } from '../../lib/system.js';
@@ -14,15 +15,6 @@ import { buildInfo, systemInfo } from '../../lib/system.js';
 const tiny = inject('tinyModel');
 const tmp = mkdtempSync(join(tmpdir(), 'wp-native-'));
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(WhisperPerfError);
-    return (e as WhisperPerfError).code;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('a loaded synthetic tiny.en', () => {
   let model: Model;

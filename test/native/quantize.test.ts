@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 
 import { WhisperPerfError } from '../../lib/errors.js';
+import { codeOf } from '../fixtures/codes.js';
 import { loadModel } from '../../lib/model.js';
 import { validateModelFile } from '../../lib/models/ggml.js';
 import { quantizeModel } from '../../lib/models/quantize.js';
@@ -14,15 +15,6 @@ import { loadBinding } from '../../lib/native.js';
 const tiny = inject('tinyModel');
 const dir = mkdtempSync(join(tmpdir(), 'wp-quant-'));
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(WhisperPerfError);
-    return (e as WhisperPerfError).code;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('models quantize', () => {
   it('q5_0 of tiny.en: every 2-D weight quantized, the file validates, loads and decodes', async () => {
