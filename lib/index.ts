@@ -11,6 +11,10 @@ export {
   type Timed,
   type TranscribeOptions,
   type Transcript,
+  type TranscriptSegment,
+  type StateTranscript,
+  WhisperState,
+  type TranscriptToken,
   type BenchWorkloadOptions,
   type BenchWorkloadResult,
   type LogHandler,
@@ -19,8 +23,23 @@ export type { WhisperTimings, BufferSizes } from './logs.js';
 export { systemInfo, buildInfo, gpuDevices, packageVersion, type SystemInfo, type BuildInfo } from './system.js';
 export { benchmark, provenance, type BenchmarkOptions, type BenchmarkProgress } from './bench/engine.js';
 export { microBench } from './bench/micro.js';
+export { threads, sweepThreads, pickThreads, type ThreadsOptions, type ThreadsResult, type ThreadsPoint, type ThreadsPick } from './bench/threads.js';
+export { listBuilds, resolveBuilds, type AddonBuild, type BuildFileInfo } from './bench/builds.js';
+export { benchmarkBuilds, rtfBuilds, deriveBuildRatios, type BuildBenchmarkOptions } from './bench/variants.js';
+export { startResourceMonitor, type ResourceFigures, type ResourceMonitor } from './bench/resources.js';
+export { startGpuMonitor, parseNvidiaSmi, findNvidiaSmi, type GpuFigures, type GpuMonitor, type GpuSample } from './bench/gpu-monitor.js';
+export { recommend, recommendGuide, recommendFromRows, USE_CASES, type UseCase, type RecommendOptions, type Recommendation, type Candidate } from './bench/recommend.js';
+export { profile, PROFILE_TOOLS, PROFILE_WHATS, type ProfileOptions, type ProfileResult, type ProfileTool, type ProfileWhat } from './bench/profile.js';
 export { summarize, ratio, pairedRatio, scaling, type PairedRatio } from './bench/stats.js';
 export { formatRows } from './report/formats.js';
+export { rtf, rtfRow, WARMUP_AUDIO_S, type RtfOptions, type RtfAudio } from './bench/rtf.js';
+export { stream, streamBenchmark, streamRow, streamVerdict, streamLines, StreamScheduler, checkStreamParams, windowPcm, STREAM_DEFAULTS, KEEPS_UP_FRACTION, type StreamOptions, type StreamRun, type StreamStep, type StreamResult, type StreamModel, type StreamWindow, type StreamBenchmarkOptions } from './bench/stream.js';
+export { capacity, availableMemory, stateMemory, streamMemoryBytes, checkCapacityMemory, maxDecoders, maxRealtimeStreams, parseMemorySize, CAPACITY_MODES, MAX_STREAMS, type CapacityOptions, type CapacityMode, type StateMemory, type AvailableMemory } from './bench/capacity.js';
+export { percentile, latencySummary, type LatencySummary } from './bench/latency.js';
+export { PRESETS, PRESET_NAMES, getPreset, isPresetName, presetThreads, resolvePreset, presetFullParams, presetRows, type Preset, type PresetName, type PresetParams, type PresetOptions, type PresetRow, type ThreadsPolicy } from './bench/presets.js';
+export { summarizeRtf, type RtfSummary, type RtfConfiguration, type RtfThreadsGroup } from './report/rtf.js';
+export { transcribeFile, type TranscribeFileOptions, type FileTranscript } from './transcribe.js';
+export { toTxt, toSrt, toVtt, formatSegments, TRANSCRIPT_FORMATS, type TranscriptFormat } from './report/transcript.js';
 export { normalizeText, normalizeWords } from './quality/normalize.js';
 export { wer, corpusWer, alignWords, formatAlignment, type WerOptions, type WerResult, type WerCounts, type CorpusWerResult, type PairInput, type PairResult, type AlignmentStep } from './quality/wer.js';
 export type { BenchRow, Stat, Provenance, OutputFormat, BenchWhat } from './bench/types.js';
@@ -32,6 +51,12 @@ export { resample, resampleTo16k, type ResampleOptions } from './audio/resample.
 export { decodeWithFfmpeg, findFfmpeg, type FfmpegDecodeOptions, type FfprobeInfo } from './audio/ffmpeg.js';
 export { generateTestAudio, writeTestAudio, synthesize, findEspeak, SPEECH_TEXT, type TestAudioKind, type TestAudioOptions, type TestAudio, type WrittenTestAudio } from './audio/speech.js';
 export * from './models/index.js';
+export * from './store/index.js';
+export { parseImport, detectFormat, IMPORT_FORMATS, type ImportFormat, type ImportedFile } from './store/native-import.js';
+export { compareRows, comparisonMarkdown, comparisonCsv, type CompareSide, type CompareOptions, type Comparison, type MetricComparison, type Verdict } from './report/compare.js';
+export { welch, mannWhitney, chooseTest, testSamples, type TestResult, type TestChoice } from './report/significance.js';
+export { buildViews, renderViews, VIEWS, type ViewName, type ReportTable, type ReportData } from './report/views.js';
+export { reportHtml } from './report/html.js';
 
 import { loadBinding } from './native.js';
 

@@ -17,6 +17,8 @@ import { parseMemcpy, parseMulmat } from './parse-micro.js';
 import { MIN_SAMPLES, scaling, summarize, warningsFor } from './stats.js';
 import { testSignal } from '../audio/generate.js';
 import type { BenchRow, BenchWhat, Provenance } from './types.js';
+import { cellKey } from './cells.js';
+import { cellResources, contentionWarning, startCellMonitors } from './hardware.js';
 
 export interface BenchmarkProgress {
   /** cells finished */
@@ -49,6 +51,10 @@ export interface BenchmarkOptions {
   workload?: { nDecode?: number; nBatch?: number; nPrompt?: number };
   onProgress?: (p: BenchmarkProgress) => void;
   signal?: AbortSignal;
+  /** called with the rows of each finished cell and awaited before the next cell begins (a store commits them here) */
+  onCell?: (rows: BenchRow[]) => void | Promise<void>;
+  /** cells to leave out, by cellKey() of ./cells.ts (--resume: the cells a stored run already holds) */
+  skipCell?: (key: string) => boolean;
 }
 
 const asList = <T>(v: T | T[] | undefined, fallback: T[]): T[] => (v === undefined ? fallback : Array.isArray(v) ? v : [v]);
@@ -114,11 +120,14 @@ async function benchmarkOne(what: BenchWhat, options: BenchmarkOptions): Promise
     options.onProgress?.({ done, total, label, etaMs: done > 0 ? (elapsed / done) * (total - done) : undefined });
   };
 
-  if (what !== 'encoder') {
+  if (what === 'memcpy' || what === 'mulmat') {
     const rows: BenchRow[] = [];
     for (const [i, t] of threads.entries()) {
+      if (options.skipCell?.(cellKey({ what, model: '', device: 'cpu', flash_attn: false, threads: t }))) continue;
       progress(i, threads.length, `${what} -t ${t}`);
-      rows.push(...(await microRows(what, t, repetitions, prov, options.signal)));
+      const cellRows = await microRows(what, t, repetitions, prov, options.signal);
+      rows.push(...cellRows);
+      await options.onCell?.(cellRows);
       if (delayMs && i < threads.length - 1) await sleep(delayMs);
     }
     progress(threads.length, threads.length, 'done');
@@ -141,6 +150,7 @@ async function benchmarkOne(what: BenchWhat, options: BenchmarkOptions): Promise
       if (options.signal?.aborted) throw new WhisperPerfError('benchmark aborted', 'ABORTED');
       const key = `${cell.model}\0${cell.device}\0${cell.flashAttn}`;
       const label = `${basename(cell.model)} ${cell.device} fa=${cell.flashAttn ? 'on' : 'off'} -t ${cell.threads}`;
+      if (options.skipCell?.(cellKey({ what: 'encoder', model: cell.model, device: cell.device, flash_attn: cell.flashAttn, threads: cell.threads }))) continue;
       progress(i, cells.length, label);
       const base: BenchRow = {
         ...prov,
@@ -178,16 +188,31 @@ async function benchmarkOne(what: BenchWhat, options: BenchmarkOptions): Promise
             model = await loadModel(cell.model, loadOpts);
             loads.push((await model.timings()).loadMs);
           }
+          if (cell.device !== 'cpu' && model.info.backend === 'CPU') {
+            await model.dispose();
+            throw new WhisperPerfError(`device ${cell.device}: whisper.cpp put the weights in CPU memory (a CPU fallback): measuring it under a GPU's name would lie`, 'NATIVE_FAILURE');
+          }
           current = { key, model, loads, coldLoad };
           loadErrorKey = '';
         }
-        rows.push(await runCell(current.model, base, cell.threads, repetitions, warmup, current, options));
+        // memory, CPU and (on a GPU) the GPU monitor around everything the cell runs
+        const monitors = startCellMonitors(cell.device, current.model.info.backend);
+        try {
+          const row = await runCell(current.model, base, cell.threads, repetitions, warmup, current, options);
+          Object.assign(row, await cellResources(monitors, current.model.info));
+          const busy = contentionWarning(row.cpu_pct, cell.threads);
+          if (busy) row.warnings.push(busy);
+          rows.push(row);
+        } finally {
+          await monitors.stop();
+        }
       } catch (e) {
         const err = e instanceof WhisperPerfError ? e : new WhisperPerfError(String((e as Error)?.message ?? e), 'NATIVE_FAILURE');
         if (err.code === 'ABORTED') throw err;
         if (loadErrorKey === key) loadError = err;
         rows.push({ ...base, error: { code: err.code, message: err.message } });
       }
+      await options.onCell?.(rows.slice(-1));
       if (delayMs && i < cells.length - 1) await sleep(delayMs);
     }
   } finally {

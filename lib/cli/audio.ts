@@ -7,7 +7,7 @@ import { loadAudio } from '../audio/load.js';
 import { TEST_AUDIO_KINDS, writeTestAudio, type SpeechCache, type TestAudioKind } from '../audio/speech.js';
 import { parseIntList, parseStringList, usageError } from '../bench/params.js';
 import { AUDIO_HELP } from './help.js';
-import { CliContext, parse, writeData } from './main.js';
+import { CliContext, parse, writeData } from './context.js';
 
 type Cell = string | number | boolean | null;
 type Table = Record<string, Cell>[];

@@ -7,8 +7,11 @@ import { validateModelFile } from '../models/ggml.js';
 import { formatRows } from '../report/formats.js';
 import { MAX_THREADS } from '../validate.js';
 import { BENCH_HELP } from './help.js';
-import { CliContext, parse, writeData } from './main.js';
+import { CliContext, parse, writeData } from './context.js';
 import { progressSink } from './progress.js';
+import { benchmarkBuilds } from '../bench/variants.js';
+import { resolveBuilds } from '../bench/builds.js';
+import { benchWithStore, STORE_OPTIONS, wantsStore } from './store-options.js';
 
 export async function runBench(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parse('bench', argv, {
@@ -23,7 +26,9 @@ export async function runBench(argv: string[], ctx: CliContext): Promise<number>
     out: { type: 'string' },
     delay: { type: 'string' },
     quick: { type: 'boolean' },
+    build: { type: 'string' },
     'no-progress': { type: 'boolean' },
+    ...STORE_OPTIONS,
   });
   if (values.help) {
     ctx.stdout(BENCH_HELP);
@@ -67,11 +72,17 @@ export async function runBench(argv: string[], ctx: CliContext): Promise<number>
       else progress.update(p.done, p.total, p.label, p.etaMs);
     },
   };
-  const rows = await benchmark(options);
+  // --build LIST: the same sweep once per addon build, each in its own child process
+  const builds = values.build ? parseStringList('--build', values.build) : undefined;
+  if (builds) resolveBuilds(builds); // an unknown or unusable build is a usage error before anything runs
+  const measure = (o: BenchmarkOptions) => (builds ? benchmarkBuilds({ ...o, builds }) : benchmark(o));
+  // --db / --save / --tag / --resume: every finished cell is committed to the store before the next begins
+  const sweepGiven = ['model', 'threads', 'repetitions', 'warmup', 'fa', 'device', 'what', 'delay', 'quick', 'build'].some((k) => values[k as keyof typeof values] !== undefined);
+  const rows = wantsStore(values) ? await benchWithStore(values, argv, options, ctx, measure, { sweepGiven, perCell: !builds }) : await measure(options);
   progress.done();
   writeData(ctx, formatRows(rows, format), values.out);
   const failed = rows.filter((r) => r.error);
-  for (const r of failed) ctx.stderr(`whisper-perf: cell failed: ${r.model || r.what} -t ${r.threads}: ${r.error!.message} [${r.error!.code}]\n`);
+  for (const r of failed) ctx.stderr(`whisper-perf: cell failed: ${r.build_name ? `[${r.build_name}] ` : ''}${r.model || r.what} -t ${r.threads}: ${r.error!.message} [${r.error!.code}]\n`);
   return failed.length > 0 ? 1 : 0;
 }
 

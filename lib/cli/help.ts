@@ -1,4 +1,9 @@
 /** The --help texts: kept next to the commands they describe and checked by tests. */
+import { hardwareHelpFor } from './help-hardware.js';
+import { streamHelpFor } from './help-stream.js';
+import { PRESETS_HELP, RTF_HELP, TRANSCRIBE_HELP } from './help-rtf.js';
+import { COMPARE_HELP, DB_HELP, REPORT_HELP } from './help-store.js';
+import { STORE_OPTIONS_HELP } from './store-options.js';
 
 export const HELP = `whisper-perf — run whisper.cpp in-process and measure it
 
@@ -8,9 +13,21 @@ commands:
   bench      whisper-bench's workload (or memcpy / mul_mat) over models × threads × options,
              with repetitions and statistics; the default model is a synthetic tiny.en
   sysinfo    CPU, memory, whisper.cpp CPU features, ggml devices and the addon's build
-  models     synth | download | list | info — make, fetch, list and check ggml models
+  models     synth | download | list | info | quantize — make, fetch, list, check and quantize ggml models
   audio      gen | info — write test audio (espeak-ng speech, silence, noise, tones); decode a file
   wer        word error rate of transcripts against references, after an English normalizer
+  rtf        real-time factor: models × audio files × presets × threads, whole transcriptions
+  transcribe transcribe audio files in-process: text, srt, vtt or json; timings on stderr
+  presets    the transcription presets (speed, balanced, quality, realtime) and their parameters
+  stream     whisper.cpp's stream example simulated on a file: per-step latency, keeps up or not
+  capacity   N concurrent transcriptions over one model's weights: throughput, largest real-time N
+  builds     the addon builds side by side (build* folders, prebuilds) with their build info
+  threads    the fastest, most efficient and knee thread counts for a model, with the table
+  recommend  model, quantization, threads and preset for realtime|batch|embedded|server, with evidence
+  profile    one scenario under perf or valgrind (massif, memcheck, callgrind): reports and a summary
+  report     reports over the results store (md, csv, json) or an HTML page with charts
+  compare    BASE CAND: each metric's ratio, a test and a verdict; exit 1 when slower (a CI gate)
+  db         info | runs | import | copy | delete | migrate — the results store (SQLite, PostgreSQL)
   help CMD   help for one command
 
 options:
@@ -41,8 +58,11 @@ options:
       --out FILE         write the data to FILE instead of stdout (atomically)
       --delay SECONDS    pause between cells (default 0)
       --quick            shortened workload (32 decodes, 8 batches, 2 prompts)
+      --build LIST       addon builds to compare (whisper-perf builds lists them: native,generic
+                         ...): each runs the sweep in its own process; the table shows each
+                         build's variant and options and its time ratio to the first build
       --no-progress      no progress bar even on a terminal
-  -h, --help             this help
+${STORE_OPTIONS_HELP}  -h, --help             this help
 
 Exit code 1 when any cell failed (its row carries the error), 2 on a usage error.
 `;
@@ -58,7 +78,7 @@ options:
   -h, --help         this help
 `;
 
-export const MODELS_HELP = `usage: whisper-perf models <synth|download|list|info> [options]
+export const MODELS_HELP = `usage: whisper-perf models <synth|download|list|info|quantize> [options]
 
   models synth SIZE [-o PATH] [--ftype f16|f32] [--seed N]
       write a whisper.cpp ggml model with the exact architecture of SIZE (tiny, tiny.en,
@@ -73,6 +93,10 @@ export const MODELS_HELP = `usage: whisper-perf models <synth|download|list|info
   models info PATH [-o md|json]
       validate a model file and print its header: type, hyper-parameters, ftype, size,
       parameter count, synthetic or not
+  models quantize IN OUT TYPE [-o md|json]
+      quantize an f16/f32 model with ggml's own quantizer (in-process, off the event loop):
+      TYPE q8_0, q5_1, q5_0, q4_1, q4_0, or a k-quant (q6_k, q5_k, q4_k, q3_k, q2_k: rows
+      must be a multiple of 256 values, so not tiny). The output is validated before it is kept.
 
 options:
   -h, --help   this help
@@ -142,7 +166,19 @@ export function helpFor(command: string): string {
       return AUDIO_HELP;
     case 'wer':
       return WER_HELP;
+    case 'rtf':
+      return RTF_HELP;
+    case 'transcribe':
+      return TRANSCRIBE_HELP;
+    case 'presets':
+      return PRESETS_HELP;
+    case 'report':
+      return REPORT_HELP;
+    case 'compare':
+      return COMPARE_HELP;
+    case 'db':
+      return DB_HELP;
     default:
-      return HELP;
+      return hardwareHelpFor(command) ?? streamHelpFor(command) ?? HELP;
   }
 }

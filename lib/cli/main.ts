@@ -4,50 +4,29 @@
  * thin call into the library. Data on stdout, progress and logs on stderr.
  * Exit codes: 0 ok, 1 a failed measurement, 2 a usage error.
  */
-import { writeFileSync, renameSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-
-import { WhisperPerfError } from '../errors.js';
+import { INPUT_ERROR_CODES, WhisperPerfError } from '../errors.js';
 import { HELP, helpFor } from './help.js';
 import { runBench } from './bench.js';
 import { runModels } from './models.js';
 import { runAudio } from './audio.js';
 import { runSysinfo } from './sysinfo.js';
 import { runWer } from './wer.js';
+import { runReport } from './report.js';
+import { runCompare } from './compare.js';
+import { runDb } from './db.js';
+import { runRtf } from './rtf.js';
+import { runTranscribe } from './transcribe.js';
+import { runPresets } from './presets.js';
+import { runBuilds } from './builds.js';
+import { runThreads } from './threads.js';
+import { runRecommend } from './recommend.js';
+import { runProfile } from './profile.js';
+import { runCapacity, runStream } from './stream.js';
 import { packageVersion } from '../system.js';
 
-export interface CliContext {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
-
-/** Parses argv for one subcommand with node's parseArgs; unknown options are usage errors. */
-interface OptionSpec {
-  type: 'string' | 'boolean';
-  short?: string;
-  multiple?: boolean;
-}
-type Values<T extends Record<string, OptionSpec>> = {
-  [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : T[K]['multiple'] extends true ? string[] : string;
-} & { help?: boolean };
-
-/** Parses argv for one subcommand with node's parseArgs; unknown options are usage errors. */
-export function parse<T extends Record<string, OptionSpec>>(command: string, argv: string[], options: T): { values: Values<T>; positionals: string[] } {
-  try {
-    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-    return { values: r.values as Values<T>, positionals: r.positionals };
-  } catch (e) {
-    throw new WhisperPerfError(`${command}: ${(e as Error).message.split('\n')[0]}`, 'USAGE');
-  }
-}
-
-/** Writes data to --out atomically (nothing half-written) or to stdout. */
-export function writeData(ctx: CliContext, text: string, out?: string): void {
-  if (!out) return ctx.stdout(text.endsWith('\n') ? text : text + '\n');
-  const tmp = `${out}.${process.pid}.tmp`;
-  writeFileSync(tmp, text.endsWith('\n') ? text : text + '\n');
-  renameSync(tmp, out);
-}
+// the shared parts live in context.ts (no import circle); re-exported for older imports
+export { parse, writeData, type CliContext, type OptionSpec, type Values } from './context.js';
+import type { CliContext } from './context.js';
 
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
   const [command, ...rest] = argv;
@@ -72,15 +51,39 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
         return await runModels(rest, ctx);
       case 'audio':
         return await runAudio(rest, ctx);
+      case 'builds':
+        return await runBuilds(rest, ctx);
+      case 'threads':
+        return await runThreads(rest, ctx);
+      case 'recommend':
+        return await runRecommend(rest, ctx);
+      case 'profile':
+        return await runProfile(rest, ctx);
       case 'wer':
         return await runWer(rest, ctx);
+      case 'report':
+        return await runReport(rest, ctx);
+      case 'compare':
+        return await runCompare(rest, ctx);
+      case 'db':
+        return await runDb(rest, ctx);
+      case 'rtf':
+        return await runRtf(rest, ctx);
+      case 'transcribe':
+        return await runTranscribe(rest, ctx);
+      case 'presets':
+        return await runPresets(rest, ctx);
+      case 'stream':
+        return await runStream(rest, ctx);
+      case 'capacity':
+        return await runCapacity(rest, ctx);
       default:
         throw new WhisperPerfError(`unknown command: ${command} (try: whisper-perf --help)`, 'USAGE');
     }
   } catch (e) {
     if (e instanceof WhisperPerfError) {
       ctx.stderr(`whisper-perf: ${e.message}${e.code === 'USAGE' || e.code === 'INVALID_ARGUMENT' ? '' : ` [${e.code}]`}\n`);
-      return e.code === 'USAGE' || e.code === 'INVALID_ARGUMENT' ? 2 : 1;
+      return INPUT_ERROR_CODES.has(e.code) ? 2 : 1;
     }
     ctx.stderr(`whisper-perf: ${(e as Error)?.stack ?? String(e)}\n`);
     return 1;

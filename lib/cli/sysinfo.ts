@@ -2,7 +2,7 @@
 import { WhisperPerfError } from '../errors.js';
 import { buildInfo, systemInfo } from '../system.js';
 import { SYSINFO_HELP } from './help.js';
-import { CliContext, parse } from './main.js';
+import { CliContext, parse } from './context.js';
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 

@@ -5,7 +5,7 @@ import { basename, join, parse as parsePath } from 'node:path';
 import { WhisperPerfError } from '../errors.js';
 import { corpusWer, formatAlignment, type CorpusWerResult } from '../quality/wer.js';
 import { WER_HELP } from './help.js';
-import { CliContext, parse, writeData } from './main.js';
+import { CliContext, parse, writeData } from './context.js';
 
 /** A reference/hypothesis pair of files with its label. */
 export interface FilePair {

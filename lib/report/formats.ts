@@ -20,12 +20,16 @@
 import * as path from 'node:path';
 import type { BenchRow, OutputFormat, Stat } from '../bench/types.js';
 import { invalidArgument } from '../errors.js';
+import { buildMdColumns, flattenHardware, hardwareMdColumns, HARDWARE_COLUMNS } from './hardware.js';
+import { rtfMarkdown } from './rtf.js';
+import { capacityMarkdown, flattenStream, streamMarkdown, STREAM_COLUMNS } from './stream.js';
 
 export type SqlType = 'TEXT' | 'INTEGER' | 'REAL';
 export type FlatValue = string | number | boolean | null;
 
-const STAT_KEYS = ['load_ms', 'mel_ms', 'encode_ms', 'decode_ms', 'batchd_ms', 'prompt_ms', 'memcpy_gbps', 'mulmat_gflops'] as const;
+const STAT_KEYS = ['load_ms', 'mel_ms', 'encode_ms', 'decode_ms', 'batchd_ms', 'prompt_ms', 'memcpy_gbps', 'mulmat_gflops', 'process_s', 'rtf', 'rtfx', 'sample_ms', 'first_segment_ms'] as const;
 type StatKey = (typeof STAT_KEYS)[number];
+const STAGE_RUN_KEYS = ['encode', 'decode', 'batchd', 'prompt', 'sample'] as const;
 const COLD_KEYS = ['load_ms', 'mel_ms', 'encode_ms', 'decode_ms', 'batchd_ms', 'prompt_ms'] as const;
 
 const STAT_PARTS: readonly [string, SqlType][] = [
@@ -52,6 +56,10 @@ export const COLUMNS: readonly { name: string; type: SqlType }[] = [
   ['flash_attn', 'INTEGER'],
   ['device', 'TEXT'],
   ['repetitions', 'INTEGER'],
+  ['file', 'TEXT'],
+  ['audio_s', 'REAL'],
+  ['preset', 'TEXT'],
+  ['language', 'TEXT'],
   ...STAT_KEYS.flatMap((k) => STAT_PARTS.map(([p, t]): [string, SqlType] => [`${k}_${p}`, t])),
   ...COLD_KEYS.map((k): [string, SqlType] => [`cold_${k}`, 'REAL']),
   ['mulmat_type', 'TEXT'],
@@ -62,6 +70,12 @@ export const COLUMNS: readonly { name: string; type: SqlType }[] = [
   ['speedup', 'REAL'],
   ['efficiency', 'REAL'],
   ['knee_threads', 'INTEGER'],
+  ['fallbacks', 'REAL'],
+  ...STAGE_RUN_KEYS.map((k): [string, SqlType] => [`stage_runs_${k}`, 'REAL']),
+  ['peak_rss_mb', 'REAL'],
+  ['cpu_pct', 'REAL'],
+  ...HARDWARE_COLUMNS,
+  ...STREAM_COLUMNS,
   ['warnings', 'TEXT'],
   ['error_code', 'TEXT'],
   ['error_message', 'TEXT'],
@@ -102,6 +116,10 @@ export function flattenRow(row: BenchRow): Record<string, FlatValue> {
     flash_attn: typeof row.flash_attn === 'boolean' ? row.flash_attn : null,
     device: str(row.device),
     repetitions: num(row.repetitions),
+    file: str(row.file),
+    audio_s: num(row.audio_s),
+    preset: str(row.preset),
+    language: str(row.language),
   };
   for (const k of STAT_KEYS) {
     const s: Stat | undefined = row[k as StatKey];
@@ -125,6 +143,12 @@ export function flattenRow(row: BenchRow): Record<string, FlatValue> {
   f.speedup = num(row.speedup);
   f.efficiency = num(row.efficiency);
   f.knee_threads = num(row.knee_threads);
+  f.fallbacks = num(row.fallbacks);
+  for (const k of STAGE_RUN_KEYS) f[`stage_runs_${k}`] = num(row.stage_runs?.[k]);
+  f.peak_rss_mb = num(row.peak_rss_mb);
+  f.cpu_pct = num(row.cpu_pct);
+  Object.assign(f, flattenHardware(row));
+  Object.assign(f, flattenStream(row));
   f.warnings = row.warnings && row.warnings.length > 0 ? row.warnings.join(' | ') : null;
   f.error_code = str(row.error?.code);
   f.error_message = str(row.error?.message);
@@ -207,6 +231,8 @@ function mdCell(s: string): string {
 }
 
 function backendDevice(row: BenchRow): string {
+  // the device that really ran (where the weights live), when the row knows it
+  if (row.backend) return row.backend;
   if (!row.device || row.device === 'cpu') return 'CPU';
   const gpu = (row.build?.backends ?? []).find((b) => b.toLowerCase() !== 'cpu');
   return `${gpu ? gpu.toUpperCase() : 'GPU'}/${row.device}`;
@@ -225,9 +251,21 @@ function rowName(r: BenchRow): string {
 }
 
 function toMarkdown(rows: readonly BenchRow[]): string {
+  // stream and capacity rows get their own tables and verdicts: lib/report/stream.ts
+  for (const [what, md] of [['stream', streamMarkdown], ['capacity', capacityMarkdown]] as const) {
+    if (rows.some((r) => r.what === what)) {
+      const others = rows.filter((r) => r.what !== what);
+      return (others.length ? toMarkdown(others) + '\n' : '') + md(rows.filter((r) => r.what === what));
+    }
+  }
+  // rtf rows (whole transcriptions) get their own table and summary: lib/report/rtf.ts
+  if (rows.some((r) => r.what === 'rtf')) {
+    const others = rows.filter((r) => r.what !== 'rtf');
+    return (others.length ? toMarkdown(others) + '\n' : '') + rtfMarkdown(rows.filter((r) => r.what === 'rtf'));
+  }
   const has = (p: (r: BenchRow) => boolean): boolean => rows.some(p);
   const anyEncoder = has((r) => r.what === 'encoder');
-  const cols: MdColumn[] = [];
+  const cols: MdColumn[] = [...buildMdColumns(rows)];
   if (anyEncoder || rows.length === 0) {
     cols.push(
       { title: 'model', right: false, cell: (r) => (r.model ? path.basename(r.model) : '') },
@@ -268,6 +306,7 @@ function toMarkdown(rows: readonly BenchRow[]): string {
       { title: 'GFLOPS', right: true, cell: (r) => pm(r.mulmat_gflops, 1) },
     );
   }
+  cols.push(...hardwareMdColumns(rows));
   if (has((r) => r.error !== undefined)) {
     cols.push({ title: 'error', right: false, cell: (r) => (r.error ? `${r.error.code}: ${r.error.message}` : '') });
   }

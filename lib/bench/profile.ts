@@ -1,0 +1,589 @@
+/**
+ * Profiling one scenario (encode, decode or transcribe) of a model under a tool, in a child process:
+ *
+ * - `perf`: `perf stat` (task clock, context switches, page faults, and where the CPU's counters
+ *   are exposed cycles, instructions, cache and branch misses → IPC, miss rates) and `perf record`
+ *   (sampled at 999 Hz) → the top functions by self time. Both count only the scenario: the child
+ *   switches perf on and off through perf's control FIFO (`--delay=-1 --control fifo:…`).
+ * - `massif` (valgrind): peak heap (malloc'd bytes, with allocator overhead) and the allocation
+ *   sites at the peak.
+ * - `memcheck` (valgrind): errors and leaks (definitely, indirectly, possibly lost).
+ * - `callgrind` (valgrind): instructions per function → the top functions by self cost.
+ *
+ * Valgrind runs the whole process (Node's start and the model load included) about 20–100× slower,
+ * one thread at a time: its default is 1 thread and OMP_WAIT_POLICY=passive, so that idle OpenMP
+ * threads do not spin. Reports go into the output folder; the summary names each file.
+ * Where the kernel forbids perf events (perf_event_paranoid, a container without CAP_PERFMON) or
+ * the CPU exposes no hardware counters (most virtual machines), the result says so in plain words.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+
+import { invalidArgument, WhisperPerfError } from '../errors.js';
+import { packageRoot } from '../native.js';
+import { ensureDefaultModel } from '../models/default.js';
+import { defaultThreads } from '../validate.js';
+import { buildInfo } from '../system.js';
+import { listBuilds, resolveBuilds } from './builds.js';
+import type { ProfileChildConfig } from './profile-child.js';
+
+export const PROFILE_TOOLS = ['perf', 'massif', 'memcheck', 'callgrind'] as const;
+export type ProfileTool = (typeof PROFILE_TOOLS)[number];
+export const PROFILE_WHATS = ['encode', 'decode', 'transcribe'] as const;
+export type ProfileWhat = (typeof PROFILE_WHATS)[number];
+
+export interface ProfileOptions {
+  tool: ProfileTool;
+  /** default 'encode' */
+  what?: ProfileWhat;
+  /** default: the synthetic tiny.en */
+  model?: string;
+  /** audio for 'transcribe' (default: 30 s of test signal) */
+  file?: string;
+  /** default: min(4, cores) under perf, 1 under valgrind */
+  threads?: number;
+  /** scenario repetitions (default 1) */
+  repeat?: number;
+  /** where the reports go (default ./whisper-perf-profile/<tool>-<what>-<time>) */
+  outDir?: string;
+  /** per tool run, ms (default 10 minutes) */
+  timeoutMs?: number;
+  /** the addon build to profile, by name (whisper-perf builds); default: the loaded one */
+  build?: string;
+  onProgress?: (message: string) => void;
+}
+
+export interface ProfileMetric {
+  name: string;
+  value: number | string;
+  unit?: string;
+  note?: string;
+}
+
+export interface ProfileFunction {
+  /** share of the total, percent */
+  percent: number;
+  name: string;
+  /** the binary or library it lives in, when the tool says */
+  object?: string;
+}
+
+export interface ProfileResult {
+  tool: ProfileTool;
+  what: ProfileWhat;
+  model: string;
+  threads: number;
+  repeat: number;
+  out_dir: string;
+  /** the commands run, as typed in a shell */
+  commands: string[];
+  /** report files written (relative to out_dir) */
+  files: string[];
+  /** the scenario's own timing, from the child */
+  scenario?: { scenario_wall_ms: number; runs_ms: number[] };
+  /** true when the counts cover the scenario only (perf with its control FIFO) */
+  scenario_only: boolean;
+  metrics: ProfileMetric[];
+  top_functions: ProfileFunction[];
+  build: { variant: string; build_type: string; addon: string };
+  notes: string[];
+}
+
+// ---------------------------------------------------------------- finding the tools
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The perf program: WHISPER_PERF_PERF, else `perf` when it runs (Debian's /usr/bin/perf is a wrapper
+ * that wants a perf built for the running kernel), else the newest /usr/bin/perf_X.Y.
+ */
+export function findPerf(): string | undefined {
+  const candidates = [process.env.WHISPER_PERF_PERF, onPath('perf')].filter((p): p is string => !!p);
+  try {
+    const versioned = readdirSync('/usr/bin')
+      .filter((f) => /^perf_\d+\.\d+$/.test(f))
+      .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+    candidates.push(...versioned.map((f) => join('/usr/bin', f)));
+  } catch {
+    // no /usr/bin
+  }
+  for (const c of candidates) {
+    const r = spawnSync(c, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    if (r.status === 0 && /perf version/.test(r.stdout)) return c;
+  }
+  return undefined;
+}
+
+export interface PerfAccess {
+  /** software events (task-clock …) can be counted */
+  software: boolean;
+  /** hardware counters (cycles, instructions …) can be counted */
+  hardware: boolean;
+  /** why not, in plain words */
+  why?: string;
+  paranoid?: number;
+}
+
+function paranoid(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/perf_event_paranoid', 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+/** What perf may count here: `perf stat -e instructions true` and `-e task-clock true`. */
+export function perfAccess(perf: string): PerfAccess {
+  const p = paranoid();
+  const tryEvents = (events: string) => spawnSync(perf, ['stat', '-x', ',', '-e', events, 'true'], { encoding: 'utf8', timeout: 20_000 });
+  const sw = tryEvents('task-clock');
+  const swOk = sw.status === 0 && !/<not (supported|counted)>/.test(sw.stderr);
+  const hw = tryEvents('instructions,cycles');
+  const hwOk = hw.status === 0 && !/<not (supported|counted)>/.test(hw.stderr);
+  const text = `${sw.stderr}\n${hw.stderr}`;
+  let why: string | undefined;
+  if (!swOk) {
+    why = /paranoid|permission|not permitted|EACCES|EPERM/i.test(text)
+      ? `the kernel forbids perf events to this user (kernel.perf_event_paranoid = ${p ?? '?'}; allow them with \`sysctl kernel.perf_event_paranoid=1\`, or run with CAP_PERFMON)`
+      : `perf cannot count here: ${text.trim().split('\n').find((l) => l.trim()) ?? `exit ${sw.status}`}`;
+  } else if (!hwOk) {
+    why = /not supported/.test(hw.stderr)
+      ? 'this CPU exposes no hardware performance counters to this system (typical of a virtual machine): cycles, instructions, IPC and cache misses cannot be measured here; software events and sampling still work'
+      : /paranoid|permission|not permitted/i.test(hw.stderr)
+        ? `hardware counters are forbidden to this user (kernel.perf_event_paranoid = ${p ?? '?'})`
+        : `hardware counters are unavailable: ${hw.stderr.trim().split('\n').find((l) => l.trim()) ?? ''}`;
+  }
+  return { software: swOk, hardware: hwOk, ...(why ? { why } : {}), ...(p !== undefined ? { paranoid: p } : {}) };
+}
+
+// ---------------------------------------------------------------- parsers of the tools' reports
+
+export interface PerfStatLine {
+  event: string;
+  /** undefined for <not supported> / <not counted> */
+  value?: number;
+  unit: string;
+  status?: string;
+}
+
+/** Parses `perf stat -x ,` output (value,unit,event,run time,percent,…); comments and blank lines are skipped. */
+export function parsePerfStatCsv(text: string): PerfStatLine[] {
+  const out: PerfStatLine[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim() || line.startsWith('#')) continue;
+    const f = line.split(',');
+    if (f.length < 3) continue;
+    const [v, unit, event] = f;
+    if (!event) continue;
+    const value = /^[\d.]+$/.test(v.trim()) ? Number(v) : undefined;
+    out.push({ event: event.trim().replace(/:u$/, ''), unit: unit.trim(), ...(value !== undefined ? { value } : { status: v.trim().replace(/[<>]/g, '') }) });
+  }
+  return out;
+}
+
+/** The metrics of a perf stat run: counts, IPC and miss rates where the counters exist. */
+export function perfStatMetrics(lines: readonly PerfStatLine[]): ProfileMetric[] {
+  const get = (name: string) => lines.find((l) => l.event === name || l.event.startsWith(name + '/'))?.value;
+  const m: ProfileMetric[] = [];
+  const taskClock = get('task-clock');
+  if (taskClock !== undefined) m.push({ name: 'task-clock', value: round(taskClock, 1), unit: 'ms', note: 'CPU time of all threads' });
+  for (const e of ['context-switches', 'cpu-migrations', 'page-faults']) {
+    const v = get(e);
+    if (v !== undefined) m.push({ name: e, value: v });
+  }
+  const cycles = get('cycles');
+  const instructions = get('instructions');
+  for (const [name, v] of [['cycles', cycles], ['instructions', instructions]] as const) {
+    if (v !== undefined) m.push({ name, value: v });
+    else m.push({ name, value: lines.find((l) => l.event === name)?.status ?? 'not measured', note: 'no hardware counter' });
+  }
+  if (cycles && instructions) m.push({ name: 'IPC', value: round(instructions / cycles, 2), note: 'instructions per cycle' });
+  const refs = get('cache-references');
+  const misses = get('cache-misses');
+  if (refs && misses !== undefined) m.push({ name: 'cache misses', value: round((100 * misses) / refs, 2), unit: '%', note: `${misses} of ${refs} references` });
+  const br = get('branches');
+  const brm = get('branch-misses');
+  if (br && brm !== undefined) m.push({ name: 'branch misses', value: round((100 * brm) / br, 2), unit: '%' });
+  return m;
+}
+
+/** Parses `perf report --stdio --sort dso,symbol` lines: "  45.12%  whisper_perf.node  [.] ggml_vec_dot_f16". */
+export function parsePerfReport(text: string, limit = 10): ProfileFunction[] {
+  const out: ProfileFunction[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*([\d.]+)%\s+(\S+)\s+\[[.kgu]\]\s+(.+?)\s*$/.exec(line);
+    // newer perf adds IPC columns after the symbol ("main  -      -" without hardware counters)
+    if (m) out.push({ percent: Number(m[1]), object: m[2], name: m[3].replace(/\s{2,}(-|[\d.]+)\s+(-|\[[^\]]*\])$/, '').trim() });
+  }
+  return out.sort((a, b) => b.percent - a.percent).slice(0, limit);
+}
+
+export interface MassifSummary {
+  /** peak heap (useful + allocator overhead) over the snapshots, bytes */
+  peakBytes: number;
+  peakUsefulBytes: number;
+  snapshots: number;
+  /** allocation sites at the peak snapshot (the detailed one), largest first */
+  sites: { bytes: number; percent: number; name: string }[];
+}
+
+/** Parses a massif.out file. */
+export function parseMassif(text: string, limit = 8): MassifSummary {
+  const snaps = text.split(/^snapshot=\d+$/m).slice(1);
+  let peak = 0;
+  let peakUseful = 0;
+  let peakTree = '';
+  for (const s of snaps) {
+    const heap = Number(/^mem_heap_B=(\d+)/m.exec(s)?.[1] ?? 0);
+    const extra = Number(/^mem_heap_extra_B=(\d+)/m.exec(s)?.[1] ?? 0);
+    if (heap + extra > peak) {
+      peak = heap + extra;
+      peakUseful = heap;
+    }
+    if (/^heap_tree=peak/m.test(s)) peakTree = s;
+  }
+  const sites: MassifSummary['sites'] = [];
+  const total = Number(/^mem_heap_B=(\d+)/m.exec(peakTree)?.[1] ?? 0);
+  for (const line of peakTree.split('\n')) {
+    // first level below the root: one space of indent, "n<children>: <bytes> <address>: <function> (<where>)"
+    const m = /^ n\d+: (\d+) (?:0x[0-9A-Fa-f]+: )?(.+)$/.exec(line);
+    if (m) sites.push({ bytes: Number(m[1]), percent: total ? round((100 * Number(m[1])) / total, 1) : 0, name: m[2].trim() });
+  }
+  return { peakBytes: peak, peakUsefulBytes: peakUseful, snapshots: snaps.length, sites: sites.sort((a, b) => b.bytes - a.bytes).slice(0, limit) };
+}
+
+export interface MemcheckSummary {
+  errors?: number;
+  contexts?: number;
+  definitelyLost?: number;
+  indirectlyLost?: number;
+  possiblyLost?: number;
+  stillReachable?: number;
+  /** error kinds with how often their first line appears */
+  kinds: { kind: string; count: number }[];
+}
+
+const bytesOf = (text: string, label: string) => {
+  const m = new RegExp(`${label}:\\s+([\\d,]+) bytes`).exec(text);
+  return m ? Number(m[1].replace(/,/g, '')) : undefined;
+};
+
+/** Parses a memcheck log (--log-file). */
+export function parseMemcheck(text: string): MemcheckSummary {
+  const es = /ERROR SUMMARY: ([\d,]+) errors from ([\d,]+) contexts/.exec(text);
+  const kinds = new Map<string, number>();
+  for (const m of text.matchAll(/^==\d+== (Invalid (?:read|write|free)[^\n]*?|Conditional jump[^\n]*|Use of uninitialised[^\n]*|Syscall param[^\n]*|Mismatched free[^\n]*|Source and destination overlap[^\n]*|Argument 'size'[^\n]*)$/gm)) {
+    const kind = m[1].replace(/ of size \d+/, '').replace(/\(\S+\)/, '').trim();
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  return {
+    ...(es ? { errors: Number(es[1].replace(/,/g, '')), contexts: Number(es[2].replace(/,/g, '')) } : {}),
+    definitelyLost: bytesOf(text, 'definitely lost'),
+    indirectlyLost: bytesOf(text, 'indirectly lost'),
+    possiblyLost: bytesOf(text, 'possibly lost'),
+    stillReachable: bytesOf(text, 'still reachable'),
+    kinds: [...kinds].map(([kind, count]) => ({ kind, count })).sort((a, b) => b.count - a.count),
+  };
+}
+
+/** Parses callgrind_annotate output: the total and the top functions by self cost (Ir). */
+export function parseCallgrindAnnotate(text: string, limit = 10): { total?: number; functions: ProfileFunction[] } {
+  const num = (s: string) => Number(s.replace(/,/g, ''));
+  const total = /^\s*([\d,]+)(?: \([\d.]+%\))?\s+\(?PROGRAM TOTALS\)?/m.exec(text);
+  const functions: ProfileFunction[] = [];
+  // only the function table: from its "Ir  file:function" header to the next rule
+  let inTable = false;
+  for (const line of text.split(/\r?\n/)) {
+    if (/^\s*Ir\s+file:function/.test(line)) {
+      inTable = true;
+      continue;
+    }
+    if (!inTable) continue;
+    if (/^-{10,}/.test(line)) {
+      if (functions.length) break;
+      continue;
+    }
+    // "  1,234,567 (45.67%)  file.c:function [/path/obj]" (3.18+) or "1,234,567  file.c:function [/path/obj]"
+    const m = /^\s*([\d,]+)\s+(?:\(\s*([\d.]+)%\)\s+)?(\S.*?)(?:\s+\[(.+)\])?\s*$/.exec(line);
+    if (!m) continue;
+    const pct = m[2] !== undefined ? Number(m[2]) : total ? (100 * num(m[1])) / num(total[1]) : NaN;
+    // drop the file part ("leak.c:", "???:"), keeping C++ scopes ("a::b")
+    functions.push({ percent: round(pct, 2), name: m[3].replace(/^[^:]*:(?!:)/, ''), ...(m[4] ? { object: m[4].split('/').pop() } : {}) });
+  }
+  return { ...(total ? { total: num(total[1]) } : {}), functions: functions.sort((a, b) => b.percent - a.percent).slice(0, limit) };
+}
+
+const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
+
+function cpuHasAvx512(): boolean {
+  try {
+    return /^flags\s*:.*\bavx512f\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** True when a build runs AVX-512 code: built with GGML_AVX512, or tuned natively (-march=native) on a CPU that has it. */
+export function usesAvx512(variant: string, options: Record<string, string> | undefined, cpuAvx512: boolean = cpuHasAvx512()): boolean {
+  if (options && Object.entries(options).some(([k, v]) => /^GGML_AVX512/.test(k) && v === 'ON')) return true;
+  return variant === 'native' && cpuAvx512;
+}
+
+// ---------------------------------------------------------------- running
+
+const quote = (a: string) => (/^[\w./:=,+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
+function run(cmd: string, args: string[], o: { env?: NodeJS.ProcessEnv; timeoutMs: number; stdoutFile?: string }): Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-200_000)));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, o.timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (o.stdoutFile) writeFileSync(o.stdoutFile, stdout);
+      resolvePromise({ code, stdout, stderr, timedOut });
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolvePromise({ code: -1, stdout, stderr: stderr + e.message, timedOut });
+    });
+  });
+}
+
+function scenarioOf(stdout: string): ProfileResult['scenario'] {
+  for (const line of stdout.split('\n').reverse()) {
+    try {
+      const v = JSON.parse(line) as { scenario_wall_ms?: number; runs_ms?: number[] };
+      if (typeof v.scenario_wall_ms === 'number') return { scenario_wall_ms: round(v.scenario_wall_ms, 1), runs_ms: (v.runs_ms ?? []).map((x) => round(x, 1)) };
+    } catch {
+      // not the line
+    }
+  }
+  return undefined;
+}
+
+const stamp = () => new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+
+/** Runs one scenario under a profiler and summarizes its reports (see the module comment). */
+export async function profile(options: ProfileOptions): Promise<ProfileResult> {
+  if (!options || !PROFILE_TOOLS.includes(options.tool)) throw invalidArgument('tool', options?.tool, PROFILE_TOOLS.join(', '));
+  const tool = options.tool;
+  const what = options.what ?? 'encode';
+  if (!PROFILE_WHATS.includes(what)) throw invalidArgument('what', what, PROFILE_WHATS.join(', '));
+  const valgrind = tool !== 'perf';
+  const threads = options.threads ?? (valgrind ? 1 : defaultThreads());
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) throw invalidArgument('threads', threads, 'an integer from 1');
+  const repeat = options.repeat ?? 1;
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 1000) throw invalidArgument('repeat', repeat, 'an integer from 1 to 1000');
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  const say = options.onProgress ?? (() => {});
+  const notes: string[] = [];
+
+  // the tool first: a missing or forbidden tool is reported before anything else is done
+  let perf: string | undefined;
+  let access: PerfAccess | undefined;
+  let vg: string | undefined;
+  if (tool === 'perf') {
+    perf = findPerf();
+    if (!perf) throw new WhisperPerfError('perf is not installed (Debian: `apt-get install linux-perf`); or use --tool memcheck|massif|callgrind', 'TOOL_UNAVAILABLE');
+    access = perfAccess(perf);
+    if (!access.software) throw new WhisperPerfError(`perf cannot profile here: ${access.why}; --tool memcheck, massif or callgrind need no permission`, 'TOOL_UNAVAILABLE');
+    if (!access.hardware) notes.push(access.why!);
+  } else {
+    vg = onPath('valgrind');
+    if (!vg) throw new WhisperPerfError('valgrind is not installed (Debian: `apt-get install valgrind`); or use --tool perf', 'TOOL_UNAVAILABLE');
+  }
+  const child = join(packageRoot, 'dist', 'bench', 'profile-child.js');
+  if (!existsSync(child)) throw new WhisperPerfError(`${child} is missing: run \`npm run build\` first`, 'NATIVE_UNAVAILABLE');
+  const model = options.model ?? (await ensureDefaultModel({ onProgress: say }));
+  if (!existsSync(model)) throw new WhisperPerfError(`model not found: ${model}`, 'MODEL_NOT_FOUND');
+  const outDir = resolve(options.outDir ?? join('whisper-perf-profile', `${tool}-${what}-${stamp()}`));
+  mkdirSync(outDir, { recursive: true });
+  // the addon: --build, else the loaded one; valgrind cannot run AVX-512 code, so under valgrind an
+  // AVX-512 build gives way to a build without it (generic, x86-64-v3 …) when there is one
+  const loaded = buildInfo();
+  let addon: { path: string; variant: string; buildType: string; name: string } = { path: loaded.addonPath, variant: loaded.variant, buildType: loaded.buildType, name: 'loaded' };
+  if (options.build) {
+    const [chosen] = resolveBuilds([options.build]);
+    addon = { path: chosen.path, variant: chosen.variant, buildType: chosen.buildType, name: chosen.name };
+  }
+  if (valgrind && usesAvx512(addon.variant, options.build ? resolveBuilds([options.build])[0].info?.options : loaded.options)) {
+    const alt = options.build ? undefined : listBuilds().find((x) => x.fits && x.info && !usesAvx512(x.variant, x.info.options));
+    if (!alt) {
+      throw new WhisperPerfError(
+        `valgrind cannot run this build: it uses AVX-512 (${addon.variant} on a CPU with AVX-512), which valgrind does not emulate; build a variant without it (\`npm run build:native -- --out build-generic --no-native\`) and it is used automatically, or choose one with --build`,
+        'TOOL_UNAVAILABLE',
+      );
+    }
+    notes.push(`valgrind does not emulate AVX-512: profiled the ${alt.name} build (${alt.variant}) instead of ${addon.variant}; its kernels differ from the native build's`);
+    addon = { path: alt.path, variant: alt.variant, buildType: alt.buildType, name: alt.name };
+  }
+  if (addon.buildType === 'Release') {
+    notes.push('the addon is a Release build without debug info: functions are named from the symbol table (inlined ones fold into their callers; no source lines). For source lines: npm run build:native -- --out build-relwithdebinfo --relwithdebinfo, then --build relwithdebinfo');
+  }
+  const cfg: ProfileChildConfig = { model: resolve(model), what, threads, repeat, ...(options.file ? { file: resolve(options.file) } : {}) };
+  const childArgs = [process.execPath, child, JSON.stringify(cfg)];
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(addon.path ? { WHISPER_PERF_ADDON: addon.path } : {}) };
+  const commands: string[] = [];
+  const files: string[] = [];
+  const metrics: ProfileMetric[] = [];
+  let top: ProfileFunction[] = [];
+  let scenario: ProfileResult['scenario'];
+  let scenarioOnly = false;
+  const checkRun = (r: Awaited<ReturnType<typeof run>>, label: string) => {
+    if (r.timedOut) throw new WhisperPerfError(`${label} ran past ${Math.round(timeoutMs / 1000)} s and was stopped (a shorter --what or fewer --repeat)`, 'NATIVE_FAILURE');
+    if (r.code !== 0) throw new WhisperPerfError(`${label} failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`, 'NATIVE_FAILURE');
+  };
+
+  if (tool === 'perf') {
+    // the control FIFOs: held open here (read-write) so that neither perf nor the child blocks opening them
+    const ctl = join(outDir, '.perf-ctl.fifo');
+    const ack = join(outDir, '.perf-ack.fifo');
+    rmSync(ctl, { force: true });
+    rmSync(ack, { force: true });
+    const fifo = spawnSync('mkfifo', [ctl, ack]);
+    const fds: number[] = [];
+    let control: string[] = [];
+    if (fifo.status === 0) {
+      fds.push(openSync(ctl, constants.O_RDWR | constants.O_NONBLOCK), openSync(ack, constants.O_RDWR | constants.O_NONBLOCK));
+      control = ['--delay=-1', `--control=fifo:${ctl},${ack}`];
+    }
+    const childEnv = control.length ? { ...env, WHISPER_PERF_PROFILE_CTL: ctl, WHISPER_PERF_PROFILE_ACK: ack } : env;
+    const events = ['task-clock', 'context-switches', 'cpu-migrations', 'page-faults', ...(access!.hardware ? ['cycles', 'instructions', 'cache-references', 'cache-misses', 'branches', 'branch-misses'] : [])];
+    try {
+      const statFile = join(outDir, 'perf-stat.csv');
+      const statArgs = ['stat', '-x', ',', '-o', statFile, '-e', events.join(','), ...control, '--', ...childArgs];
+      say(`perf stat: ${what} on ${threads} thread(s)`);
+      commands.push(`${perf} ${statArgs.map(quote).join(' ')}`);
+      let r = await run(perf!, statArgs, { env: childEnv, timeoutMs });
+      if (r.code !== 0 && control.length && /control|delay|unknown option/i.test(r.stderr)) {
+        notes.push('this perf has no control FIFO: the counts include Node\'s start and the model load');
+        control = [];
+        const plain = ['stat', '-x', ',', '-o', statFile, '-e', events.join(','), '--', ...childArgs];
+        commands[commands.length - 1] = `${perf} ${plain.map(quote).join(' ')}`;
+        r = await run(perf!, plain, { env, timeoutMs });
+      }
+      checkRun(r, 'perf stat');
+      scenarioOnly = control.length > 0;
+      scenario = scenarioOf(r.stdout);
+      files.push('perf-stat.csv');
+      metrics.push(...perfStatMetrics(parsePerfStatCsv(readFileSync(statFile, 'utf8'))));
+      if (scenario) metrics.push({ name: 'scenario wall time', value: scenario.scenario_wall_ms, unit: 'ms', note: `${repeat} run(s) of ${what}` });
+      const tc = metrics.find((m) => m.name === 'task-clock')?.value;
+      if (scenario && typeof tc === 'number' && scenarioOnly) metrics.push({ name: 'CPUs utilized', value: round(tc / scenario.scenario_wall_ms, 2), note: 'task-clock / scenario wall time' });
+
+      const dataFile = join(outDir, 'perf.data');
+      const recArgs = ['record', '-F', '999', '-o', dataFile, ...control, '--', ...childArgs];
+      say(`perf record: ${what}`);
+      commands.push(`${perf} ${recArgs.map(quote).join(' ')}`);
+      const rr = await run(perf!, recArgs, { env: control.length ? childEnv : env, timeoutMs });
+      checkRun(rr, 'perf record');
+      files.push('perf.data');
+      const repArgs = ['report', '-i', dataFile, '--stdio', '--no-children', '--sort', 'dso,symbol', '--percent-limit', '0.5'];
+      commands.push(`${perf} ${repArgs.map(quote).join(' ')} > perf-report.txt`);
+      const rep = await run(perf!, repArgs, { timeoutMs, stdoutFile: join(outDir, 'perf-report.txt') });
+      if (rep.code === 0) {
+        files.push('perf-report.txt');
+        top = parsePerfReport(rep.stdout);
+        const samples = /^# Samples: (\S+)/m.exec(rep.stdout)?.[1];
+        if (samples) metrics.push({ name: 'samples', value: samples, note: 'perf record at 999 Hz' });
+      } else notes.push(`perf report failed: ${rep.stderr.trim().split('\n').pop()}`);
+    } finally {
+      for (const fd of fds) closeSync(fd);
+      rmSync(ctl, { force: true });
+      rmSync(ack, { force: true });
+    }
+  } else {
+    const vEnv = { ...env, OMP_WAIT_POLICY: 'passive' };
+    notes.push('valgrind runs the whole process (Node\'s start and the model load included), one thread at a time, 20–100× slower than native');
+    let args: string[];
+    if (tool === 'massif') args = ['--tool=massif', `--massif-out-file=${join(outDir, 'massif.out')}`, '--threshold=0.5'];
+    else if (tool === 'memcheck') args = ['--tool=memcheck', '--leak-check=full', '--show-leak-kinds=definite,indirect,possible', '--num-callers=20', `--log-file=${join(outDir, 'memcheck.txt')}`];
+    else args = ['--tool=callgrind', `--callgrind-out-file=${join(outDir, 'callgrind.out')}`];
+    const full = [...args, ...childArgs];
+    say(`valgrind --tool=${tool}: ${what} on ${threads} thread(s) (slow)`);
+    commands.push(`OMP_WAIT_POLICY=passive ${vg} ${full.map(quote).join(' ')}`);
+    const r = await run(vg!, full, { env: vEnv, timeoutMs });
+    if (tool === 'memcheck' && existsSync(join(outDir, 'memcheck.txt'))) files.push('memcheck.txt');
+    checkRun(r, `valgrind --tool=${tool}`);
+    scenario = scenarioOf(r.stdout);
+    if (scenario) metrics.push({ name: 'scenario wall time (under valgrind)', value: scenario.scenario_wall_ms, unit: 'ms' });
+    if (tool === 'massif') {
+      files.push('massif.out');
+      const ms = parseMassif(readFileSync(join(outDir, 'massif.out'), 'utf8'));
+      metrics.push(
+        { name: 'peak heap', value: round(ms.peakBytes / 1e6, 1), unit: 'MB', note: 'malloc/new bytes + allocator overhead, at the peak snapshot' },
+        { name: 'peak heap (useful)', value: round(ms.peakUsefulBytes / 1e6, 1), unit: 'MB' },
+        { name: 'snapshots', value: ms.snapshots },
+      );
+      top = ms.sites.map((s) => ({ percent: s.percent, name: `${s.name} (${round(s.bytes / 1e6, 1)} MB)` }));
+      const msPrint = onPath('ms_print');
+      if (msPrint) {
+        commands.push(`ms_print massif.out > massif.txt`);
+        const p = await run(msPrint, [join(outDir, 'massif.out')], { timeoutMs, stdoutFile: join(outDir, 'massif.txt') });
+        if (p.code === 0) files.push('massif.txt');
+      }
+      notes.push("massif counts the bytes malloc'd (whisper.cpp's and ggml's buffers, Node's malloc), touched or not, so it can exceed the peak RSS; V8's own heap pages and mmap'd files are not in it");
+    } else if (tool === 'memcheck') {
+      const mc = parseMemcheck(readFileSync(join(outDir, 'memcheck.txt'), 'utf8'));
+      if (mc.errors !== undefined) metrics.push({ name: 'errors', value: mc.errors, note: `from ${mc.contexts} contexts` });
+      for (const [name, v] of [['definitely lost', mc.definitelyLost], ['indirectly lost', mc.indirectlyLost], ['possibly lost', mc.possiblyLost], ['still reachable', mc.stillReachable]] as const) {
+        if (v !== undefined) metrics.push({ name, value: v, unit: 'bytes' });
+      }
+      top = mc.kinds.slice(0, 10).map((k) => ({ percent: NaN, name: `${k.kind} × ${k.count}` }));
+      notes.push('V8 and Node report some errors and "possibly lost" blocks of their own under memcheck; look for frames in whisper_perf.node in memcheck.txt');
+    } else {
+      files.push('callgrind.out');
+      const ann = onPath('callgrind_annotate');
+      if (ann) {
+        commands.push(`callgrind_annotate callgrind.out > callgrind.txt`);
+        const a = await run(ann, [join(outDir, 'callgrind.out')], { timeoutMs, stdoutFile: join(outDir, 'callgrind.txt') });
+        if (a.code === 0) {
+          files.push('callgrind.txt');
+          const parsed = parseCallgrindAnnotate(a.stdout);
+          if (parsed.total !== undefined) metrics.push({ name: 'instructions (Ir)', value: parsed.total, note: 'whole process' });
+          top = parsed.functions;
+        } else notes.push(`callgrind_annotate failed: ${a.stderr.trim().split('\n').pop()}`);
+      } else notes.push('callgrind_annotate is not installed: open callgrind.out with kcachegrind');
+    }
+  }
+  const result: ProfileResult = {
+    tool,
+    what,
+    model,
+    threads,
+    repeat,
+    out_dir: outDir,
+    commands,
+    files,
+    ...(scenario ? { scenario } : {}),
+    scenario_only: scenarioOnly,
+    metrics,
+    top_functions: top,
+    build: { variant: addon.variant, build_type: addon.buildType, addon: addon.path },
+    notes,
+  };
+  result.files.push('summary.json');
+  writeFileSync(join(outDir, 'summary.json'), JSON.stringify(result, null, 2) + '\n');
+  return result;
+}

@@ -1,0 +1,124 @@
+/** `whisper-perf compare BASE CAND`: a statistical comparison, and a gate (exit 1 when slower). */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+
+import { parseStringList } from '../bench/params.js';
+import { WhisperPerfError } from '../errors.js';
+import { compareRows, comparisonCsv, comparisonMarkdown, type CompareSide } from '../report/compare.js';
+import { parseImport } from '../store/native-import.js';
+import { defaultStoreLocation, openStore } from '../store/open.js';
+import type { ResultFilter, RunFilter, Store } from '../store/types.js';
+import { type CliContext, parse, writeData } from './context.js';
+import { COMPARE_HELP } from './help-store.js';
+
+/** "5%", "5", "0.05" → 0.05 (a bare number above 1 is a percentage). */
+export function parseThreshold(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(%?)\s*$/.exec(text);
+  if (!m) throw new WhisperPerfError(`--threshold: invalid value ${JSON.stringify(text)}: a percentage such as 5% (or 0.05)`, 'USAGE');
+  const v = Number(m[1]);
+  const f = m[2] === '%' || v > 1 ? v / 100 : v;
+  if (!(f >= 0 && f < 10)) throw new WhisperPerfError(`--threshold: invalid value ${JSON.stringify(text)}`, 'USAGE');
+  return f;
+}
+
+const isFile = (spec: string) => /\.(json|jsonl)$/i.test(spec) || (spec.includes('/') && existsSync(spec) && statSync(spec).isFile());
+
+/** Resolves BASE or CAND to rows: a JSON file, or runs of the store by id, tag or commit. */
+export async function resolveSide(spec: string, getStore: () => Promise<Store>, extra: ResultFilter, latest: boolean): Promise<CompareSide> {
+  if (isFile(spec)) {
+    if (!existsSync(spec)) throw new WhisperPerfError(`${spec}: no such file`, 'NOT_FOUND');
+    const parsed = parseImport(readFileSync(spec, 'utf8'), { format: 'json', name: spec });
+    const rows = parsed.rows.filter((r) => matches(r, extra));
+    return { spec, label: `file ${basename(spec)}`, rows };
+  }
+  const store = await getStore();
+  let filter: RunFilter;
+  let label: string;
+  const m = /^(run|tag|commit):(.+)$/.exec(spec);
+  const kind = m ? m[1] : /^\d+$/.test(spec) ? 'run' : undefined;
+  const value = m ? m[2] : spec;
+  if (kind === 'run') {
+    if (!/^\d+$/.test(value)) throw new WhisperPerfError(`${spec}: a run id is a number`, 'USAGE');
+    filter = { ids: [Number(value)] };
+    label = `run ${value}`;
+  } else if (kind === 'tag') {
+    filter = { tags: [value] };
+    label = `tag ${value}`;
+  } else if (kind === 'commit') {
+    if (!/^[0-9a-f]{4,64}$/i.test(value)) throw new WhisperPerfError(`${spec}: a commit is 4 to 64 hex digits`, 'USAGE');
+    filter = { commits: [value] };
+    label = `commit ${value}`;
+  } else {
+    // a bare name: a tag when one exists, else a commit prefix
+    if ((await store.findRuns({ tags: [value] })).length > 0) {
+      filter = { tags: [value] };
+      label = `tag ${value}`;
+    } else if (/^[0-9a-f]{4,64}$/i.test(value)) {
+      filter = { commits: [value] };
+      label = `commit ${value}`;
+    } else throw new WhisperPerfError(`${spec}: no run, tag or commit of that name in ${store.location}`, 'NOT_FOUND');
+  }
+  let runs = await store.findRuns(filter);
+  if (runs.length === 0) throw new WhisperPerfError(`${spec}: no ${label} in ${store.location}`, 'NOT_FOUND');
+  if (latest && runs.length > 1) runs = [runs[runs.length - 1]];
+  const rows = (await store.results({ ...extra, ids: runs.map((r) => r.id) })).map((r) => r.row);
+  if (runs.length > 1) label = `${label} (runs ${runs.map((r) => r.id).join(', ')})`;
+  else if (kind !== 'run') label = `${label} (run ${runs[0].id})`;
+  return { spec, label, rows };
+}
+
+function matches(row: Record<string, unknown>, f: ResultFilter): boolean {
+  if (f.what && !f.what.includes(String(row.what))) return false;
+  if (f.models) {
+    const m = typeof row.model === 'string' ? row.model.toLowerCase() : '';
+    const name = basename(m);
+    if (!f.models.some((x) => (x.includes('/') ? m.endsWith(x.toLowerCase()) : [x.toLowerCase(), `ggml-${x.toLowerCase()}.bin`].includes(name) || name.startsWith(`ggml-${x.toLowerCase()}-`)))) return false;
+  }
+  return true;
+}
+
+export async function runCompare(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse('compare', argv, {
+    db: { type: 'string' },
+    threshold: { type: 'string' },
+    alpha: { type: 'string' },
+    metric: { type: 'string' },
+    model: { type: 'string', short: 'm', multiple: true },
+    what: { type: 'string', short: 'w' },
+    latest: { type: 'boolean' },
+    output: { type: 'string', short: 'o' },
+    out: { type: 'string' },
+  });
+  if (values.help) {
+    ctx.stdout(COMPARE_HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new WhisperPerfError(`compare: expected BASE and CAND, got ${positionals.length} argument(s) (try: whisper-perf compare --help)`, 'USAGE');
+  const format = values.output ?? 'md';
+  if (!['md', 'csv', 'json'].includes(format)) throw new WhisperPerfError(`-o: invalid value ${JSON.stringify(format)}: expected md, csv or json`, 'USAGE');
+  const threshold = values.threshold !== undefined ? parseThreshold(values.threshold) : 0.05;
+  let alpha = 0.05;
+  if (values.alpha !== undefined) {
+    alpha = Number(values.alpha);
+    if (!(alpha > 0 && alpha < 1)) throw new WhisperPerfError(`--alpha: invalid value ${JSON.stringify(values.alpha)}: between 0 and 1, such as 0.05`, 'USAGE');
+  }
+  const extra: ResultFilter = {};
+  if (values.what) extra.what = parseStringList('-w', values.what);
+  const models = (values.model ?? []).flatMap((m) => parseStringList('-m', m));
+  if (models.length) extra.models = models;
+  const metrics = values.metric ? parseStringList('--metric', values.metric) : undefined;
+
+  let store: Store | undefined;
+  const getStore = async () => (store ??= await openStore(values.db ?? defaultStoreLocation(), { create: false }));
+  try {
+    const base = await resolveSide(positionals[0], getStore, extra, values.latest === true);
+    const cand = await resolveSide(positionals[1], getStore, extra, values.latest === true);
+    const c = compareRows(base, cand, { threshold, alpha, metrics });
+    const text = format === 'json' ? JSON.stringify(c, null, 2) + '\n' : format === 'csv' ? comparisonCsv(c) : comparisonMarkdown(c);
+    writeData(ctx, text, values.out);
+    if (!c.pass) ctx.stderr(`whisper-perf: ${c.slower} metric(s) slower beyond the threshold: the gate fails\n`);
+    return c.pass ? 0 : 1;
+  } finally {
+    await store?.close();
+  }
+}

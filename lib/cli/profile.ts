@@ -1,0 +1,87 @@
+/** `whisper-perf profile`: one scenario under perf or valgrind; reports in a folder and a short summary. */
+import { basename } from 'node:path';
+
+import { parseIntList, usageError } from '../bench/params.js';
+import { profile, PROFILE_TOOLS, PROFILE_WHATS, type ProfileResult, type ProfileTool, type ProfileWhat } from '../bench/profile.js';
+import { WhisperPerfError } from '../errors.js';
+import { validateModelFile } from '../models/ggml.js';
+import { mdTable } from '../report/table.js';
+import { CliContext, parse, writeData } from './context.js';
+import { PROFILE_HELP } from './help-hardware.js';
+
+export async function runProfile(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse('profile', argv, {
+    model: { type: 'string', short: 'm' },
+    what: { type: 'string', short: 'w' },
+    tool: { type: 'string' },
+    threads: { type: 'string', short: 't' },
+    repeat: { type: 'string', short: 'r' },
+    file: { type: 'string', short: 'f' },
+    'out-dir': { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    out: { type: 'string' },
+    timeout: { type: 'string' },
+    build: { type: 'string' },
+  });
+  if (values.help) {
+    ctx.stdout(PROFILE_HELP);
+    return 0;
+  }
+  if (positionals.length) throw new WhisperPerfError(`profile: unexpected argument ${JSON.stringify(positionals[0])}`, 'USAGE');
+  const tool = values.tool;
+  if (!tool) throw new WhisperPerfError(`profile: --tool is required (${PROFILE_TOOLS.join(', ')})`, 'USAGE');
+  if (!(PROFILE_TOOLS as readonly string[]).includes(tool)) throw usageError('--tool', tool, `expected ${PROFILE_TOOLS.join(', ')}`);
+  const what = values.what ?? 'encode';
+  if (!(PROFILE_WHATS as readonly string[]).includes(what)) throw usageError('--what', what, `expected ${PROFILE_WHATS.join(', ')}`);
+  const format = values.output ?? 'md';
+  if (format !== 'md' && format !== 'json') throw usageError('-o', format, 'expected md or json');
+  const one = (opt: string, text: string | undefined, min: number, max: number) => {
+    if (text === undefined) return undefined;
+    const v = parseIntList(opt, text, { min, max });
+    if (v.length !== 1) throw usageError(opt, text, 'takes one value');
+    return v[0];
+  };
+  const threads = one('-t', values.threads, 1, 1024);
+  const repeat = one('-r', values.repeat, 1, 1000);
+  const timeout = one('--timeout', values.timeout, 1, 86400);
+  if (values.model) {
+    try {
+      await validateModelFile(values.model);
+    } catch (e) {
+      throw usageError('-m', values.model, `not a usable ggml model (${e instanceof WhisperPerfError ? e.message : String(e)})`);
+    }
+  }
+  const r = await profile({
+    tool: tool as ProfileTool,
+    what: what as ProfileWhat,
+    model: values.model,
+    file: values.file,
+    threads,
+    repeat,
+    outDir: values['out-dir'],
+    build: values.build,
+    timeoutMs: timeout !== undefined ? timeout * 1000 : undefined,
+    onProgress: (m) => ctx.stderr(`profile: ${m}\n`),
+  });
+  writeData(ctx, format === 'json' ? JSON.stringify(r, null, 2) : profileMarkdown(r), values.out);
+  return 0;
+}
+
+const fmt = (v: number | string) => (typeof v === 'number' ? (Number.isInteger(v) && Math.abs(v) >= 10000 ? v.toLocaleString('en-US') : String(v)) : v);
+
+/** The summary: metrics, top functions (or allocation sites, or error kinds), files and notes. */
+export function profileMarkdown(r: ProfileResult): string {
+  const head = `${r.tool} — ${r.what} of ${basename(r.model)} on ${r.threads} thread${r.threads === 1 ? '' : 's'} × ${r.repeat}; ${r.scenario_only ? 'counts cover the scenario only' : 'counts cover the whole process'}; build ${r.build.variant} ${r.build.build_type}\n\n`;
+  const metrics = r.metrics.length ? mdTable(['metric', 'value', 'unit', 'note'], r.metrics.map((m) => [m.name, fmt(m.value), m.unit ?? '', m.note ?? ''])) : '';
+  const title = r.tool === 'massif' ? 'allocation sites at the peak' : r.tool === 'memcheck' ? 'error kinds' : 'top functions (self)';
+  const top = r.top_functions.length
+    ? `\n${title}:\n\n` +
+      mdTable(
+        r.tool === 'memcheck' ? ['kind'] : ['%', 'function', ...(r.top_functions.some((f) => f.object) ? ['object'] : [])],
+        r.top_functions.map((f) => (r.tool === 'memcheck' ? [f.name] : [f.percent.toFixed(2), f.name, ...(r.top_functions.some((x) => x.object) ? [f.object ?? ''] : [])])),
+      )
+    : '';
+  const files = `\nReports in ${r.out_dir}: ${r.files.join(', ')}\n`;
+  const notes = r.notes.length ? `\nNotes:\n\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : '';
+  return head + metrics + top + files + notes;
+}

@@ -1,0 +1,112 @@
+/** `whisper-perf rtf`: the real-time-factor matrix. Parse, validate up front, run, print. */
+import { parseBoolList, parseDeviceList, parseIntList, parseOutputFormat, parseStringList, usageError } from '../bench/params.js';
+import { isPresetName, PRESET_NAMES, type PresetName } from '../bench/presets.js';
+import { rtf, type RtfOptions } from '../bench/rtf.js';
+import { WhisperPerfError } from '../errors.js';
+import { validateModelFile } from '../models/ggml.js';
+import { formatRows } from '../report/formats.js';
+import { MAX_THREADS } from '../validate.js';
+import { parse, writeData, type CliContext } from './context.js';
+import { RTF_HELP } from './help-rtf.js';
+import { progressSink } from './progress.js';
+
+/** `-p a,b`: preset names, each checked (USAGE naming the presets otherwise). */
+export function parsePresetList(option: string, text: string): PresetName[] {
+  return parseStringList(option, text).map((p) => {
+    if (!isPresetName(p)) throw usageError(option, p, `not a preset (${PRESET_NAMES.join(', ')}; see whisper-perf presets)`);
+    return p;
+  });
+}
+
+/** `-l xx`: a language code as transcribe takes it, or auto. */
+export function parseLanguage(option: string, text: string): string {
+  if (!/^(auto|[a-z]{2,3})$/.test(text)) throw usageError(option, text, "expected an ISO 639-1 code such as 'en', or 'auto'");
+  return text;
+}
+
+export function single(option: string, values: number[]): number {
+  if (values.length !== 1) throw usageError(option, values.join(','), 'takes one value');
+  return values[0];
+}
+
+/** Checks every model before anything runs: a bad one is a usage error, not a failed cell. */
+export async function checkModels(option: string, models: string[]): Promise<void> {
+  for (const m of models) {
+    try {
+      await validateModelFile(m);
+    } catch (e) {
+      const why = e instanceof WhisperPerfError ? e.message : String(e);
+      throw usageError(option, m, `not a usable ggml model (${why})`);
+    }
+  }
+}
+
+export async function runRtf(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse('rtf', argv, {
+    model: { type: 'string', short: 'm', multiple: true },
+    file: { type: 'string', short: 'f', multiple: true },
+    threads: { type: 'string', short: 't' },
+    preset: { type: 'string', short: 'p' },
+    repetitions: { type: 'string', short: 'r' },
+    warmup: { type: 'string' },
+    language: { type: 'string', short: 'l' },
+    device: { type: 'string' },
+    fa: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    out: { type: 'string' },
+    delay: { type: 'string' },
+    'no-progress': { type: 'boolean' },
+  });
+  if (values.help) {
+    ctx.stdout(RTF_HELP);
+    return 0;
+  }
+  // audio files: -f lists and positionals alike
+  const files = [...(values.file ?? []).flatMap((f) => parseStringList('-f', f)), ...positionals];
+  if (files.length === 0) throw new WhisperPerfError('rtf: no audio file: give -f FILE[,FILE...] (whisper-perf audio gen writes test speech)', 'USAGE');
+  const format = parseOutputFormat(values.output ?? 'md');
+  const threads = values.threads ? parseIntList('-t', values.threads, { min: 1, max: MAX_THREADS }) : undefined;
+  const presets = values.preset ? parsePresetList('-p', values.preset) : undefined;
+  const repetitions = values.repetitions ? single('-r', parseIntList('-r', values.repetitions, { min: 1, max: 10000 })) : undefined;
+  const warmup = values.warmup ? single('--warmup', parseIntList('--warmup', values.warmup, { min: 0, max: 100 })) : undefined;
+  const delay = values.delay ? single('--delay', parseIntList('--delay', values.delay, { min: 0, max: 3600 })) : 0;
+  const language = values.language === undefined ? undefined : parseLanguage('-l', values.language);
+  const devices = values.device ? parseDeviceList('--device', values.device) : undefined;
+  if (devices && devices.length > 1) throw usageError('--device', values.device!, 'rtf takes one device');
+  const fa = values.fa ? parseBoolList('--fa', values.fa) : undefined;
+  if (fa && fa.length > 1) throw usageError('--fa', values.fa!, 'rtf takes on or off, not both');
+  const models = (values.model ?? []).flatMap((m) => parseStringList('-m', m));
+  await checkModels('-m', models);
+
+  const progress = progressSink(process.stderr, values['no-progress'] ? false : undefined);
+  const options: RtfOptions = {
+    models: models.length ? models : undefined,
+    files,
+    threads,
+    presets,
+    repetitions,
+    warmup,
+    delayMs: delay * 1000,
+    device: devices?.[0],
+    flashAttn: fa?.[0],
+    transcribe: language ? { language } : undefined,
+    onProgress: (p) => {
+      if (p.total === 1 && p.done === 0 && p.label.startsWith('generating')) progress.note(p.label);
+      else progress.update(p.done, p.total, p.label, p.etaMs);
+    },
+  };
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  let rows;
+  try {
+    rows = await rtf({ ...options, signal: controller.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.done();
+  }
+  writeData(ctx, formatRows(rows, format), values.out);
+  const failed = rows.filter((r) => r.error);
+  for (const r of failed) ctx.stderr(`whisper-perf: cell failed: ${r.model} ${r.file} ${r.preset} -t ${r.threads}: ${r.error!.message} [${r.error!.code}]\n`);
+  return failed.length > 0 ? 1 : 0;
+}
