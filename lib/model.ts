@@ -157,7 +157,7 @@ export interface Transcript extends Timed {
   rtf: number;
   /** ms from the start of whisper_full to the first segment, null when none came */
   firstSegmentMs: number | null;
-  /** temperature fallbacks (whisper.cpp's p + h counts) */
+  /** temperature fallbacks of this call (whisper.cpp's p + h counts; its own counters, in timings, run from the load) */
   fallbacks: number;
   synthetic: boolean;
 }
@@ -217,6 +217,7 @@ export class Model implements AsyncDisposable {
   #onLog?: LogHandler;
   #hparams: NativeModelInfo;
   #states = new Set<WhisperState>();
+  #fallbacksSeen = 0;
 
   private constructor(native: NativeModel, info: ModelInfo, loadMs: number, onLog?: LogHandler) {
     this.#native = native;
@@ -338,7 +339,15 @@ export class Model implements AsyncDisposable {
   /** Full transcription of 16 kHz mono PCM with whisper_full (every parameter that matters for speed or quality). */
   transcribe(pcm: Float32Array, options: TranscribeOptions = {}): Promise<Transcript> {
     const t = startTranscription(pcm, options, this.#hparams, this.info.synthetic, true);
-    return this.#run('transcribe', () => t.start((o, cb) => this.#native.full(pcm, o, cb)), t.finish, signalOf(options));
+    return this.#run('transcribe', () => t.start((o, cb) => this.#native.full(pcm, o, cb)), (r) => {
+      const out = t.finish(r);
+      // whisper_reset_timings leaves whisper.cpp's fallback counters alone: they count from the
+      // load, so this call's fallbacks are the difference from the last total seen
+      const total = out.timings.fallbacksP + out.timings.fallbacksH;
+      out.fallbacks = Math.max(0, total - this.#fallbacksSeen);
+      this.#fallbacksSeen = total;
+      return out;
+    }, signalOf(options));
   }
 
   /**

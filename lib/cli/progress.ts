@@ -33,7 +33,7 @@ export function progressSink(stream: NodeJS.WriteStream = process.stderr, enable
   return {
     update(done, total, label, etaMs) {
       if (!enabled) return;
-      stream.write('\r\x1b[2K' + renderBar(done, total, label, etaMs, stream.columns ?? 80));
+      stream.write('\r\x1b[2K' + renderBar(done, total, label, etaMs, stream.columns || 80));
       shown = true;
     },
     note(message) {
