@@ -41,6 +41,8 @@ export { summarizeRtf, type RtfSummary, type RtfConfiguration, type RtfThreadsGr
 export { transcribeFile, type TranscribeFileOptions, type FileTranscript } from './transcribe.js';
 export { toTxt, toSrt, toVtt, formatSegments, TRANSCRIPT_FORMATS, type TranscriptFormat } from './report/transcript.js';
 export { normalizeText, normalizeWords } from './quality/normalize.js';
+export { quality, paretoFrontier, referenceCandidates, quantizedPath, configurationRow, AMX_QUANT_TYPES, type QualityOptions, type QualityAudio, type QuantizeEvent } from './quality/sweep.js';
+export { qualityMarkdown, QUALITY_COLUMNS } from './report/quality.js';
 export { wer, corpusWer, alignWords, formatAlignment, type WerOptions, type WerResult, type WerCounts, type CorpusWerResult, type PairInput, type PairResult, type AlignmentStep } from './quality/wer.js';
 export type { BenchRow, Stat, Provenance, OutputFormat, BenchWhat } from './bench/types.js';
 export { ensureDefaultModel, syntheticModelPath, DEFAULT_MODEL } from './models/default.js';

@@ -48,7 +48,7 @@ export interface Provenance {
 
 /** What was measured. */
 /** What was measured: 'rtf' rows are whole transcriptions of an audio file (the real-time-factor matrix). */
-export type BenchWhat = 'encoder' | 'memcpy' | 'mulmat' | 'rtf' | 'stream' | 'capacity';
+export type BenchWhat = 'encoder' | 'memcpy' | 'mulmat' | 'rtf' | 'stream' | 'capacity' | 'quality';
 
 export interface BenchRow extends Provenance {
   what: BenchWhat;
@@ -177,6 +177,25 @@ export interface BenchRow extends Provenance {
   stream_memory_mb?: number;
   memory_needed_mb?: number;
   memory_available_mb?: number;
+  /** quality rows (one per model × preset × threads over every file): corpus WER, total errors / total reference words after the normalizer (meaningless when `synthetic`) */
+  wer?: number;
+  wer_substitutions?: number;
+  wer_deletions?: number;
+  wer_insertions?: number;
+  /** quality rows: reference and hypothesis words over the files (after the normalizer) */
+  ref_words?: number;
+  hyp_words?: number;
+  /** quality rows: the model file's size, bytes */
+  model_bytes?: number;
+  /** quality rows of a copy made by --quantize: the model it was made from, and the type */
+  base_model?: string;
+  quantize?: string;
+  /** quality rows: on the Pareto frontier of RTF against WER (no other configuration is at least as fast and as accurate, and better in one) */
+  pareto?: boolean;
+  /** quality rows: the start of the first file's transcript */
+  sample?: string;
+  /** quality rows: each file's duration, median RTF, WER (null: no reference words) and transcript (json/jsonl only) */
+  quality_files?: { file: string; audio_s: number; rtf: number; wer: number | null; errors: number; ref_words: number; text: string }[];
   /** why a figure may not be trusted; empty when none */
   warnings: string[];
   /** set when the cell failed; its timings are then absent */

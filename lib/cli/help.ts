@@ -1,6 +1,7 @@
 /** The --help texts: kept next to the commands they describe and checked by tests. */
 import { hardwareHelpFor } from './help-hardware.js';
 import { streamHelpFor } from './help-stream.js';
+import { QUALITY_HELP } from './help-quality.js';
 import { PRESETS_HELP, RTF_HELP, TRANSCRIBE_HELP } from './help-rtf.js';
 import { COMPARE_HELP, DB_HELP, REPORT_HELP } from './help-store.js';
 import { STORE_OPTIONS_HELP } from './store-options.js';
@@ -21,6 +22,7 @@ commands:
   presets    the transcription presets (speed, balanced, quality, realtime) and their parameters
   stream     whisper.cpp's stream example simulated on a file: per-step latency, keeps up or not
   capacity   N concurrent transcriptions over one model's weights: throughput, largest real-time N
+  quality    models × quantizations × presets over files with references: RTF, WER, memory, size, frontier
   builds     the addon builds side by side (build* folders, prebuilds) with their build info
   threads    the fastest, most efficient and knee thread counts for a model, with the table
   recommend  model, quantization, threads and preset for realtime|batch|embedded|server, with evidence
@@ -168,6 +170,8 @@ export function helpFor(command: string): string {
       return WER_HELP;
     case 'rtf':
       return RTF_HELP;
+    case 'quality':
+      return QUALITY_HELP;
     case 'transcribe':
       return TRANSCRIBE_HELP;
     case 'presets':

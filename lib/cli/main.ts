@@ -22,6 +22,7 @@ import { runThreads } from './threads.js';
 import { runRecommend } from './recommend.js';
 import { runProfile } from './profile.js';
 import { runCapacity, runStream } from './stream.js';
+import { runQuality } from './quality.js';
 import { packageVersion } from '../system.js';
 
 // the shared parts live in context.ts (no import circle); re-exported for older imports
@@ -77,6 +78,8 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
         return await runStream(rest, ctx);
       case 'capacity':
         return await runCapacity(rest, ctx);
+      case 'quality':
+        return await runQuality(rest, ctx);
       default:
         throw new WhisperPerfError(`unknown command: ${command} (try: whisper-perf --help)`, 'USAGE');
     }

@@ -23,6 +23,7 @@ import { invalidArgument } from '../errors.js';
 import { buildMdColumns, flattenHardware, hardwareMdColumns, HARDWARE_COLUMNS } from './hardware.js';
 import { rtfMarkdown } from './rtf.js';
 import { capacityMarkdown, flattenStream, streamMarkdown, STREAM_COLUMNS } from './stream.js';
+import { flattenQuality, qualityMarkdown, QUALITY_COLUMNS } from './quality.js';
 
 export type SqlType = 'TEXT' | 'INTEGER' | 'REAL';
 export type FlatValue = string | number | boolean | null;
@@ -76,6 +77,7 @@ export const COLUMNS: readonly { name: string; type: SqlType }[] = [
   ['cpu_pct', 'REAL'],
   ...HARDWARE_COLUMNS,
   ...STREAM_COLUMNS,
+  ...QUALITY_COLUMNS,
   ['warnings', 'TEXT'],
   ['error_code', 'TEXT'],
   ['error_message', 'TEXT'],
@@ -149,6 +151,7 @@ export function flattenRow(row: BenchRow): Record<string, FlatValue> {
   f.cpu_pct = num(row.cpu_pct);
   Object.assign(f, flattenHardware(row));
   Object.assign(f, flattenStream(row));
+  Object.assign(f, flattenQuality(row));
   f.warnings = row.warnings && row.warnings.length > 0 ? row.warnings.join(' | ') : null;
   f.error_code = str(row.error?.code);
   f.error_message = str(row.error?.message);
@@ -252,7 +255,7 @@ function rowName(r: BenchRow): string {
 
 function toMarkdown(rows: readonly BenchRow[]): string {
   // stream and capacity rows get their own tables and verdicts: lib/report/stream.ts
-  for (const [what, md] of [['stream', streamMarkdown], ['capacity', capacityMarkdown]] as const) {
+  for (const [what, md] of [['stream', streamMarkdown], ['capacity', capacityMarkdown], ['quality', qualityMarkdown]] as const) {
     if (rows.some((r) => r.what === what)) {
       const others = rows.filter((r) => r.what !== what);
       return (others.length ? toMarkdown(others) + '\n' : '') + md(rows.filter((r) => r.what === what));
