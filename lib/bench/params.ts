@@ -166,3 +166,11 @@ export function parseOutputFormat(text: string, option = '-o'): OutputFormat {
   if ((FORMATS as readonly string[]).includes(f)) return f as OutputFormat;
   throw usageError(option, String(text), `expected one of ${FORMATS.join(', ')}`);
 }
+
+/** One integer option from min to max, or undefined when the option was not given. */
+export function parseOneInt(option: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const v = parseIntList(option, text, { min, max });
+  if (v.length !== 1) throw usageError(option, text, 'takes one value');
+  return v[0];
+}

@@ -1,7 +1,7 @@
 /** `whisper-perf profile`: one scenario under perf or valgrind; reports in a folder and a short summary. */
 import { basename } from 'node:path';
 
-import { parseIntList, usageError } from '../bench/params.js';
+import { parseOneInt as one, usageError } from '../bench/params.js';
 import { profile, PROFILE_TOOLS, PROFILE_WHATS, type ProfileResult, type ProfileTool, type ProfileWhat } from '../bench/profile.js';
 import { WhisperPerfError } from '../errors.js';
 import { validateModelFile } from '../models/ggml.js';
@@ -35,12 +35,6 @@ export async function runProfile(argv: string[], ctx: CliContext): Promise<numbe
   if (!(PROFILE_WHATS as readonly string[]).includes(what)) throw usageError('--what', what, `expected ${PROFILE_WHATS.join(', ')}`);
   const format = values.output ?? 'md';
   if (format !== 'md' && format !== 'json') throw usageError('-o', format, 'expected md or json');
-  const one = (opt: string, text: string | undefined, min: number, max: number) => {
-    if (text === undefined) return undefined;
-    const v = parseIntList(opt, text, { min, max });
-    if (v.length !== 1) throw usageError(opt, text, 'takes one value');
-    return v[0];
-  };
   const threads = one('-t', values.threads, 1, 1024);
   const repeat = one('-r', values.repeat, 1, 1000);
   const timeout = one('--timeout', values.timeout, 1, 86400);

@@ -1,5 +1,5 @@
 /** `whisper-perf threads`: the fastest, most efficient and knee thread counts, with the table behind them. */
-import { parseBoolList, parseIntList, usageError } from '../bench/params.js';
+import { parseBoolList, parseOneInt as one, usageError } from '../bench/params.js';
 import { threads, type ThreadsResult } from '../bench/threads.js';
 import { WhisperPerfError } from '../errors.js';
 import { validateModelFile } from '../models/ggml.js';
@@ -27,12 +27,6 @@ export async function runThreads(argv: string[], ctx: CliContext): Promise<numbe
   if (positionals.length) throw new WhisperPerfError(`threads: unexpected argument ${JSON.stringify(positionals[0])}`, 'USAGE');
   const format = values.output ?? 'md';
   if (format !== 'md' && format !== 'json') throw usageError('-o', format, 'expected md or json');
-  const one = (opt: string, text: string | undefined, min: number, max: number) => {
-    if (text === undefined) return undefined;
-    const v = parseIntList(opt, text, { min, max });
-    if (v.length !== 1) throw usageError(opt, text, 'takes one value');
-    return v[0];
-  };
   const repetitions = one('-r', values.repetitions, 1, 1000);
   const maxThreads = one('--max', values.max, 1, 1024);
   const fa = values.fa ? parseBoolList('--fa', values.fa) : undefined;
