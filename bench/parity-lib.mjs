@@ -30,12 +30,55 @@ export const STAGE_LABELS = Object.freeze({
 });
 
 /**
- * One block: whisper-bench's calls in small numbers, run by both sides (binding/bench_loop.h):
- * a light heat-up (encode, 256-token prompt, 16 decodes, a 5-token batch), then 1 encode,
- * 128 single-token decodes, 16 five-token batches and 4 prompts of 256 tokens. About 2.5 s at
- * 2 threads for tiny on 2 cores (5 s at 1), so the sides alternate every few seconds.
+ * One round: whisper-bench's calls (binding/bench_loop.h) in small numbers, cut into short
+ * chunks, and the sides take turns chunk by chunk (native, addon, injected, in rotating order), so
+ * each side's chunk runs within a second of the others' same chunk: 2 encodes, 4 × 32
+ * single-token decodes (n_past 0…31), 4 × 4 batches of 5 tokens and 4 prompts of 256 tokens.
+ * A round is about 5 s of compute per side at 1 thread for tiny on 2 cores (2.5 s at 2).
  */
-export const BLOCK = Object.freeze({ heat: 1, heatDecodes: 16, nEncode: 1, nDecode: 128, nBatch: 16, nPrompt: 4 });
+const chunk = (o) => Object.freeze({ heat: 0, heatDecodes: 0, nEncode: 0, nDecode: 0, nBatch: 0, nPrompt: 0, ...o });
+export const CHUNKS = Object.freeze(
+  [0, 1, 2, 3].flatMap((g) => [
+    ...(g % 2 === 0 ? [chunk({ nEncode: 1 })] : []),
+    chunk({ nDecode: 32 }),
+    chunk({ nBatch: 4 }),
+    chunk({ nPrompt: 1 }),
+  ]),
+);
+/** A light heat-up of a model that has not computed yet (fresh mode), before its round's chunks. */
+export const HEAT = chunk({ heat: 1, heatDecodes: 16 });
+
+/** whisper.cpp's run counts of a chunk per stage: batchd and prompt count tokens. */
+export const stageRuns = (spec) => ({ encode: spec.nEncode, decode: spec.nDecode, batchd: spec.nBatch * 5, prompt: spec.nPrompt * 256 });
+
+/** The round's totals: calls per stage over all chunks. */
+export const ROUND = Object.freeze(
+  CHUNKS.reduce((a, c) => ({ nEncode: a.nEncode + c.nEncode, nDecode: a.nDecode + c.nDecode, nBatch: a.nBatch + c.nBatch, nPrompt: a.nPrompt + c.nPrompt }), { nEncode: 0, nDecode: 0, nBatch: 0, nPrompt: 0 }),
+);
+
+/**
+ * One side's figures for a round from its chunks' results ({ spec, r }, r as the driver or the
+ * addon report a chunk: per-run wall and whisper.cpp times per stage, measured CPU time): per-run
+ * figures weighted by each chunk's runs, CPU and wall summed.
+ */
+export function accumulateChunks(parts) {
+  const runs = { encode: 0, decode: 0, batchd: 0, prompt: 0 };
+  const wall = { encode: 0, decode: 0, batchd: 0, prompt: 0 };
+  const own = { encode: 0, decode: 0, batchd: 0, prompt: 0 };
+  let measuredCpuMs = 0;
+  for (const { spec, r } of parts) {
+    const n = stageRuns(spec);
+    for (const s of LOOP_STAGES) {
+      if (n[s] === 0) continue;
+      runs[s] += n[s];
+      wall[s] += r.wallPerRunMs[s] * n[s];
+      own[s] += r.perRunMs[s] * n[s];
+    }
+    measuredCpuMs += r.measuredCpuMs;
+  }
+  const per = (t) => Object.fromEntries(LOOP_STAGES.map((s) => [s, runs[s] > 0 ? t[s] / runs[s] : 0]));
+  return { runs, wallPerRunMs: per(wall), perRunMs: per(own), wallTotalMs: wall, measuredCpuMs, wallMs: LOOP_STAGES.reduce((a, s) => a + wall[s], 0) };
+}
 
 export const MODES = Object.freeze(['fresh', 'served']);
 export const DEFAULT_ROUNDS = 15; // a multiple of 3: every side runs in every position equally often
@@ -46,8 +89,8 @@ export const DEFAULT_INJECT = 0.05;
 export const BOOTSTRAP = Object.freeze({ resamples: 4000, seed: 42 });
 
 export const VERDICT_RULE =
-  'Each round runs the same block on every side back to back (native, addon, and for the self-check the addon with a ' +
-  'known injected slowdown), in rotating order. ratio = exp(20% trimmed mean of ln(addon/native) over rounds), paired ' +
+  'Each round runs the same short chunks of calls on every side, the sides taking turns chunk by chunk (native, addon, ' +
+  'and for the self-check the addon with a known injected slowdown) in rotating order. ratio = exp(20% trimmed mean of ln(addon/native) over rounds), paired ' +
   `by round, so drift between rounds cancels; 95% CI: percentile bootstrap over rounds (${BOOTSTRAP.resamples} resamples, ` +
   `seed ${BOOTSTRAP.seed}). Verdict: PASS when the whole CI is at or below the target, FAIL when the whole CI is above ` +
   'it, inconclusive when it straddles the target. Self-check: the same test, on the same rounds, between the addon with ' +
@@ -56,18 +99,19 @@ export const VERDICT_RULE =
 
 export const PARITY_HELP = `usage: npm run bench:parity -- [options]
 
-Does the addon add overhead to whisper.cpp? Alternates short blocks of whisper-bench's workload
-between a native process (build/Release/whisper-perf-native-bench: the same whisper.cpp build and
-the same loop, no Node) and the addon, every couple of seconds, and compares each stage paired by
-round. A self-check runs a third side, the addon with a known injected slowdown (--inject), which
-the detector must flag as FAIL: the proof that "within target" is not just noise.
+Does the addon add overhead to whisper.cpp? Alternates short chunks of whisper-bench's workload
+(one encode, 32 decodes, 4 batches or one prompt) between a native process
+(build/Release/whisper-perf-native-bench: the same whisper.cpp build and the same loop, no Node)
+and the addon, a fraction of a second each, and compares each stage paired by round. A
+self-check runs a third side, the addon with a known injected slowdown (--inject), which the
+detector must flag as FAIL: the proof that "within target" is not just noise.
 
 options:
   -m, --model PATH    ggml model (default: the synthetic tiny.en)
   -t, --threads LIST  thread counts, each measured separately (default 1 and the core count: 1,${'${cores}'})
   -r, --rounds N      rounds per thread count and mode (default ${DEFAULT_ROUNDS})
-      --mode LIST     fresh (a model loaded for each block: serves nothing else) and/or served (one
-                      model that serves mel, transcribe, encode and decode calls between blocks with
+      --mode LIST     fresh (a model loaded for each round: serves nothing else) and/or served (one
+                      model that serves mel, transcribe, encode and decode calls between rounds with
                       the thread pool kept busy) (default fresh,served)
       --inject F      the self-check's injected slowdown, a fraction (default ${DEFAULT_INJECT})
       --no-self-check skip the injected side (faster, but says nothing about the detector's power)
@@ -174,8 +218,8 @@ export function nativeArgs({ model, threads, flashAttn, useGpu, nativeThread = f
   return args;
 }
 
-/** The driver's `run` command for a block. */
-export function runCommand(block = BLOCK) {
+/** The driver's `run` command for a chunk (or any bench spec). */
+export function runCommand(block) {
   return `run ${block.heat} ${block.heatDecodes} ${block.nEncode} ${block.nDecode} ${block.nBatch} ${block.nPrompt}`;
 }
 
@@ -299,7 +343,7 @@ export function formatModeTable(result) {
     `| ${head.map((_, i) => (i >= 1 && i <= 4 ? '---:' : '---')).join(' | ')} |`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
-    `CPU per block (process CPU time, all threads): native ${fmtMs(c.nativeMs.median)} ms, addon ${fmtMs(c.addonMs.median)} ms, ` +
+    `CPU per round (process CPU time, all threads): native ${fmtMs(c.nativeMs.median)} ms, addon ${fmtMs(c.addonMs.median)} ms, ` +
       `addon/native ${fmtRatio(c.ratio)}; cores busy during the measured calls: native ${c.nativeBusy.median.toFixed(2)}, addon ${c.addonBusy.median.toFixed(2)}.`,
   ];
   if (check) {

@@ -4,15 +4,15 @@
  *
  * The native side is build/Release/whisper-perf-native-bench: a plain C++ process linked with the
  * same whisper.cpp build, running the addon's own bench loop (binding/bench_loop.h) in short
- * blocks on request. The addon runs the same block in this process. Each round runs one block
- * per side back to back, in rotating order; each stage is compared paired by round (see
- * parity-lib.mjs). Two addon modes: `fresh` (a model loaded for each block) and `served` (one
- * model that serves mel, transcribe, encode and decode calls between blocks while the libuv pool
+ * chunks on request. The addon runs the same chunks in this process. A round is a list of chunks
+ * (parity-lib.mjs CHUNKS); the sides take turns chunk by chunk in rotating order, and each stage
+ * is compared paired by round. Two addon modes: `fresh` (a model loaded for each round) and
+ * `served` (one model that serves mel, transcribe, encode and decode calls between rounds while the libuv pool
  * is kept busy — the case that used to gather one OpenMP team per pool thread). The self-check
  * side is the addon with WHISPER_PERF_INJECT_SLOWDOWN set for its calls only.
  *
  * For reference, whisper.cpp's own whisper-bench (build/Release/whisper-bench-native) runs once
- * per thread count and its figures are printed beside the blocks'.
+ * per thread count and its figures are printed beside the rounds'.
  *
  * Data on stdout (markdown, or JSON with -o json); header and progress on stderr.
  */
@@ -28,7 +28,10 @@ import { promisify } from 'node:util';
 import { buildInfo, ensureDefaultModel, loadModel, systemInfo, testSignal, version, whisperVersion } from 'whisper-perf';
 
 import {
-  BLOCK,
+  CHUNKS,
+  HEAT,
+  ROUND,
+  accumulateChunks,
   compareRounds,
   fmtMs,
   formatModeTable,
@@ -97,23 +100,21 @@ function runWhisperBench(bin, args) {
   });
 }
 
-const stageWall = (r) => r.wallTotalMs.encode + r.wallTotalMs.decode + r.wallTotalMs.batchd + r.wallTotalMs.prompt;
-
-/** The addon runs one block on `model`, with the injected slowdown when asked. */
-async function addonBlock(model, threads, inject) {
+/** The addon runs one chunk (or the heat-up) on `model`, with the injected slowdown when asked. */
+async function addonChunk(model, threads, spec, inject) {
   if (inject) process.env[INJECT_VAR] = String(inject);
   let r;
   try {
-    r = await model.benchWorkload({ threads, ...BLOCK });
+    r = await model.benchWorkload({ threads, ...spec });
   } finally {
     delete process.env[INJECT_VAR];
   }
   if (inject && !(r.injected > 0)) throw new Error('the addon did not apply the injected slowdown');
-  return { perRunMs: r.perRunMs, wallPerRunMs: r.wallPerRunMs, measuredCpuMs: r.measuredCpuMs, wallMs: stageWall(r), injected: r.injected, tid: r.tid };
+  return r;
 }
 
 /**
- * Traffic a served model sees between blocks: mel, encode and decodes issued while every libuv
+ * Traffic a served model sees between rounds: mel, encode and decodes issued while every libuv
  * pool thread is busy with unrelated work (file reads, pbkdf2), as in a service.
  */
 async function serveTraffic(model, threads, pcm) {
@@ -141,50 +142,52 @@ async function runMode(mode, threads, opts, driver, modelPath, progress) {
   const tids = new Set();
   if (mode === 'served') {
     served = await loadModel(modelPath, { flashAttn: opts.flashAttn, useGpu: opts.useGpu });
-    // a transcription and traffic from a busy pool before the first block
+    // a transcription and traffic from a busy pool before the first round
     await served.transcribe(testSignal(3), { threads, maxTokens: 8, noFallback: true, singleSegment: true });
     for (const t of await serveTraffic(served, threads, pcm)) tids.add(t);
   }
+  let turn = 0; // counts chunks over the whole run: the order of the sides rotates with it
   try {
     // round -1 warms every side up (first loads, page cache, thread creation) and is not kept
     for (let i = -1; i < opts.rounds; i++) {
-      const order = sideOrder(Math.max(0, i), sides);
-      const res = {};
-      for (const side of order) {
-        if (side === 'native') {
-          const load = mode === 'fresh' ? (await driver.command('load')).loadMs : undefined;
-          const r = await driver.command(runCommand(BLOCK));
-          res.native = { ...r, loadMs: load, wallMs: sumWall(r) };
-        } else {
-          const inject = side === 'injected' ? opts.inject : 0;
-          if (mode === 'fresh') {
-            const m = await loadModel(modelPath, { flashAttn: opts.flashAttn, useGpu: opts.useGpu });
-            try {
-              res[side] = { ...(await addonBlock(m, threads, inject)), loadMs: m.loadMs };
-            } finally {
-              await m.dispose();
-            }
-          } else {
-            for (const t of await serveTraffic(served, threads, pcm)) tids.add(t);
-            res[side] = await addonBlock(served, threads, inject);
-            tids.add(res[side].tid);
+      let model = served;
+      const loadMs = {};
+      if (mode === 'fresh') {
+        // a model that has served nothing else: loaded for this round (the injected side runs on
+        // it too), heated up like the native one
+        loadMs.native = (await driver.command('load')).loadMs;
+        model = await loadModel(modelPath, { flashAttn: opts.flashAttn, useGpu: opts.useGpu });
+        loadMs.addon = loadMs.injected = model.loadMs;
+        await driver.command(runCommand(HEAT));
+        await addonChunk(model, threads, HEAT, 0);
+      } else {
+        for (const t of await serveTraffic(served, threads, pcm)) tids.add(t);
+      }
+      const parts = Object.fromEntries(sides.map((s) => [s, []]));
+      try {
+        for (const spec of CHUNKS) {
+          for (const side of sideOrder(turn++, sides)) {
+            const r = side === 'native' ? await driver.command(runCommand(spec)) : await addonChunk(model, threads, spec, side === 'injected' ? opts.inject : 0);
+            if (side !== 'native') tids.add(r.tid);
+            parts[side].push({ spec, r });
           }
         }
+      } finally {
+        if (mode === 'fresh') await model.dispose();
       }
       if (i < 0) continue;
-      rounds.push({ round: i + 1, order, ...res });
-      progress(i, order, res);
+      const res = {};
+      for (const side of sides) {
+        res[side] = { ...accumulateChunks(parts[side]), loadMs: loadMs[side] };
+        if (side === 'injected') res[side].injected = parts[side][0].r.injected;
+      }
+      rounds.push({ round: i + 1, ...res });
+      progress(i, sides, res);
     }
   } finally {
     await served?.dispose();
   }
   return { rounds, computeThreads: mode === 'served' ? tids.size : null };
-}
-
-/** Total wall time of a native block's measured calls, from its per-run figures. */
-function sumWall(r) {
-  const n = { encode: BLOCK.nEncode, decode: BLOCK.nDecode, batchd: BLOCK.nBatch * 5, prompt: BLOCK.nPrompt * 256 };
-  return Object.entries(n).reduce((a, [k, c]) => a + r.wallPerRunMs[k] * c, 0);
 }
 
 async function main(argv) {
@@ -209,7 +212,7 @@ async function main(argv) {
   const build = buildInfo();
   const sys = systemInfo();
   const started = performance.now();
-  err(`whisper-perf ${version} bench:parity — addon vs native whisper.cpp, paired blocks`);
+  err(`whisper-perf ${version} bench:parity — addon vs native whisper.cpp, sides taking turns chunk by chunk`);
   err(`build: whisper.cpp ${build.whisperVersion}, ${build.buildType}, ${build.compiler}, variant ${build.variant}, backends ${build.backends.join(',')}`);
   err(`machine: ${sys.cpuModel}, ${sys.cores} cores, ${(sys.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${sys.os}, node ${sys.nodeVersion}`);
   err(`model: ${modelPath}; threads ${opts.threads.join(',')}; modes ${opts.modes.join(',')}; ${opts.rounds} rounds; self-check ${opts.selfCheck ? `+${opts.inject * 100}%` : 'off'}`);
@@ -259,7 +262,7 @@ async function main(argv) {
           version,
           whisperVersion: whisperVersion(),
           date: new Date().toISOString(),
-          config: { model: modelPath, ...opts, block: BLOCK, native: nativeBin },
+          config: { model: modelPath, ...opts, chunks: CHUNKS, heat: HEAT, native: nativeBin },
           provenance: { build, system: sys },
           rule: VERDICT_RULE,
           pass,
@@ -275,7 +278,7 @@ async function main(argv) {
       `## whisper-perf bench:parity — addon vs native whisper.cpp`,
       '',
       `whisper.cpp ${build.whisperVersion} ${build.buildType} (${build.compiler}, ${build.variant}); ${sys.cpuModel}, ${sys.cores} cores; model ${modelPath}; ` +
-        `${opts.rounds} rounds per table; block: 1 encode, ${BLOCK.nDecode} decodes, ${BLOCK.nBatch} batches of 5, ${BLOCK.nPrompt} prompts of 256 after a light heat-up; ${(elapsedMs / 1000).toFixed(0)} s`,
+        `${opts.rounds} rounds per table; a round per side: ${ROUND.nEncode} encodes, ${ROUND.nDecode} decodes, ${ROUND.nBatch} batches of 5 and ${ROUND.nPrompt} prompts of 256 in ${CHUNKS.length} chunks, the sides taking turns chunk by chunk; ${(elapsedMs / 1000).toFixed(0)} s`,
       '',
     ];
     for (const r of results) {

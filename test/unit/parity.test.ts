@@ -4,7 +4,10 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  BLOCK,
+  accumulateChunks,
+  CHUNKS,
+  HEAT,
+  ROUND,
   compareRounds,
   compareStage,
   fmtMs,
@@ -202,7 +205,7 @@ describe('formatModeTable', () => {
     const lines = md.split('\n');
     expect(lines[0]).toMatch(/^\| stage \| native median \| addon median \| addon\/native \[95% CI\] \| target \| verdict \| self-check: \+5% injected \/ addon \[95% CI\] \| flagged \|$/);
     expect(lines.filter((l) => l.startsWith('| ')).length).toBe(2 + 5);
-    expect(md).toMatch(/CPU per block/);
+    expect(md).toMatch(/CPU per round/);
     expect(md).toMatch(/Self-check: passed/);
   });
 
@@ -258,8 +261,9 @@ describe('nativeArgs, runCommand and sideOrder', () => {
     expect(nativeArgs({ model: 'm', threads: 1, flashAttn: false, useGpu: false })).toEqual(['-m', 'm', '-t', '1', '-nfa', '-ng']);
   });
 
-  it('sends the block to the driver in its argument order', () => {
-    expect(runCommand(BLOCK)).toBe(`run ${BLOCK.heat} ${BLOCK.heatDecodes} ${BLOCK.nEncode} ${BLOCK.nDecode} ${BLOCK.nBatch} ${BLOCK.nPrompt}`);
+  it('sends a chunk to the driver in its argument order', () => {
+    expect(runCommand(HEAT)).toBe('run 1 16 0 0 0 0');
+    expect(runCommand({ heat: 0, heatDecodes: 0, nEncode: 1, nDecode: 32, nBatch: 4, nPrompt: 2 })).toBe('run 0 0 1 32 4 2');
   });
 
   it('puts every side in every position, and after every other side, equally often over 2·n rounds', () => {
@@ -272,6 +276,40 @@ describe('nativeArgs, runCommand and sideOrder', () => {
     expect(follows('native', 'addon')).toBe(follows('addon', 'native'));
     expect(sideOrder(0, ['native', 'addon'])).toEqual(['native', 'addon']);
     expect(sideOrder(1, ['native', 'addon'])).toEqual(['addon', 'native']);
+  });
+});
+
+describe('a round in chunks', () => {
+  it("holds whisper-bench's stages in small numbers, each chunk one stage, no heat-up inside", () => {
+    expect(ROUND).toEqual({ nEncode: 2, nDecode: 128, nBatch: 16, nPrompt: 4 });
+    for (const c of CHUNKS) {
+      expect(c.heat).toBe(0);
+      expect([c.nEncode, c.nDecode, c.nBatch, c.nPrompt].filter((n) => n > 0)).toHaveLength(1);
+      expect(c.nDecode).toBeLessThanOrEqual(256);
+    }
+    // the stages are spread over the round rather than run one after the other
+    expect(CHUNKS.findIndex((c) => c.nEncode > 0)).toBe(0);
+    expect(CHUNKS.findLastIndex((c) => c.nEncode > 0)).toBeGreaterThan(CHUNKS.findIndex((c) => c.nPrompt > 0));
+  });
+
+  it("weights each chunk's per-run figures by its runs (batchd and prompt per token) and sums CPU", () => {
+    const z = { encode: 0, decode: 0, batchd: 0, prompt: 0 };
+    const chunk = (o: object) => ({ heat: 0, heatDecodes: 0, nEncode: 0, nDecode: 0, nBatch: 0, nPrompt: 0, ...o });
+    const side = accumulateChunks([
+      { spec: chunk({ nEncode: 1 }), r: { wallPerRunMs: { ...z, encode: 100 }, perRunMs: { ...z, encode: 99 }, measuredCpuMs: 200 } },
+      { spec: chunk({ nDecode: 10 }), r: { wallPerRunMs: { ...z, decode: 2 }, perRunMs: { ...z, decode: 1.9 }, measuredCpuMs: 40 } },
+      { spec: chunk({ nDecode: 30 }), r: { wallPerRunMs: { ...z, decode: 4 }, perRunMs: { ...z, decode: 3.9 }, measuredCpuMs: 240 } },
+      { spec: chunk({ nBatch: 2 }), r: { wallPerRunMs: { ...z, batchd: 1 }, perRunMs: { ...z, batchd: 1 }, measuredCpuMs: 20 } },
+      { spec: chunk({ nEncode: 1 }), r: { wallPerRunMs: { ...z, encode: 120 }, perRunMs: { ...z, encode: 119 }, measuredCpuMs: 240 } },
+    ]);
+    expect(side.runs).toEqual({ encode: 2, decode: 40, batchd: 10, prompt: 0 });
+    expect(side.wallPerRunMs.encode).toBeCloseTo(110, 9);
+    expect(side.wallPerRunMs.decode).toBeCloseTo((10 * 2 + 30 * 4) / 40, 9);
+    expect(side.perRunMs.decode).toBeCloseTo((10 * 1.9 + 30 * 3.9) / 40, 9);
+    expect(side.wallPerRunMs.batchd).toBe(1);
+    expect(side.wallPerRunMs.prompt).toBe(0);
+    expect(side.measuredCpuMs).toBe(740);
+    expect(side.wallMs).toBeCloseTo(220 + 140 + 10, 9);
   });
 });
 
