@@ -5,8 +5,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdlib>
 
 namespace wp {
 
@@ -40,7 +38,6 @@ bool Executor::Submit(Job* job) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back(job);
-    queued_.fetch_add(1, std::memory_order_release);
   }
   cv_.notify_one();
   return true;
@@ -59,32 +56,16 @@ void Executor::Stop() {
   Join(false);
 }
 
-static int SpinMicros() {
-  static const int us = [] {
-    const char* v = std::getenv("WHISPER_PERF_SPIN_US");
-    return v ? std::atoi(v) : 0;
-  }();
-  return us;
-}
-
 void Executor::Loop() {
   tid_.store(static_cast<long>(syscall(SYS_gettid)));
-  const int spinUs = SpinMicros();
   for (;;) {
     Job* job = nullptr;
-    if (spinUs > 0) {
-      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spinUs);
-      while (queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until) {
-        __builtin_ia32_pause();
-      }
-    }
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stopRequested_ || !queue_.empty(); });
       if (queue_.empty() || abandonQueued_) break;  // stop once drained, or at once on teardown
       job = queue_.front();
       queue_.pop_front();
-      queued_.fetch_sub(1, std::memory_order_release);
       running_ = job;
     }
     job->Execute();

@@ -86,7 +86,6 @@ class Executor : public std::enable_shared_from_this<Executor> {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job*> queue_;
-  std::atomic<size_t> queued_{0};
   Job* running_ = nullptr;
   bool stopRequested_ = false;
   bool abandonQueued_ = false;

@@ -724,9 +724,8 @@ Napi::Value Model::Decode(const Napi::CallbackInfo& info) {
 }
 
 // Parses full()'s arguments into a baton on the JavaScript thread.
-static FullBaton ParseFull(const Napi::CallbackInfo& info, whisper_context* ctx) {
+static FullBaton ParseFull(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  (void)ctx;
   if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
       !info[1].IsObject()) {
     ThrowError(env, "INVALID_ARGUMENT", "full(pcm: Float32Array, options: object)");
@@ -781,7 +780,7 @@ static Napi::Function EventCallback(const Napi::CallbackInfo& info) {
 Napi::Value Model::Full(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnsureAlive(env);
-  FullBaton b = ParseFull(info, ctx);
+  FullBaton b = ParseFull(info);
   abortRequested.store(false);
   return (new FullJob(env, this, Value(), &ctx, nullptr, info[0].As<Napi::Float32Array>(), b, EventCallback(info)))->Queue(env);
 }
@@ -888,7 +887,7 @@ State::~State() {
 Napi::Value State::Full(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (disposed_ || state == nullptr) ThrowError(env, "DISPOSED", "state is disposed");
-  FullBaton b = ParseFull(info, model->ctx);
+  FullBaton b = ParseFull(info);
   b.processors = 1;  // whisper_full_parallel works on the default state only
   abortRequested.store(false);
   return (new FullJob(env, this, Value(), &model->ctx, &state, info[0].As<Napi::Float32Array>(), b, EventCallback(info)))->Queue(env);

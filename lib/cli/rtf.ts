@@ -41,72 +41,104 @@ export async function checkModels(option: string, models: string[]): Promise<voi
   }
 }
 
-export async function runRtf(argv: string[], ctx: CliContext): Promise<number> {
-  const { values, positionals } = parse('rtf', argv, {
-    model: { type: 'string', short: 'm', multiple: true },
-    file: { type: 'string', short: 'f', multiple: true },
-    threads: { type: 'string', short: 't' },
-    preset: { type: 'string', short: 'p' },
-    repetitions: { type: 'string', short: 'r' },
-    warmup: { type: 'string' },
-    language: { type: 'string', short: 'l' },
-    device: { type: 'string' },
-    fa: { type: 'string' },
-    output: { type: 'string', short: 'o' },
-    out: { type: 'string' },
-    delay: { type: 'string' },
-    'no-progress': { type: 'boolean' },
-  });
-  if (values.help) {
-    ctx.stdout(RTF_HELP);
-    return 0;
-  }
+/** Options `rtf` and `quality` share: models, files, the configuration axes, output. */
+export const SWEEP_OPTIONS = {
+  model: { type: 'string', short: 'm', multiple: true },
+  file: { type: 'string', short: 'f', multiple: true },
+  threads: { type: 'string', short: 't' },
+  preset: { type: 'string', short: 'p' },
+  repetitions: { type: 'string', short: 'r' },
+  warmup: { type: 'string' },
+  language: { type: 'string', short: 'l' },
+  device: { type: 'string' },
+  fa: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  out: { type: 'string' },
+  'no-progress': { type: 'boolean' },
+} as const;
+
+type SweepValues = { [K in keyof typeof SWEEP_OPTIONS]?: (typeof SWEEP_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof SWEEP_OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
+
+/**
+ * The shared options parsed and checked up front (every model validated): a mistake is a usage
+ * error before anything runs. `noFiles` is the message when no audio file was given.
+ */
+export async function parseSweepOptions(command: string, values: SweepValues, positionals: string[], noFiles: string) {
   // audio files: -f lists and positionals alike
   const files = [...(values.file ?? []).flatMap((f) => parseStringList('-f', f)), ...positionals];
-  if (files.length === 0) throw new WhisperPerfError('rtf: no audio file: give -f FILE[,FILE...] (whisper-perf audio gen writes test speech)', 'USAGE');
+  if (files.length === 0) throw new WhisperPerfError(`${command}: no audio file: ${noFiles}`, 'USAGE');
   const format = parseOutputFormat(values.output ?? 'md');
   const threads = values.threads ? parseIntList('-t', values.threads, { min: 1, max: MAX_THREADS }) : undefined;
   const presets = values.preset ? parsePresetList('-p', values.preset) : undefined;
   const repetitions = values.repetitions ? single('-r', parseIntList('-r', values.repetitions, { min: 1, max: 10000 })) : undefined;
   const warmup = values.warmup ? single('--warmup', parseIntList('--warmup', values.warmup, { min: 0, max: 100 })) : undefined;
-  const delay = values.delay ? single('--delay', parseIntList('--delay', values.delay, { min: 0, max: 3600 })) : 0;
   const language = values.language === undefined ? undefined : parseLanguage('-l', values.language);
   const devices = values.device ? parseDeviceList('--device', values.device) : undefined;
-  if (devices && devices.length > 1) throw usageError('--device', values.device!, 'rtf takes one device');
+  if (devices && devices.length > 1) throw usageError('--device', values.device!, `${command} takes one device`);
   const fa = values.fa ? parseBoolList('--fa', values.fa) : undefined;
-  if (fa && fa.length > 1) throw usageError('--fa', values.fa!, 'rtf takes on or off, not both');
+  if (fa && fa.length > 1) throw usageError('--fa', values.fa!, `${command} takes on or off, not both`);
   const models = (values.model ?? []).flatMap((m) => parseStringList('-m', m));
   await checkModels('-m', models);
-
   const progress = progressSink(process.stderr, values['no-progress'] ? false : undefined);
-  const options: RtfOptions = {
-    models: models.length ? models : undefined,
-    files,
-    threads,
-    presets,
-    repetitions,
-    warmup,
-    delayMs: delay * 1000,
-    device: devices?.[0],
-    flashAttn: fa?.[0],
-    transcribe: language ? { language } : undefined,
-    onProgress: (p) => {
-      if (p.total === 1 && p.done === 0 && p.label.startsWith('generating')) progress.note(p.label);
-      else progress.update(p.done, p.total, p.label, p.etaMs);
+  return {
+    format,
+    progress,
+    common: {
+      models: models.length ? models : undefined,
+      files,
+      threads,
+      presets,
+      repetitions,
+      warmup,
+      device: devices?.[0],
+      flashAttn: fa?.[0],
+      transcribe: language ? { language } : undefined,
+      onProgress: (p: { done: number; total: number; label: string; etaMs?: number }) => {
+        if (p.total === 1 && p.done === 0 && p.label.startsWith('generating')) progress.note(p.label);
+        else progress.update(p.done, p.total, p.label, p.etaMs);
+      },
     },
   };
+}
+
+/**
+ * Runs a sweep with Ctrl-C aborting it (the rows measured so far are kept), writes its rows and
+ * names each failed one on stderr: exit 1 when any failed.
+ */
+export async function runSweep<R extends { error?: { message: string; code: string } | null }>(
+  ctx: CliContext,
+  sweep: (signal: AbortSignal) => Promise<R[]>,
+  out: { format: ReturnType<typeof parseOutputFormat>; file?: string; progress: { done(): void }; failed: (r: R) => string },
+): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  let rows;
+  let rows: R[];
   try {
-    rows = await rtf({ ...options, signal: controller.signal });
+    rows = await sweep(controller.signal);
   } finally {
     process.off('SIGINT', onSigint);
-    progress.done();
+    out.progress.done();
   }
-  writeData(ctx, formatRows(rows, format), values.out);
+  writeData(ctx, formatRows(rows as never, out.format), out.file);
   const failed = rows.filter((r) => r.error);
-  for (const r of failed) ctx.stderr(`whisper-perf: cell failed: ${r.model} ${r.file} ${r.preset} -t ${r.threads}: ${r.error!.message} [${r.error!.code}]\n`);
+  for (const r of failed) ctx.stderr(`whisper-perf: ${out.failed(r)}: ${r.error!.message} [${r.error!.code}]\n`);
   return failed.length > 0 ? 1 : 0;
+}
+
+export async function runRtf(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse('rtf', argv, { ...SWEEP_OPTIONS, delay: { type: 'string' } });
+  if (values.help) {
+    ctx.stdout(RTF_HELP);
+    return 0;
+  }
+  const { format, progress, common } = await parseSweepOptions('rtf', values, positionals, 'give -f FILE[,FILE...] (whisper-perf audio gen writes test speech)');
+  const delay = values.delay ? single('--delay', parseIntList('--delay', values.delay, { min: 0, max: 3600 })) : 0;
+  const options: RtfOptions = { ...common, delayMs: delay * 1000 };
+  return runSweep(ctx, (signal) => rtf({ ...options, signal }), {
+    format,
+    file: values.out,
+    progress,
+    failed: (r) => `cell failed: ${r.model} ${r.file} ${r.preset} -t ${r.threads}`,
+  });
 }

@@ -40,10 +40,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 
-import { loadAudio, type LoadAudioOptions } from '../audio/load.js';
-import { provenance, type BenchmarkProgress } from '../bench/engine.js';
+import { loadAudio } from '../audio/load.js';
+import { provenance } from '../bench/engine.js';
 import { cellResources, startCellMonitors } from '../bench/hardware.js';
-import type { PresetName, PresetParams } from '../bench/presets.js';
 import { runRtf, type RtfAudio, type RtfDeps, type RtfModel, type RtfOptions, type RtfTranscript } from '../bench/rtf.js';
 import { summarize } from '../bench/stats.js';
 import type { BenchRow, Stat } from '../bench/types.js';
@@ -62,9 +61,8 @@ export interface QualityAudio extends RtfAudio {
   reference: string;
 }
 
-export interface QualityOptions {
-  /** model files; default: the embedded synthetic tiny.en */
-  models?: string | string[];
+/** The rtf sweep's options (models, presets, threads, repetitions, device ...), over referenced audio. */
+export interface QualityOptions extends Omit<RtfOptions, 'files'> {
   /** quantized copies to make of each f16/f32 model and measure beside it (q5_0, q5_1, ...) */
   quantize?: QuantType | QuantType[];
   /** where the quantized copies are kept (default `<cache>/quantized`, cache = $WHISPER_PERF_CACHE or ~/.cache/whisper-perf) */
@@ -73,26 +71,10 @@ export interface QualityOptions {
   allowAmxQuant?: boolean;
   /** audio files with a `.txt` reference beside each, or PCM with its reference */
   files: string | QualityAudio | (string | QualityAudio)[];
-  /** presets (default 'balanced') */
-  presets?: PresetName | PresetName[];
-  /** thread counts (default: each preset's policy) */
-  threads?: number | number[];
-  /** measured transcriptions per cell (default 3) */
-  repetitions?: number;
-  /** warm-up transcriptions of each file's first 30 s per cell (default 1) */
-  warmup?: number;
-  delayMs?: number;
-  device?: string;
-  flashAttn?: boolean;
-  /** decoding options over the presets (language ...) */
-  transcribe?: PresetParams;
-  audio?: Omit<LoadAudioOptions, 'signal'>;
   /** characters of the first file's transcript kept as the row's `sample` (default 60) */
   sampleChars?: number;
-  onProgress?: (p: BenchmarkProgress) => void;
   /** a quantized copy made or reused */
   onQuantize?: (q: QuantizeEvent) => void;
-  signal?: AbortSignal;
 }
 
 export interface QuantizeEvent {

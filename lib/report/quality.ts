@@ -10,6 +10,7 @@ import * as path from 'node:path';
 
 import type { BenchRow } from '../bench/types.js';
 import { fmtRtf } from './rtf.js';
+import { fixed, recordTable, type RecordColumn } from './table.js';
 
 type SqlType = 'TEXT' | 'INTEGER' | 'REAL';
 type FlatValue = string | number | boolean | null;
@@ -49,26 +50,11 @@ export function flattenQuality(row: BenchRow): Record<string, FlatValue> {
   };
 }
 
-const mdCell = (s: string): string => s.replace(/\r?\n|\r/g, ' ').replace(/\|/g, '\\|');
 const base = (p: string | undefined) => (p ? path.basename(p) : '');
-const fix = (x: number | undefined, d: number) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '');
+const fix = fixed;
 
-interface Col {
-  title: string;
-  right: boolean;
-  cell: (r: BenchRow) => string;
-}
-
-function table(rows: readonly BenchRow[], cols: Col[]): string[] {
-  const used = cols.filter((c) => rows.some((r) => c.cell(r) !== ''));
-  const body = rows.map((r) => used.map((c) => mdCell(c.cell(r))));
-  const titles = used.map((c) => mdCell(c.title));
-  const widths = used.map((c, i) => Math.max(3, titles[i].length, ...body.map((b) => b[i].length)));
-  const pad = (s: string, i: number) => (used[i].right ? s.padStart(widths[i]) : s.padEnd(widths[i]));
-  const line = (cells: string[]) => `| ${cells.map(pad).join(' | ')} |`;
-  const sep = `| ${used.map((c, i) => (c.right ? '-'.repeat(widths[i] - 1) + ':' : '-'.repeat(widths[i]))).join(' | ')} |`;
-  return [line(titles), sep, ...body.map(line)];
-}
+type Col = RecordColumn<BenchRow>;
+const table = recordTable;
 
 /** A configuration's name in prose. */
 export function qualityName(r: BenchRow): string {

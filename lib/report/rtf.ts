@@ -10,6 +10,7 @@
 import * as path from 'node:path';
 
 import type { BenchRow, Stat } from '../bench/types.js';
+import { fixed, recordTable, type RecordColumn } from './table.js';
 
 /** One model × threads group of the summary: the cells' median RTFs. */
 export interface RtfThreadsGroup {
@@ -98,9 +99,7 @@ export function summarizeRtf(rows: readonly BenchRow[]): RtfSummary {
   return { byThreads: groups, configurations, best, failed };
 }
 
-function fix(x: number | undefined, d: number): string {
-  return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '';
-}
+const fix = fixed;
 
 /** An RTF with enough digits to compare small values. */
 export function fmtRtf(x: number): string {
@@ -113,25 +112,8 @@ function pm(s: Stat | undefined, d: number): string {
   return s.n > 1 ? `${s.median.toFixed(d)} ± ${s.sd.toFixed(d)}` : s.median.toFixed(d);
 }
 
-const mdCell = (s: string): string => s.replace(/\r?\n|\r/g, ' ').replace(/\|/g, '\\|');
-
-interface Col {
-  title: string;
-  right: boolean;
-  cell: (r: BenchRow) => string;
-}
-
-/** A markdown table with aligned columns; columns empty in every row are left out unless `keep`. */
-function table<T>(rows: readonly T[], cols: { title: string; right: boolean; cell: (r: T) => string; keep?: boolean }[]): string[] {
-  const used = cols.filter((c) => c.keep || rows.some((r) => c.cell(r) !== ''));
-  const body = rows.map((r) => used.map((c) => mdCell(c.cell(r))));
-  const titles = used.map((c) => mdCell(c.title));
-  const widths = used.map((c, i) => Math.max(3, titles[i].length, ...body.map((b) => b[i].length)));
-  const pad = (s: string, i: number) => (used[i].right ? s.padStart(widths[i]) : s.padEnd(widths[i]));
-  const line = (cells: string[]) => `| ${cells.map(pad).join(' | ')} |`;
-  const sep = `| ${used.map((c, i) => (c.right ? '-'.repeat(widths[i] - 1) + ':' : '-'.repeat(widths[i]))).join(' | ')} |`;
-  return [line(titles), sep, ...body.map(line)];
-}
+type Col = RecordColumn<BenchRow>;
+const table = recordTable;
 
 const base = (p: string | undefined) => (p ? path.basename(p) : '');
 const runs = (r: BenchRow, k: keyof NonNullable<BenchRow['stage_runs']>) => {

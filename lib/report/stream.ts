@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 
 import type { BenchRow, Stat } from '../bench/types.js';
+import { fixed, recordTable, type RecordColumn } from './table.js';
 
 type SqlType = 'TEXT' | 'INTEGER' | 'REAL';
 type FlatValue = string | number | boolean | null;
@@ -98,26 +99,11 @@ export function flattenStream(row: BenchRow): Record<string, FlatValue> {
 
 // ---------------------------------------------------------------- markdown
 
-const fix = (x: number | undefined, d: number): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '');
-const mdCell = (s: string): string => s.replace(/\r?\n|\r/g, ' ').replace(/\|/g, '\\|');
+const fix = fixed;
 const base = (p: string | undefined) => (p ? path.basename(p) : '');
 
-interface Col {
-  title: string;
-  right: boolean;
-  cell: (r: BenchRow) => string;
-}
-
-function table(rows: readonly BenchRow[], cols: Col[]): string[] {
-  const used = cols.filter((c) => rows.some((r) => c.cell(r) !== ''));
-  const body = rows.map((r) => used.map((c) => mdCell(c.cell(r))));
-  const titles = used.map((c) => mdCell(c.title));
-  const widths = used.map((c, i) => Math.max(3, titles[i].length, ...body.map((b) => b[i].length)));
-  const pad = (s: string, i: number) => (used[i].right ? s.padStart(widths[i]) : s.padEnd(widths[i]));
-  const line = (cells: string[]) => `| ${cells.map(pad).join(' | ')} |`;
-  const sep = `| ${used.map((c, i) => (c.right ? '-'.repeat(widths[i] - 1) + ':' : '-'.repeat(widths[i]))).join(' | ')} |`;
-  return [line(titles), sep, ...body.map(line)];
-}
+type Col = RecordColumn<BenchRow>;
+const table = recordTable;
 
 function warningLines(rows: readonly BenchRow[]): string[] {
   const byText = new Map<string, number[]>();

@@ -1,6 +1,8 @@
 /** A plain aligned markdown table, for the commands whose answer is not a list of BenchRows. */
 
-const cell = (s: string) => s.replace(/\r?\n|\r/g, ' ').replace(/\|/g, '\\|');
+/** A markdown table cell: one line, pipes escaped. */
+export const mdCell = (s: string): string => s.replace(/\r?\n|\r/g, ' ').replace(/\|/g, '\\|');
+const cell = mdCell;
 const numeric = (s: string) => /^[-+]?\d[\d,]*(\.\d+)?(\s?([%×x]|ms|s|MB|GB|W|°C))?$/.test(s.trim());
 
 /**
@@ -17,3 +19,26 @@ export function mdTable(headers: readonly string[], rows: readonly (readonly str
   const sep = `| ${widths.map((w, i) => (right[i] ? '-'.repeat(w - 1) + ':' : '-'.repeat(w))).join(' | ')} |`;
   return [line(titles), sep, ...body.map(line)].join('\n') + '\n';
 }
+
+/** A column of a table of records: its title, alignment and cell text (empty when it has none). */
+export interface RecordColumn<T> {
+  title: string;
+  right: boolean;
+  cell: (r: T) => string;
+  /** shown even when every cell is empty */
+  keep?: boolean;
+}
+
+/** Records as an aligned markdown table (lines); columns empty in every row are left out unless `keep`. */
+export function recordTable<T>(rows: readonly T[], cols: readonly RecordColumn<T>[]): string[] {
+  const used = cols.filter((c) => c.keep || rows.some((r) => c.cell(r) !== ''));
+  const md = mdTable(
+    used.map((c) => c.title),
+    rows.map((r) => used.map((c) => c.cell(r))),
+    { right: used.map((c) => c.right) },
+  );
+  return md.trimEnd().split('\n');
+}
+
+/** A number with `d` decimals, or '' when it is missing or not finite. */
+export const fixed = (x: number | undefined, d: number): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '');

@@ -1,5 +1,5 @@
 // The CLI as a user runs it: a child process on the compiled package.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,21 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, inject, it } from 'vitest';
 
 import type { BenchRow } from '../../lib/bench/types.js';
+import { cliRunner } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');
-const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'wp-cli-'));
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cli, ...args], { env: { ...process.env, WHISPER_PERF_CACHE: join(tmp, 'cache'), ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = cliRunner({ WHISPER_PERF_CACHE: join(tmp, 'cache') });
 
 describe('whisper-perf --help', () => {
   it('every command has help that names its options', async () => {

@@ -1,6 +1,5 @@
 // The hardware commands as a user runs them: builds, bench --build, threads, recommend, profile,
 // and the memory/CPU/device fields of every bench row. Kept short: -r 1, the quick workload.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,21 +10,12 @@ import type { BenchRow } from '../../lib/bench/types.js';
 import type { Recommendation } from '../../lib/bench/recommend.js';
 import type { ThreadsResult } from '../../lib/bench/threads.js';
 import type { ProfileResult } from '../../lib/bench/profile.js';
+import { cliRunner } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');
-const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'wp-hw-'));
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cli, ...args], { env: { ...process.env, WHISPER_PERF_CACHE: join(tmp, 'cache'), ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = cliRunner({ WHISPER_PERF_CACHE: join(tmp, 'cache') });
 
 describe('help', () => {
   it('names the hardware commands and their options', async () => {

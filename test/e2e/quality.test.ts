@@ -2,7 +2,7 @@
 // cache's synthetic tiny.en and a q5_0 copy made by --quantize, over a 10-second espeak-ng file
 // with its reference; bad input. q5_0 and not q8_0: on a CPU with AMX, ggml's AMX kernel crashes
 // on q8_0 whisper models (the guard refuses it; see the AMX test below).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { writeTestAudio } from '../../lib/audio/speech.js';
 import type { BenchRow } from '../../lib/bench/types.js';
+import { cliRunner } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');
-const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'wp-quality-'));
 const cache = join(tmp, 'cache');
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -28,16 +28,7 @@ const amx = (() => {
   }
 })();
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cli, ...args], { env: { ...process.env, WHISPER_PERF_CACHE: cache } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = cliRunner({ WHISPER_PERF_CACHE: cache });
 
 const speech10 = join(tmp, 'speech-10s.wav');
 

@@ -1,7 +1,7 @@
 // The real-time-factor matrix, transcribe and presets as a user runs them (a child process on the
 // compiled package), and an abort of a long transcription through the API. Speech comes from
 // espeak-ng, generated here; the model is the test cache's synthetic tiny.en.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateTestAudio, writeTestAudio, type SpeechCache } from '../../lib/audio/speech.js';
 import type { BenchRow } from '../../lib/bench/types.js';
 import { loadModel } from '../../lib/model.js';
+import { cliRunner, expectUsageError } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');
-const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'wp-rtf-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -23,17 +23,7 @@ const hasSox = has('sox');
 const hasFfprobe = has('ffprobe', '-version');
 if (!hasEspeak) console.warn('rtf e2e: espeak-ng is not installed, so the speech tests are skipped (.ci/run installs it: apt-get install espeak-ng sox ffmpeg)');
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cli, ...args], { env: { ...process.env, WHISPER_PERF_CACHE: join(tmp, 'cache') } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, ms: performance.now() - t0 }));
-  });
-}
+const run = cliRunner({ WHISPER_PERF_CACHE: join(tmp, 'cache') });
 
 /** The file's duration as sox (or ffprobe) reports it. */
 function externalDuration(path: string): number {
@@ -66,12 +56,7 @@ describe('presets and bad input (no transcription)', () => {
     [['transcribe', '-m', tiny, '-p', 'fast', 'x.wav'], 'fast'],
     [['transcribe', '-m', tiny, '-o', 'docx', 'x.wav'], 'docx'],
   ])('%j: one line naming the problem, exit 2', async (args, text) => {
-    const r = await run(args);
-    expect(r.code).toBe(2);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(text);
-    expect(r.stdout).toBe('');
+    expectUsageError(await run(args), text);
   });
 
   it('rtf: files that do not decode are failed cells, the sweep goes on, exit 1', async () => {

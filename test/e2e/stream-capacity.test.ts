@@ -4,7 +4,7 @@
 // synthetic weights never end a window by themselves; no timing is asserted beyond sanity bounds.
 // One thread per transcription: on a shared, oversubscribed machine two OpenMP threads spin against
 // each other and a 5 s window took 7.8 s instead of 0.5 s (measured here).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +16,9 @@ import { writeTestAudio } from '../../lib/audio/speech.js';
 import { stream, type StreamStep } from '../../lib/bench/stream.js';
 import type { BenchRow } from '../../lib/bench/types.js';
 import { loadModel } from '../../lib/model.js';
+import { cliRunner, expectUsageError } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');
-const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'wp-stream-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -29,16 +29,7 @@ const speech = join(tmp, 'speech-20s.wav');
 /** Fast decoding for synthetic weights: one segment per window, 4 tokens, a 5.12 s encoder context. */
 const FAST = ['-p', 'realtime', '--max-tokens', '4', '--audio-ctx', '256', '--warmup', '0'];
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cli, ...args], { env: { ...process.env, WHISPER_PERF_CACHE: join(tmp, 'cache') } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = cliRunner({ WHISPER_PERF_CACHE: join(tmp, 'cache') });
 
 describe('stream and capacity: bad input (nothing transcribed)', () => {
   it.each([
@@ -50,12 +41,7 @@ describe('stream and capacity: bad input (nothing transcribed)', () => {
     [['capacity', '-m', tiny, '-f', join(tmp, 'missing.wav'), '-n', '1'], 'no such file'],
     [['capacity', '-m', tiny, '-f', 'x.wav', '-n', '1', '--memory-limit', 'lots'], '--memory-limit'],
   ])('%j: one line naming the problem, exit 2', async (args, text) => {
-    const r = await run(args);
-    expect(r.code).toBe(2);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(text);
-    expect(r.stdout).toBe('');
+    expectUsageError(await run(args), text);
   });
 
   it('a file that does not decode is a failed cell (stream) or failed cells (capacity), exit 1', async () => {

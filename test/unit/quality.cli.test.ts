@@ -5,16 +5,10 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { main } from '../../lib/cli/main.js';
+import { runMain } from '../fixtures/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wp-wer-'));
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
 
 function file(rel: string, text: string | Buffer): string {
   const path = join(tmp, rel);
@@ -28,7 +22,7 @@ const FOX_HYP = 'the quick brown fox jumped over a lazy dog';
 
 describe('whisper-perf wer', () => {
   it('compares two files: a table by default, 2/9 for the fox pair', async () => {
-    const r = await run(['wer', file('one/ref.txt', FOX), file('one/hyp.txt', FOX_HYP)]);
+    const r = await runMain(['wer', file('one/ref.txt', FOX), file('one/hyp.txt', FOX_HYP)]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     const lines = r.stdout.trim().split('\n');
@@ -38,7 +32,7 @@ describe('whisper-perf wer', () => {
   });
 
   it('-o json gives the totals and per-file detail; the normalizer makes the acceptance pair 0', async () => {
-    const r = await run(['wer', file('two/ref.txt', "It's 5 o'clock."), file('two/hyp.txt', "it is five o'clock"), '-o', 'json']);
+    const r = await runMain(['wer', file('two/ref.txt', "It's 5 o'clock."), file('two/hyp.txt', "it is five o'clock"), '-o', 'json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ wer: 0, substitutions: 0, deletions: 0, insertions: 0, ref_words: 4, hyp_words: 4, normalized: true });
@@ -46,7 +40,7 @@ describe('whisper-perf wer', () => {
     expect(j.files[0]).toMatchObject({ name: 'ref.txt', wer: 0, ref_words: 4 });
     expect(j.files[0].alignment).toBeUndefined();
 
-    const raw = JSON.parse((await run(['wer', join(tmp, 'two/ref.txt'), join(tmp, 'two/hyp.txt'), '-o', 'json', '--no-normalize'])).stdout);
+    const raw = JSON.parse((await runMain(['wer', join(tmp, 'two/ref.txt'), join(tmp, 'two/hyp.txt'), '-o', 'json', '--no-normalize'])).stdout);
     expect(raw.normalized).toBe(false);
     expect(raw.wer).toBeGreaterThan(0);
   });
@@ -57,7 +51,7 @@ describe('whisper-perf wer', () => {
     file('dirs/ref/.hidden', 'ignored');
     file('dirs/hyp/a.txt', FOX_HYP);
     file('dirs/hyp/b.hyp', 'hello');
-    const r = await run(['wer', join(tmp, 'dirs/ref'), join(tmp, 'dirs/hyp'), '-o', 'json']);
+    const r = await runMain(['wer', join(tmp, 'dirs/ref'), join(tmp, 'dirs/hyp'), '-o', 'json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     // 3 errors over 11 reference words, not the mean of 2/9 and 1/2
@@ -66,18 +60,18 @@ describe('whisper-perf wer', () => {
       ['a.txt', 2 / 9],
       ['b', 1 / 2],
     ]);
-    const md = await run(['wer', join(tmp, 'dirs/ref'), join(tmp, 'dirs/hyp')]);
+    const md = await runMain(['wer', join(tmp, 'dirs/ref'), join(tmp, 'dirs/hyp')]);
     expect(md.stdout).toContain('| total (2 files) | 27.27% | 2 | 1 | 0 | 11 | 10 |');
   });
 
   it('--align prints REF/HYP rows with markers, and the alignment in json', async () => {
     const ref = join(tmp, 'one/ref.txt');
     const hyp = join(tmp, 'one/hyp.txt');
-    const r = await run(['wer', ref, hyp, '--align']);
+    const r = await runMain(['wer', ref, hyp, '--align']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('### ref.txt');
     expect(r.stdout).toContain('REF: the quick brown fox jumps  over the lazy dog\nHYP: the quick brown fox jumped over a   lazy dog\n                         S           S\n');
-    const j = JSON.parse((await run(['wer', ref, hyp, '--align', '-o', 'json'])).stdout);
+    const j = JSON.parse((await runMain(['wer', ref, hyp, '--align', '-o', 'json'])).stdout);
     expect(j.files[0].alignment).toContainEqual({ op: 'S', ref: 'jumps', hyp: 'jumped' });
   });
 
@@ -86,7 +80,7 @@ describe('whisper-perf wer', () => {
     file('bad/ref/b.txt', 'b');
     file('bad/hyp/a.txt', 'a');
     file('bad/hyp/c.txt', 'c');
-    const r = await run(['wer', join(tmp, 'bad/ref'), join(tmp, 'bad/hyp')]);
+    const r = await runMain(['wer', join(tmp, 'bad/ref'), join(tmp, 'bad/hyp')]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -106,14 +100,14 @@ describe('whisper-perf wer', () => {
       [['wer', join(tmp, 'dirs/ref'), ref], /REF .* is a directory, HYP .* is a file/],
     ];
     for (const [args, message] of cases) {
-      const r = await run(args);
+      const r = await runMain(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
     }
     file('dup/ref/a.txt', 'x');
     file('dup/ref/a.lab', 'x');
     file('dup2/hyp/a.txt', 'x');
-    const dup = await run(['wer', join(tmp, 'dup/ref'), join(tmp, 'dup2/hyp')]);
+    const dup = await runMain(['wer', join(tmp, 'dup/ref'), join(tmp, 'dup2/hyp')]);
     expect(dup.code).toBe(2);
     expect(dup.stderr).toMatch(/two files with base name "a": a\.lab and a\.txt/);
   });
@@ -123,29 +117,29 @@ describe('whisper-perf wer', () => {
     file('empty/ref/b.txt', '  um  ');
     file('empty/hyp/a.txt', 'hello world');
     file('empty/hyp/b.txt', 'noise');
-    const r = await run(['wer', join(tmp, 'empty/ref'), join(tmp, 'empty/hyp')]);
+    const r = await runMain(['wer', join(tmp, 'empty/ref'), join(tmp, 'empty/hyp')]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/warning: b\.txt: empty reference and 1 hypothesis word/);
     expect(r.stdout).toContain('| b.txt | n/a | 0 | 0 | 1 | 0 | 1 |');
     expect(r.stdout).toContain('| total (2 files) | 50.00% |');
-    const alone = await run(['wer', join(tmp, 'empty/ref/b.txt'), join(tmp, 'empty/hyp/b.txt')]);
+    const alone = await runMain(['wer', join(tmp, 'empty/ref/b.txt'), join(tmp, 'empty/hyp/b.txt')]);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toMatch(/reference is empty after normalization.*WER is undefined/);
   });
 
   it('--out writes the data to a file', async () => {
     const out = join(tmp, 'out.json');
-    const r = await run(['wer', join(tmp, 'one/ref.txt'), join(tmp, 'one/hyp.txt'), '-o', 'json', '--out', out]);
+    const r = await runMain(['wer', join(tmp, 'one/ref.txt'), join(tmp, 'one/hyp.txt'), '-o', 'json', '--out', out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     expect(JSON.parse(readFileSync(out, 'utf8')).wer).toBe(2 / 9);
   });
 
   it('has help, and is listed in the top-level help', async () => {
-    const h = await run(['wer', '--help']);
+    const h = await runMain(['wer', '--help']);
     expect(h.code).toBe(0);
     for (const o of ['usage: whisper-perf wer REF HYP', '--output', '--align', '--no-normalize', '--out']) expect(h.stdout).toContain(o);
-    expect((await run(['help', 'wer'])).stdout).toBe(h.stdout);
-    expect((await run(['--help'])).stdout).toMatch(/^\s+wer\s/m);
+    expect((await runMain(['help', 'wer'])).stdout).toBe(h.stdout);
+    expect((await runMain(['--help'])).stdout).toMatch(/^\s+wer\s/m);
   });
 });

@@ -5,27 +5,15 @@ import { describe, expect, it } from 'vitest';
 
 import type { RtfDeps, RtfModel, RtfTranscript } from '../../lib/bench/rtf.js';
 import type { BenchRow } from '../../lib/bench/types.js';
-import { main } from '../../lib/cli/main.js';
 import { WhisperPerfError } from '../../lib/errors.js';
-import type { WhisperTimings } from '../../lib/logs.js';
 import type { QuantizeResult } from '../../lib/models/quantize.js';
 import { paretoFrontier, quantizedPath, referenceCandidates, runQuality, type QualityDeps } from '../../lib/quality/sweep.js';
 import { COLUMNS, flattenRow, formatRows } from '../../lib/report/formats.js';
 import { provenance } from '../fixtures/rows.js';
+import { expectUsageError, runMain } from '../fixtures/cli.js';
+import { fakeTimings } from '../fixtures/timings.js';
 
-const stage = (runs: number, perRunMs: number) => ({ runs, perRunMs, totalMs: runs * perRunMs });
-const timings = (): WhisperTimings => ({
-  loadMs: 0,
-  melMs: 12,
-  fallbacksP: 0,
-  fallbacksH: 0,
-  sample: stage(40, 0.05),
-  encode: stage(1, 300),
-  decode: stage(30, 2.5),
-  batchd: stage(0, 0),
-  prompt: stage(2, 0.8),
-  totalMs: 0,
-});
+const timings = fakeTimings;
 
 const REF: Record<string, string> = {
   'a.txt': 'the quick brown fox jumps over the lazy dog',
@@ -324,12 +312,6 @@ describe('paretoFrontier', () => {
 });
 
 describe('whisper-perf quality (command line, no model load)', () => {
-  async function run(args: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-    return { code, stdout, stderr };
-  }
 
   it.each([
     [['quality'], 'no audio file'],
@@ -338,20 +320,15 @@ describe('whisper-perf quality (command line, no model load)', () => {
     [['quality', '-f', 'x.wav', '-m', '/nonexistent/model.bin'], '/nonexistent/model.bin'],
     [['quality', '-f', '/nonexistent/dir/x.wav'], 'no reference transcript for /nonexistent/dir/x.wav'],
   ])('%j: one line naming the problem, exit 2', async (args, text) => {
-    const r = await run(args);
-    expect(r.code).toBe(2);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(text);
-    expect(r.stdout).toBe('');
+    expectUsageError(await runMain(args), text);
   });
 
   it('--help and help quality', async () => {
-    const r = await run(['quality', '--help']);
+    const r = await runMain(['quality', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('usage: whisper-perf quality');
     expect(r.stdout).toContain('--allow-amx-quant');
-    expect((await run(['help', 'quality'])).stdout).toBe(r.stdout);
-    expect((await run(['--help'])).stdout).toMatch(/\n  quality /);
+    expect((await runMain(['help', 'quality'])).stdout).toBe(r.stdout);
+    expect((await runMain(['--help'])).stdout).toMatch(/\n  quality /);
   });
 });

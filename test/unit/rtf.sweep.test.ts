@@ -4,27 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { rtfRow, runRtf, WARMUP_AUDIO_S, type RtfDeps, type RtfModel, type RtfTranscript } from '../../lib/bench/rtf.js';
 import type { BenchRow } from '../../lib/bench/types.js';
 import { WhisperPerfError } from '../../lib/errors.js';
-import type { WhisperTimings } from '../../lib/logs.js';
 import type { TranscribeOptions } from '../../lib/model.js';
 import { provenance } from '../fixtures/rows.js';
+import { fakeTimings, stage } from '../fixtures/timings.js';
 
-const stage = (runs: number, perRunMs: number) => ({ runs, perRunMs, totalMs: runs * perRunMs });
 
-function timings(over: Partial<WhisperTimings> = {}): WhisperTimings {
-  return {
-    loadMs: 0,
-    melMs: 12,
-    fallbacksP: 0,
-    fallbacksH: 0,
-    sample: stage(40, 0.05),
-    encode: stage(1, 300),
-    decode: stage(30, 2.5),
-    batchd: stage(0, 0),
-    prompt: stage(2, 0.8),
-    totalMs: 0,
-    ...over,
-  };
-}
+const timings = fakeTimings;
 
 function transcript(ms: number, over: Partial<RtfTranscript> = {}): RtfTranscript {
   return { ms, timings: timings(), firstSegmentMs: 120, fallbacks: 0, language: 'en', segments: [{}], ...over };
