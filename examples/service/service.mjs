@@ -81,7 +81,7 @@ export async function createService(options = {}) {
     duration: registry.add(new Histogram('whisper_service_request_duration_seconds', 'Time from the request to its answer, by route', DURATION_BUCKETS)),
     whisper: registry.add(new Histogram('whisper_service_transcribe_duration_seconds', 'Time of whisper.cpp transcriptions that completed', DURATION_BUCKETS)),
     transcriptions: registry.add(new Counter('whisper_service_transcriptions_total', 'whisper.cpp transcriptions started, by outcome (ok, aborted, failed)')),
-    aborts: registry.add(new Counter('whisper_service_aborts_total', 'whisper.cpp transcriptions aborted while running, by reason (client, timeout, shutdown)')),
+    aborts: registry.add(new Counter('whisper_service_aborts_total', 'whisper.cpp transcriptions aborted through their signal, by reason (client, timeout, shutdown)')),
     audio: registry.add(new Counter('whisper_service_audio_seconds_total', 'Seconds of audio transcribed')),
     queue: registry.add(new Gauge('whisper_service_queue_depth', 'Requests waiting for a transcriber', () => limiter.depth)),
     inFlight: registry.add(new Gauge('whisper_service_in_flight', 'Requests being decoded, waiting or transcribed', () => inFlight.size)),
@@ -94,6 +94,8 @@ export async function createService(options = {}) {
 
   // --- the HTTP server -------------------------------------------------------------------------
   let shuttingDown = false;
+  /** sockets whose request node answered itself (408, 431, 400): counted once, there */
+  const answeredByNode = new WeakSet();
   const app = Fastify({
     logger: o.logger,
     bodyLimit: o.maxBodyBytes,
@@ -118,6 +120,7 @@ export async function createService(options = {}) {
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'REQUEST_TIMEOUT', `the request was not received within ${o.uploadTimeoutMs} ms`]
         : [400, 'BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`];
       if (err.code !== 'ECONNRESET' && !socket.destroyed) {
+        answeredByNode.add(socket);
         m.requests.inc({ route: 'none', method: 'none', status });
         m.errors.inc({ code });
         if (socket.writable) {
@@ -142,6 +145,7 @@ export async function createService(options = {}) {
     reply.raw.once('close', () => {
       const finished = reply.raw.writableFinished;
       if (!finished) ac.abort(new ServiceError(499, 'CLIENT_CLOSED', 'the client closed the connection before the answer'));
+      if (answeredByNode.has(request.raw.socket)) return;
       const route = request.routeOptions.url ?? 'unmatched';
       m.requests.inc({ route, method: request.method, status: finished ? reply.statusCode : 499 });
       if (!finished) m.errors.inc({ code: 'CLIENT_CLOSED' });

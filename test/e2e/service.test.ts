@@ -176,6 +176,9 @@ describe('service: routes and uploads', () => {
     expect(val(m, 'whisper_service_errors_total{code="AUDIO_INVALID"}')).toBeGreaterThan(0);
     expect(val(m, 'whisper_service_errors_total{code="PAYLOAD_TOO_LARGE"}')).toBeGreaterThan(0);
     expect(val(m, 'whisper_service_errors_total{code="HEADERS_TOO_LARGE"}')).toBe(1);
+    // the stalled upload is counted once, as node answered it (408), not again as a client that left
+    expect(val(m, 'whisper_service_errors_total{code="REQUEST_TIMEOUT"}')).toBe(1);
+    expect(val(m, 'whisper_service_errors_total{code="CLIENT_CLOSED"}')).toBe(0);
     expect(m).toHaveProperty(QUEUE, 0);
     expect(m).toHaveProperty('whisper_service_in_flight');
     const count = val(m, 'whisper_service_request_duration_seconds_count{route="/transcribe"}');
