@@ -164,7 +164,8 @@ export async function createService(options = {}) {
   app.setErrorHandler((err, request, reply) => {
     const { status, code, message, headers } = toHttpError(err, request.abort?.signal);
     if (status >= 500 && code !== 'QUEUE_FULL' && code !== 'SHUTTING_DOWN' && code !== 'TIMEOUT') request.log.error({ err }, 'server error');
-    m.errors.inc({ code });
+    // a client that left is counted when its connection closes
+    if (code !== 'CLIENT_CLOSED') m.errors.inc({ code });
     // an answer sent before the body was read: close the connection rather than read the rest
     if (!request.raw.complete) reply.header('connection', 'close');
     reply.code(status).headers(headers).send({ error: { code, message } });

@@ -204,6 +204,9 @@ describe('service: cancellation and the queue (30 s of audio at full context)', 
     expect(val(after, OK)).toBe(val(before, OK));
     expect(val(after, 'whisper_service_transcriptions_total{outcome="aborted"}')).toBe(val(before, 'whisper_service_transcriptions_total{outcome="aborted"}') + 1);
     expect((await u.answer).status).toBe(0);
+    const closed = 'whisper_service_errors_total{code="CLIENT_CLOSED"}';
+    expect(val(after, closed)).toBe(val(before, closed) + 1);
+    expect(val(after, 'whisper_service_requests_total{method="POST",route="/transcribe",status="499"}')).toBe(val(before, 'whisper_service_requests_total{method="POST",route="/transcribe",status="499"}') + 1);
   });
 
   it('over max concurrent + max waiting: 503 QUEUE_FULL with Retry-After; a waiting client that leaves frees its place', async () => {
