@@ -183,6 +183,10 @@ export function scenarios({ maxBodyBytes, uploadTimeoutMs }) {
       run: (ctx) => rawRequest(ctx.port, { head: head(`X-Filler: ${'a'.repeat(64 * 1024)}\r\n`, 0) }),
     },
     {
+      name: 'malformed-head', expect: 'reject', weight: 0.5,
+      run: (ctx) => rawRequest(ctx.port, { head: 'POST /transcribe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\nContent-Ty' }),
+    },
+    {
       name: 'oversize-declared', expect: 'reject', weight: 1,
       run: (ctx) => rawRequest(ctx.port, { head: head('', maxBodyBytes + 1), chunks: [filler], untilAnswer: true }),
     },
@@ -196,7 +200,7 @@ export function scenarios({ maxBodyBytes, uploadTimeoutMs }) {
     },
     {
       name: 'hangup-mid-transcription', expect: 'hangup', weight: 2,
-      run: (ctx) => rawRequest(ctx.port, { head: head('', long.length), chunks: [long], destroyAfterMs: 20 + Math.floor(ctx.random() * 300) }),
+      run: (ctx) => rawRequest(ctx.port, { head: head('', long.length), chunks: [long], destroyAfterMs: 20 + Math.floor(ctx.random() * 1500) }),
     },
     {
       name: 'slow-client', expect: 'ok', weight: 1,
@@ -303,6 +307,7 @@ export function summarize({ results, elapsedS }, { rss, crashed, exit, healthAft
     crashes: crashed ? 1 : 0,
     healthAfter,
     shutdown: exit,
+    clientsGone: serverMetrics ? serverMetrics['whisper_service_errors_total{code="CLIENT_CLOSED"}'] ?? 0 : null,
     abortedNative: serverMetrics ? Object.fromEntries(Object.entries(serverMetrics).filter(([k]) => k.startsWith('whisper_service_aborts_total')).map(([k, v]) => [/reason="(\w+)"/.exec(k)?.[1] ?? k, v])) : null,
     rss: {
       startMiB: samples.length ? mib(samples[0]) : null,
@@ -351,6 +356,7 @@ export function markdown(r) {
     ['5xx load shedding (QUEUE_FULL, TIMEOUT)', r.shed],
     ['hostile answered 4xx with a code', `${r.hostile.answered4xxWithCode} / ${r.hostile.count}`],
     ['crashes (must be 0)', r.crashes],
+    ['clients that left before the answer (server count)', r.clientsGone ?? '-'],
     ['native calls aborted (by reason)', r.abortedNative ? Object.entries(r.abortedNative).map(([k, v]) => `${k}: ${v}`).join(', ') || '0' : '-'],
     ['health after the run', r.healthAfter],
     ['SIGTERM shutdown', r.shutdown ? `exit ${r.shutdown.code ?? r.shutdown.signal}` : '-'],

@@ -71,7 +71,7 @@ export async function createService(options = {}) {
   const limiter = new Limiter({ maxConcurrent: o.maxConcurrent, maxWaiting: o.maxWaiting });
 
   // --- metrics ------------------------------------------------------------------------------
-  /** requests in the handler (decoding, waiting or transcribing), each with its AbortController */
+  /** requests in the transcribe handler until their answer is written, each with its AbortController */
   const inFlight = new Set();
   let transcribing = 0;
   const registry = new Registry();
@@ -84,7 +84,7 @@ export async function createService(options = {}) {
     aborts: registry.add(new Counter('whisper_service_aborts_total', 'whisper.cpp transcriptions aborted through their signal, by reason (client, timeout, shutdown)')),
     audio: registry.add(new Counter('whisper_service_audio_seconds_total', 'Seconds of audio transcribed')),
     queue: registry.add(new Gauge('whisper_service_queue_depth', 'Requests waiting for a transcriber', () => limiter.depth)),
-    inFlight: registry.add(new Gauge('whisper_service_in_flight', 'Requests being decoded, waiting or transcribed', () => inFlight.size)),
+    inFlight: registry.add(new Gauge('whisper_service_in_flight', 'Requests in the transcribe handler: decoding, waiting, transcribing or answering', () => inFlight.size)),
     busy: registry.add(new Gauge('whisper_service_transcribing', 'whisper.cpp transcriptions running now', () => transcribing)),
     rss: registry.add(new Gauge('process_resident_memory_bytes', 'Resident set size of the process', () => process.memoryUsage.rss())),
     heap: registry.add(new Gauge('nodejs_heap_used_bytes', 'V8 heap in use', () => process.memoryUsage().heapUsed)),
@@ -119,7 +119,10 @@ export async function createService(options = {}) {
         err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'HEADERS_TOO_LARGE', `the request head is over ${o.maxHeaderBytes} bytes`]
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'REQUEST_TIMEOUT', `the request was not received within ${o.uploadTimeoutMs} ms`]
         : [400, 'BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`];
-      if (err.code !== 'ECONNRESET' && !socket.destroyed) {
+      // a client that hung up (reset, or its end of the connection closed mid-request) gets no
+      // answer; if a request had begun, its own close handler counts it as CLIENT_CLOSED
+      const gone = err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE';
+      if (!gone && !socket.destroyed) {
         answeredByNode.add(socket);
         m.requests.inc({ route: 'none', method: 'none', status });
         m.errors.inc({ code });
@@ -143,6 +146,7 @@ export async function createService(options = {}) {
     const ac = new AbortController();
     request.abort = ac;
     reply.raw.once('close', () => {
+      inFlight.delete(ac);
       const finished = reply.raw.writableFinished;
       if (!finished) ac.abort(new ServiceError(499, 'CLIENT_CLOSED', 'the client closed the connection before the answer'));
       if (answeredByNode.has(request.raw.socket)) return;
@@ -235,8 +239,8 @@ export async function createService(options = {}) {
         release();
       }
     } finally {
+      // it stays in flight until its answer is written (the close handler above)
       clearTimeout(timer);
-      inFlight.delete(ac);
     }
   });
 
@@ -246,8 +250,10 @@ export async function createService(options = {}) {
 
   /** Maps any error to the answer: the service's own, the library's by code, fastify's by status. */
   function toHttpError(err, signal) {
-    // an abort answers with its reason (timeout 504, shutdown 503, client gone 499)
+    // an abort answers with its reason (timeout 504, shutdown 503, client gone 499); so does any
+    // error of a request whose client has gone (its upload cut off)
     if (err instanceof WhisperPerfError && err.code === 'ABORTED' && signal?.reason instanceof ServiceError) err = signal.reason;
+    if (signal?.reason?.code === 'CLIENT_CLOSED') err = signal.reason;
     if (err instanceof ServiceError) return { status: err.status, code: err.code, message: err.message, headers: err.headers };
     if (err instanceof QueueError) {
       const retry = err.code === 'QUEUE_FULL' ? retryAfterSeconds() : 5;
@@ -297,7 +303,9 @@ export async function createService(options = {}) {
       const closed = app.close();
       await waitFor(() => inFlight.size === 0, graceMs);
       for (const ac of inFlight) ac.abort(new ServiceError(503, 'SHUTTING_DOWN', `the server shut down before the transcription finished (grace period ${graceMs} ms)`));
-      await waitFor(() => inFlight.size === 0, 2000);
+      // whisper.cpp stops at its next abort check: an encoder pass under way runs to its end
+      // (seconds for 30 s of audio on a busy CPU), so the answers may take that long
+      await waitFor(() => inFlight.size === 0, 15_000);
       // uploads still trickling in, idle keep-alive connections: closed now
       app.server.closeAllConnections?.();
       await closed;

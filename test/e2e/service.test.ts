@@ -150,6 +150,8 @@ describe('service: routes and uploads', () => {
   it('a head over the limit is 431 HEADERS_TOO_LARGE; a stalled upload is 408 REQUEST_TIMEOUT; both with a code', async () => {
     const big: Answer = await rawRequest(svc.port, { head: `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: ${'a'.repeat(20_000)}` });
     expect([big.status, big.code]).toEqual([431, 'HEADERS_TOO_LARGE']);
+    const malformed: Answer = await rawRequest(svc.port, { head: 'POST /transcribe HTTP/1.1\r\nContent-Length: x' });
+    expect([malformed.status, malformed.code]).toEqual([400, 'BAD_REQUEST']);
     const stalled: Answer = await rawRequest(svc.port, {
       head: 'POST /transcribe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: 32044',
       chunks: [wav(1).subarray(0, 1000)],
@@ -196,6 +198,13 @@ describe('service: cancellation and the queue (30 s of audio at full context)', 
 
   it('a client that disconnects aborts the running whisper.cpp transcription', async () => {
     const before = await metricsOf(svc.url);
+    // first a client that hangs up in the middle of its upload: counted as gone, never a 400
+    const cut: Answer = await rawRequest(svc.port, {
+      head: `POST /transcribe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: ${LONG.length}`,
+      chunks: [LONG.subarray(0, 5000)],
+      destroyAfterMs: 20,
+    });
+    expect(cut.hungUp).toBe(true);
     const u = upload(svc.port, LONG);
     await until(svc.url, (m) => val(m, TRANSCRIBING) === 1);
     u.hangUp();
@@ -205,8 +214,10 @@ describe('service: cancellation and the queue (30 s of audio at full context)', 
     expect(val(after, 'whisper_service_transcriptions_total{outcome="aborted"}')).toBe(val(before, 'whisper_service_transcriptions_total{outcome="aborted"}') + 1);
     expect((await u.answer).status).toBe(0);
     const closed = 'whisper_service_errors_total{code="CLIENT_CLOSED"}';
-    expect(val(after, closed)).toBe(val(before, closed) + 1);
-    expect(val(after, 'whisper_service_requests_total{method="POST",route="/transcribe",status="499"}')).toBe(val(before, 'whisper_service_requests_total{method="POST",route="/transcribe",status="499"}') + 1);
+    const gone = 'whisper_service_requests_total{method="POST",route="/transcribe",status="499"}';
+    expect(val(after, closed)).toBe(val(before, closed) + 2);
+    expect(val(after, gone)).toBe(val(before, gone) + 2);
+    expect(val(after, 'whisper_service_errors_total{code="BAD_REQUEST"}')).toBe(val(before, 'whisper_service_errors_total{code="BAD_REQUEST"}'));
   });
 
   it('over max concurrent + max waiting: 503 QUEUE_FULL with Retry-After; a waiting client that leaves frees its place', async () => {
