@@ -271,6 +271,8 @@ export function summarize({ results, elapsedS }, { rss, crashed, exit, healthAft
   const byScenario = {};
   const problems = [];
   const latencies = [];
+  const waits = [];
+  const whisper = [];
   let answered = 0;
   for (const r of results) {
     byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
@@ -285,7 +287,17 @@ export function summarize({ results, elapsedS }, { rss, crashed, exit, healthAft
     // we left before an answer: nothing to judge but the server's survival; a transcription
     // quicker than the hang-up is answered 200 first, which is fine too
     else ok = r.hungUp === true || r.status === 200;
-    if (r.expect === 'ok' && r.status === 200 && r.scenario !== 'slow-client') latencies.push(r.ms);
+    if (r.expect === 'ok' && r.status === 200 && r.scenario !== 'slow-client') {
+      latencies.push(r.ms);
+      // the server's own split of the time: waiting for a transcriber, and whisper.cpp
+      try {
+        const j = JSON.parse(r.body);
+        waits.push(j.waitMs);
+        whisper.push(j.ms);
+      } catch {
+        /* raw-socket answers carry no body here */
+      }
+    }
     if (!ok && problems.length < 20) problems.push(`${r.scenario}: expected ${r.expect}, got ${r.status || r.transport || 'no answer'}${r.code ? ` ${r.code}` : ''}`);
     else if (!ok) problems.push('...');
   }
@@ -299,7 +311,7 @@ export function summarize({ results, elapsedS }, { rss, crashed, exit, healthAft
     answered,
     durationS: round(elapsedS, 2),
     throughput: round(answered / elapsedS, 2),
-    valid: { count: latencies.length, p50Ms: latencies.length ? round(percentile(latencies, 50)) : null, p99Ms: latencies.length ? round(percentile(latencies, 99)) : null, perS: round(latencies.length / elapsedS, 2) },
+    valid: { count: latencies.length, p50Ms: latencies.length ? round(percentile(latencies, 50)) : null, p99Ms: latencies.length ? round(percentile(latencies, 99)) : null, perS: round(latencies.length / elapsedS, 2), waitP50Ms: waits.length ? round(percentile(waits, 50)) : null, whisperP50Ms: whisper.length ? round(percentile(whisper, 50)) : null },
     byStatus,
     byCode,
     byScenario,
@@ -352,6 +364,7 @@ export function markdown(r) {
     ['throughput (answers)', `${r.throughput} req/s`],
     ['valid transcriptions', `${r.valid.count} (${r.valid.perS}/s)`],
     ['valid latency p50 / p99', `${r.valid.p50Ms ?? '-'} / ${r.valid.p99Ms ?? '-'} ms`],
+    ['valid, server side p50: queue wait / whisper.cpp', `${r.valid.waitP50Ms ?? '-'} / ${r.valid.whisperP50Ms ?? '-'} ms`],
     ['by status', Object.entries(r.byStatus).map(([k, v]) => `${k === '0' ? 'none' : k}: ${v}`).join(', ')],
     ['by error code', Object.entries(r.byCode).map(([k, v]) => `${k}: ${v}`).join(', ') || '-'],
     ['5xx server errors (must be 0)', r.serverErrors],
