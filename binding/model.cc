@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include "bench_loop.h"
+#include "set_mel.h"
 
 #include <cstdlib>
 #ifdef __GLIBC__
@@ -88,7 +89,7 @@ class LoadJob : public PromiseJob {
       return;
     }
     // Start from a defined mel (silence), as whisper-bench does, so encode is always valid.
-    if (whisper_set_mel(ctx_, nullptr, 0, whisper_model_n_mels(ctx_)) != 0) {
+    if (SetMelNoNull(ctx_, nullptr, 0, whisper_model_n_mels(ctx_)) != 0) {
       FreeContext(ctx_);
       Fail("NATIVE_FAILURE", "whisper_set_mel failed after load");
       return;
@@ -165,7 +166,7 @@ class SetMelJob : public ModelJob {
   void Run() override {
     WP_LOCKED_CTX();
     const auto t0 = Clock::now();
-    const int rc = whisper_set_mel(ctx, mel_.empty() ? nullptr : mel_.data(), nLen_, nMel_);
+    const int rc = SetMelNoNull(ctx, mel_.empty() ? nullptr : mel_.data(), nLen_, nMel_);
     ms_ = MsSince(t0);
     if (rc != 0) Fail("NATIVE_FAILURE", "whisper_set_mel failed: " + std::to_string(rc));
   }
