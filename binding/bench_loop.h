@@ -13,6 +13,7 @@
 #include <chrono>
 #include <string>
 
+#include "set_mel.h"
 #include "whisper.h"
 
 namespace wp {
@@ -71,7 +72,8 @@ void RunBenchLoop(whisper_context* ctx, const BenchSpec& s, BenchOutcome& out, A
     return rc;
   };
 
-  if (!ok(whisper_set_mel(ctx, nullptr, 0, whisper_model_n_mels(ctx)), "whisper_set_mel")) return;
+  // (whisper-bench calls whisper_set_mel(ctx, nullptr, 0, n_mel): the same state, see set_mel.h)
+  if (!ok(SetMelNoNull(ctx, nullptr, 0, whisper_model_n_mels(ctx)), "whisper_set_mel")) return;
   const auto th = Clock::now();
   for (int h = 0; h < s.heat; ++h) {
     if (!ok(whisper_encode(ctx, 0, nt), "whisper_encode")) return;

@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include "bench_loop.h"
+#include "set_mel.h"
 
 #include <cstdlib>
 #ifdef __GLIBC__
@@ -9,6 +10,7 @@
 #endif
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,16 @@ class ModelJob : public TargetJob {
   Model* model_;
 };
 
+// whisper.cpp sets ggml's process-wide logger (ggml_log_set in whisper_backend_init_gpu) each time
+// it creates a context or a state, and ggml's backend set-up logs through it; two models or states
+// created at once on their compute threads wrote it together (ThreadSanitizer: data race in
+// ggml_log_set, both from whisper_init_state). One creation at a time, process-wide: the library
+// is loaded once per process, so this mutex is shared by every worker_thread's instance too.
+static std::mutex& InitMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 #define WP_LOCKED_CTX()                                  \
   std::lock_guard<std::mutex> lock(model_->mu);          \
   whisper_context* ctx = model_->ctx;                    \
@@ -79,16 +91,18 @@ class LoadJob : public PromiseJob {
       : PromiseJob(env, std::move(ex)), path_(std::move(path)), params_(params) {}
 
   void Run() override {
-    const auto t0 = Clock::now();
+    std::unique_lock<std::mutex> init(InitMutex());
+    const auto t0 = Clock::now();  // after the wait for another creation: the load alone
     ctx_ = whisper_init_from_file_with_params(path_.c_str(), params_);
     loadMs_ = MsSince(t0);
+    init.unlock();
     if (ctx_ != nullptr) g_liveContexts++;
     if (ctx_ == nullptr) {
       Fail("MODEL_INVALID", "whisper.cpp could not load the model: " + path_);
       return;
     }
     // Start from a defined mel (silence), as whisper-bench does, so encode is always valid.
-    if (whisper_set_mel(ctx_, nullptr, 0, whisper_model_n_mels(ctx_)) != 0) {
+    if (SetMelNoNull(ctx_, nullptr, 0, whisper_model_n_mels(ctx_)) != 0) {
       FreeContext(ctx_);
       Fail("NATIVE_FAILURE", "whisper_set_mel failed after load");
       return;
@@ -165,7 +179,7 @@ class SetMelJob : public ModelJob {
   void Run() override {
     WP_LOCKED_CTX();
     const auto t0 = Clock::now();
-    const int rc = whisper_set_mel(ctx, mel_.empty() ? nullptr : mel_.data(), nLen_, nMel_);
+    const int rc = SetMelNoNull(ctx, mel_.empty() ? nullptr : mel_.data(), nLen_, nMel_);
     ms_ = MsSince(t0);
     if (rc != 0) Fail("NATIVE_FAILURE", "whisper_set_mel failed: " + std::to_string(rc));
   }
@@ -527,7 +541,10 @@ class CreateStateJob : public PromiseJob {
   void Run() override {
     whisper_context* ctx = model_->ctx;  // the model cannot be freed while this job holds it (see Dispose)
     if (ctx == nullptr) { Fail("DISPOSED", "model is disposed"); return; }
-    state_ = whisper_init_state(ctx);
+    {
+      std::lock_guard<std::mutex> init(InitMutex());
+      state_ = whisper_init_state(ctx);
+    }
     if (state_ == nullptr) { Fail("NATIVE_FAILURE", "whisper_init_state failed (out of memory?)"); return; }
     model_->liveStates++;
   }

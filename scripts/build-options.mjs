@@ -18,12 +18,24 @@ export const SWITCHES = {
   blas: { env: 'WHISPER_PERF_BLAS', cmake: ['GGML_BLAS'], doc: 'BLAS (OpenBLAS) for the CPU backend' },
 };
 
+/**
+ * `--sanitize KIND` (or WHISPER_PERF_SANITIZE=KIND): an instrumented build in a folder of its own.
+ * address = AddressSanitizer + UndefinedBehaviorSanitizer; thread = ThreadSanitizer, with ggml's own
+ * pthreads pool instead of OpenMP (libgomp is not instrumented, so TSan would report its internal
+ * synchronization as races). CMakeLists.txt applies -fsanitize, -O1, -g and frame pointers to
+ * whisper.cpp, ggml and binding/ alike.
+ */
+export const SANITIZERS = {
+  address: { out: 'build-asan', cmake: { WHISPER_SANITIZE_ADDRESS: 'ON', WHISPER_SANITIZE_UNDEFINED: 'ON', WHISPER_SANITIZE_THREAD: 'OFF' } },
+  thread: { out: 'build-tsan', cmake: { WHISPER_SANITIZE_THREAD: 'ON', WHISPER_SANITIZE_ADDRESS: 'OFF', WHISPER_SANITIZE_UNDEFINED: 'OFF', GGML_OPENMP: 'OFF' } },
+};
+
 const truthy = (v) => /^(1|on|true|yes)$/i.test(v);
 const falsy = (v) => /^(0|off|false|no)$/i.test(v);
 
 /**
  * Resolves build options from the environment and argv switches (`--cuda`, `--no-native`,
- * `--debug`, `-DNAME=VALUE`, `--out DIR`, `-j N`). Returns CMake definitions and settings.
+ * `--debug`, `--sanitize address|thread`, `-DNAME=VALUE`, `--out DIR`, `-j N`). Returns CMake definitions and settings.
  */
 export function resolveBuildOptions(argv = [], env = process.env) {
   const defs = {};
@@ -40,17 +52,37 @@ export function resolveBuildOptions(argv = [], env = process.env) {
   let buildType = env.WHISPER_PERF_BUILD_TYPE || 'Release';
   let out = env.WHISPER_PERF_BUILD_DIR || 'build';
   let jobs = Number(env.WHISPER_PERF_JOBS || 0) || undefined;
+  let sanitize = env.WHISPER_PERF_SANITIZE || undefined;
+  let outGiven = Boolean(env.WHISPER_PERF_BUILD_DIR);
+  let typeGiven = Boolean(env.WHISPER_PERF_BUILD_TYPE);
   for (const extra of (env.WHISPER_PERF_CMAKE_ARGS || '').split(/\s+/).filter(Boolean)) argv = [...argv, extra];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     let m;
     if ((m = /^--(no-)?([a-z0-9]+)$/.exec(a)) && SWITCHES[m[2]]) set(m[2], !m[1]);
-    else if (a === '--debug') buildType = 'Debug';
-    else if (a === '--relwithdebinfo') buildType = 'RelWithDebInfo';
-    else if (a === '--out') out = argv[++i];
+    else if (a === '--debug') (buildType = 'Debug'), (typeGiven = true);
+    else if (a === '--relwithdebinfo') (buildType = 'RelWithDebInfo'), (typeGiven = true);
+    else if (a === '--sanitize') {
+      sanitize = argv[++i];
+      if (sanitize === undefined) throw new Error(`--sanitize needs one of ${Object.keys(SANITIZERS).join(', ')}`);
+    }
+    else if ((m = /^--sanitize=(.*)$/.exec(a))) sanitize = m[1];
+    else if (a === '--out') (out = argv[++i]), (outGiven = true);
     else if (a === '-j' || a === '--jobs') jobs = Number(argv[++i]);
     else if ((m = /^-D([A-Za-z0-9_]+)=(.*)$/.exec(a))) defs[m[1]] = m[2];
     else throw new Error(`unknown build option: ${a}`);
+  }
+  if (sanitize !== undefined) {
+    const san = SANITIZERS[sanitize];
+    if (!san) throw new Error(`--sanitize ${sanitize}: expected one of ${Object.keys(SANITIZERS).join(', ')}`);
+    // the sanitizer's own settings win over switches that contradict them (--openmp with thread)
+    Object.assign(defs, san.cmake);
+    // never into the release folder: an instrumented addon there would be loaded by default
+    if (!outGiven) out = san.out;
+    // debug info for the reports' source lines; CMakeLists.txt lowers the optimization to -O1
+    if (!typeGiven) buildType = 'RelWithDebInfo';
+    // whisper-bench and friends are not needed to check the addon
+    if (!('WHISPER_PERF_NATIVE_BENCH' in defs)) defs.WHISPER_PERF_NATIVE_BENCH = 'OFF';
   }
   // explicit instruction-set switches only mean something with native tuning off
   const isa = ['GGML_AVX', 'GGML_AVX2', 'GGML_FMA', 'GGML_F16C', 'GGML_BMI2', 'GGML_AVX512'];
@@ -61,7 +93,7 @@ export function resolveBuildOptions(argv = [], env = process.env) {
   // Backends are off unless asked for, explicitly: CMake keeps cached values, so a folder once
   // configured with --cuda would otherwise stay CUDA when built again without it.
   for (const b of ['GGML_CUDA', 'GGML_VULKAN', 'GGML_OPENCL', 'GGML_BLAS']) if (!(b in defs)) defs[b] = 'OFF';
-  return { defs, buildType, out, jobs, requested };
+  return { defs, buildType, out, jobs, requested, sanitize };
 }
 
 /** cmake-js arguments for the resolved options. */
