@@ -2,7 +2,9 @@
  * Model: a loaded whisper.cpp context. Every operation runs off the JavaScript thread,
  * one at a time per model (a queue), and resolves to its own measured milliseconds.
  */
-import { invalidArgument, WhisperPerfError } from './errors.js';
+import { types } from 'node:util';
+
+import { asArgumentError, invalidArgument, WhisperPerfError } from './errors.js';
 import { BufferSizes, joinLogLines, parseBufferSizes, parseTimings, WhisperTimings } from './logs.js';
 import { validateModelFile } from './models/ggml.js';
 import {
@@ -235,8 +237,7 @@ export class Model implements AsyncDisposable {
     const useGpu = checkBool(opts.useGpu, 'useGpu', true);
     const flashAttn = checkBool(opts.flashAttn, 'flashAttn', true);
     const gpuDevice = opts.gpuDevice === undefined ? 0 : checkInt(opts.gpuDevice, 'gpuDevice', 0, 255);
-    const signal = opts.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgument('signal', signal, 'an AbortSignal');
+    const signal = checkSignal(opts.signal);
     throwIfAborted(signal);
     const onLog = makeLogHandler(opts.verbose, opts.onLog);
 
@@ -298,7 +299,7 @@ export class Model implements AsyncDisposable {
   /** Sets the mel spectrogram directly: nMel rows (the model's n_mels) of nLen frames. */
   setMel(mel: Float32Array, options: { nLen?: number } = {}): Promise<Timed & { nLen: number }> {
     return this.#run('setMel', () => {
-      if (!(mel instanceof Float32Array)) throw invalidArgument('mel', describe(mel), 'a Float32Array');
+      if (!types.isFloat32Array(mel)) throw invalidArgument('mel', describe(mel), 'a Float32Array');
       const nMel = this.#hparams.nMels;
       const nLen = checkObject<{ nLen: number }>(options, 'options').nLen ?? mel.length / nMel;
       if (!Number.isInteger(nLen) || nLen < 0 || nLen * nMel !== mel.length) {
@@ -324,10 +325,12 @@ export class Model implements AsyncDisposable {
     return this.#run('decode', () => {
       const threads = checkThreads(checkObject<{ threads: number }>(options, 'options').threads);
       const { nVocab, nTextCtx } = this.#hparams;
-      const arr = tokens instanceof Int32Array ? tokens : Array.isArray(tokens) ? Int32Array.from(tokens) : undefined;
-      if (!arr) throw invalidArgument('tokens', describe(tokens), 'an Int32Array or array of token ids');
+      if (!types.isInt32Array(tokens) && !Array.isArray(tokens)) throw invalidArgument('tokens', describe(tokens), 'an Int32Array or array of token ids');
+      // before copying: a 4-billion-slot sparse array is refused, not allocated
+      if (tokens.length > nTextCtx) throw invalidArgument('tokens', `${tokens.length} tokens`, `at most ${nTextCtx} (the text context)`);
+      const arr = types.isInt32Array(tokens) ? tokens : Int32Array.from(tokens, (t) => (Number.isInteger(t) ? t : -1));
       if (arr.length === 0) throw invalidArgument('tokens', '[]', 'at least one token');
-      if (Array.isArray(tokens) && !tokens.every((t) => Number.isInteger(t))) {
+      if (Array.isArray(tokens) && !Array.from(tokens).every((t) => Number.isInteger(t))) {
         throw invalidArgument('tokens', 'non-integer', `integers from 0 to ${nVocab - 1}`);
       }
       for (const t of arr) if (t < 0 || t >= nVocab) throw invalidArgument('token', t, `0 to ${nVocab - 1} (the vocabulary)`);
@@ -438,8 +441,10 @@ class CallQueue {
   run<R extends object, T>(name: string, start: () => Promise<R>, map: (r: R) => T, signal?: AbortSignal): Promise<T> {
     const callSite = new Error();
     if (this.isDisposed()) return Promise.reject(withCallSite(new WhisperPerfError(`${name}: ${this.what} is disposed`, 'DISPOSED'), callSite));
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      return Promise.reject(withCallSite(invalidArgument('signal', signal, 'an AbortSignal'), callSite));
+    try {
+      checkSignal(signal);
+    } catch (e) {
+      return Promise.reject(withCallSite(e, callSite));
     }
     const enqueuedAt = performance.now();
     const task = this.#queue.catch(() => undefined).then(async () => {
@@ -449,7 +454,14 @@ class CallQueue {
       const onAbort = () => this.native.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const r = await start();
+        let pending: Promise<R>;
+        try {
+          // what start() throws before the native call is under way is about its arguments
+          pending = start();
+        } catch (e) {
+          throw asArgumentError(e, name);
+        }
+        const r = await pending;
         if ('logs' in r) emit((r as unknown as NativeResult).logs, this.onLog);
         const out = map(r);
         if (out && typeof out === 'object' && 'queueMs' in out) (out as { queueMs: number }).queueMs += waited;
@@ -508,9 +520,18 @@ function startTranscription(pcm: Float32Array, options: TranscribeOptions, hpara
       native.wantSegments = Boolean(onSegment);
       const onEvent = onProgress || onSegment
         ? (e: NativeFullEvent) => {
+            const failed = (err: unknown) => {
+              callbackError ??= err;
+            };
             try {
-              if (e.type === 'progress') onProgress?.(e.progress);
-              else for (const s of e.segments) onSegment?.(segmentOf(s));
+              // an async callback's rejection is this transcription's error too, never an unhandled rejection
+              const settle = (v: unknown) => {
+                if (v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function') {
+                  Promise.resolve(v).catch(failed);
+                }
+              };
+              if (e.type === 'progress') settle(onProgress?.(e.progress));
+              else for (const s of e.segments) settle(onSegment?.(segmentOf(s)));
             } catch (err) {
               // a throwing callback must not throw into the addon: the transcription rejects with it
               callbackError ??= err;
@@ -654,7 +675,25 @@ export function transcribeOptions(o: TranscribeOptions, h: { nTextCtx: number; n
 }
 
 function signalOf(options: unknown): AbortSignal | undefined {
-  return options && typeof options === 'object' ? (options as { signal?: AbortSignal }).signal : undefined;
+  try {
+    return options && typeof options === 'object' ? (options as { signal?: AbortSignal }).signal : undefined;
+  } catch (e) {
+    // a getter that throws: checkSignal refuses this with INVALID_ARGUMENT
+    return asArgumentError(e, 'signal') as unknown as AbortSignal;
+  }
+}
+
+/** undefined or a real AbortSignal (not a look-alike or a Proxy of one), else INVALID_ARGUMENT. */
+export function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  let ok = false;
+  try {
+    ok = !types.isProxy(signal) && signal instanceof AbortSignal;
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw invalidArgument('signal', signal, 'an AbortSignal');
+  return signal as AbortSignal;
 }
 
 function throwIfAborted(signal?: AbortSignal): void {

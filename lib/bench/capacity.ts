@@ -160,8 +160,10 @@ export function maxRealtimeStreams(cells: readonly { streams: number; realtimeOk
 }
 
 /** Parses a memory size: bytes, or a number with K, M, G or T (binary: 1G = 1024³ bytes; KB/KiB alike). */
-export function parseMemorySize(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt])?(?:i?b)?\s*$/i.exec(String(text));
+export function parseMemorySize(text: string | number): number {
+  if (typeof text === 'number' && Number.isSafeInteger(text) && text > 0) return text;
+  if (typeof text !== 'string' || text.length > 64) throw invalidArgument('memory size', text, 'bytes, or a number with K, M, G or T (binary), e.g. 512M, 4G');
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt])?(?:i?b)?\s*$/i.exec(text);
   if (!m) throw invalidArgument('memory size', text, 'bytes, or a number with K, M, G or T (binary), e.g. 512M, 4G');
   const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 1;
   const v = Math.round(Number(m[1]) * mult);
