@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'DISPOSED'
   | 'ABORTED'
   | 'NATIVE_FAILURE'
+  /** the memory an operation needs (estimated before allocating) is above memoryLimit / WHISPER_PERF_MEMORY_LIMIT or the memory available */
+  | 'MEMORY_LIMIT'
   | 'NATIVE_UNAVAILABLE'
   | 'DOWNLOAD_FAILED'
   | 'CHECKSUM_MISMATCH'

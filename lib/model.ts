@@ -2,6 +2,8 @@
  * Model: a loaded whisper.cpp context. Every operation runs off the JavaScript thread,
  * one at a time per model (a queue), and resolves to its own measured milliseconds.
  */
+import { existsSync } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { types } from 'node:util';
 
 import { asArgumentError, invalidArgument, WhisperPerfError } from './errors.js';
@@ -20,6 +22,7 @@ import {
   NativeState,
   NativeTimed,
 } from './native.js';
+import { checkMemory, estimateModelMemory, memoryLimitOf, stateMemory } from './bench/capacity.js';
 import { gpuDevices } from './system.js';
 import { checkBool, checkInt, checkObject, checkPcm, checkThreads, describe } from './validate.js';
 
@@ -39,6 +42,12 @@ export interface LoadOptions {
   verbose?: boolean;
   /** receive whisper.cpp's log lines */
   onLog?: LogHandler;
+  /**
+   * refuse with MEMORY_LIMIT, before allocating, a model whose estimated memory (weights, one
+   * state's KV caches and compute buffers: estimateModelMemory) is above this: bytes or a size
+   * such as '512M' (default: WHISPER_PERF_MEMORY_LIMIT, else the memory available)
+   */
+  memoryLimit?: number | string;
 }
 
 /** What is known about a loaded model. */
@@ -59,6 +68,8 @@ export interface ModelInfo {
   buffers: BufferSizes;
   /** where the weights live, as ggml names the buffer: CPU, CUDA0, Vulkan0 ... */
   backend: string;
+  /** what loadModel estimated before allocating (weights + one state), bytes: compare buffers.total */
+  estimatedBytes: number;
 }
 
 /** A timed operation's result. */
@@ -199,6 +210,47 @@ export function ftypeName(ftype: number): string {
   return FTYPE_NAMES[ftype % 1000] ?? `ftype${ftype}`;
 }
 
+/** @internal test hooks: beforeNativeLoad runs between the file's validation and whisper.cpp's load. */
+export const loadHooks: { beforeNativeLoad?: (path: string) => void | Promise<void> } = {};
+
+interface HeldFile {
+  fh?: FileHandle;
+  /** what whisper.cpp opens: /proc/self/fd/N where that works, else the path */
+  loadPath: string;
+  /** MODEL_INVALID when the file is no longer the one validated (replaced, truncated, rewritten) */
+  check(validatedSize: number): Promise<void>;
+}
+
+async function holdModelFile(path: string): Promise<HeldFile> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    // validateModelFile says why (missing, a directory, no permission) with its own code
+    return { loadPath: path, check: async () => undefined };
+  }
+  const first = await fh.stat();
+  const viaFd = `/proc/self/fd/${fh.fd}`;
+  const loadPath = process.platform === 'linux' && existsSync(viaFd) ? viaFd : path;
+  const changed = (why: string) => new WhisperPerfError(`model file ${path} changed while it was loaded (${why}): refused`, 'MODEL_INVALID');
+  return {
+    fh,
+    loadPath,
+    async check(validatedSize: number) {
+      const now = await fh.stat();
+      if (now.size !== first.size || now.size !== validatedSize) throw changed(`size ${first.size} → ${now.size}`);
+      if (now.mtimeMs !== first.mtimeMs) throw changed('modified');
+      let byPath;
+      try {
+        byPath = await stat(path);
+      } catch {
+        throw changed('removed');
+      }
+      if (byPath.ino !== first.ino || byPath.dev !== first.dev) throw changed('replaced by another file');
+    },
+  };
+}
+
 /** Loads a whisper.cpp ggml model file. The file is validated first, so a bad file never reaches whisper.cpp. */
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Model> {
   const callSite = new Error();
@@ -220,6 +272,7 @@ export class Model implements AsyncDisposable {
   #hparams: NativeModelInfo;
   #states = new Set<WhisperState>();
   #fallbacksSeen = 0;
+  #memoryLimit?: number;
 
   private constructor(native: NativeModel, info: ModelInfo, loadMs: number, onLog?: LogHandler) {
     this.#native = native;
@@ -240,11 +293,32 @@ export class Model implements AsyncDisposable {
     const signal = checkSignal(opts.signal);
     throwIfAborted(signal);
     const onLog = makeLogHandler(opts.verbose, opts.onLog);
+    const memoryLimit = memoryLimitOf(opts.memoryLimit);
 
+    // the file is held open from before validation to after the load, and whisper.cpp reads it
+    // through that descriptor (/proc/self/fd/N on Linux): a file replaced after the check is not
+    // the one loaded, and one changed in place (size, mtime) is refused with MODEL_INVALID
+    const held = await holdModelFile(path);
+    try {
+      return await Model.#loadHeld(path, held, { useGpu, gpuDevice, flashAttn, signal, onLog, memoryLimit, gpuDeviceGiven: opts.gpuDevice !== undefined });
+    } finally {
+      await held.fh?.close().catch(() => undefined);
+    }
+  }
+
+  static async #loadHeld(
+    path: string,
+    held: HeldFile,
+    o: { useGpu: boolean; gpuDevice: number; flashAttn: boolean; signal?: AbortSignal; onLog?: LogHandler; memoryLimit?: number; gpuDeviceGiven: boolean },
+  ): Promise<Model> {
+    const { useGpu, gpuDevice, flashAttn, signal, onLog, memoryLimit } = o;
     const file = await validateModelFile(path);
     throwIfAborted(signal);
+    await held.check(file.fileSize);
+    const estimate = estimateModelMemory(file.hparams, file.tensorDataBytes);
+    checkMemory(`model ${path}`, estimate.total, memoryLimit);
     const binding = loadBinding();
-    if (useGpu && opts.gpuDevice !== undefined) {
+    if (useGpu && o.gpuDeviceGiven) {
       // whisper.cpp falls back to the CPU for a GPU index it does not have: refuse instead
       const gpus = gpuDevices();
       if (gpuDevice >= gpus.length) {
@@ -255,9 +329,17 @@ export class Model implements AsyncDisposable {
         );
       }
     }
-    const r = await binding.load(path, { useGpu, gpuDevice, flashAttn }).catch((e: unknown) => {
+    await loadHooks.beforeNativeLoad?.(path);
+    await held.check(file.fileSize);
+    const r = await binding.load(held.loadPath, { useGpu, gpuDevice, flashAttn }).catch((e: unknown) => {
       throw forwardLogs(e, onLog);
     });
+    try {
+      await held.check(file.fileSize);
+    } catch (e) {
+      await r.model.dispose();
+      throw e;
+    }
     const lines = emit(r.logs, onLog);
     const native = r.model;
     if (signal?.aborted) {
@@ -279,8 +361,11 @@ export class Model implements AsyncDisposable {
       synthetic: file.synthetic,
       buffers,
       backend: weightsBackend(buffers.byBuffer),
+      estimatedBytes: estimate.total,
     };
-    return new Model(native, info, r.ms, onLog);
+    const model = new Model(native, info, r.ms, onLog);
+    model.#memoryLimit = memoryLimit;
+    return model;
   }
 
   get disposed(): boolean {
@@ -362,6 +447,9 @@ export class Model implements AsyncDisposable {
     const callSite = new Error();
     if (this.#disposed) throw withCallSite(new WhisperPerfError('createState: model is disposed', 'DISPOSED'), callSite);
     try {
+      // the same guard as loadModel: one more state needs the KV caches and compute buffers reported at load
+      const need = stateMemory(this.info.buffers);
+      if (need.known) checkMemory('a new whisper state', need.total, this.#memoryLimit);
       const r = await this.#native.createState();
       emit(r.logs, this.#onLog);
       const st = new WhisperState(r.state, this.#hparams, this.info.synthetic, this.#onLog, () => this.#states.delete(st));
