@@ -154,7 +154,7 @@ describe('fuzz: model operations', () => {
     await fc.assert(fc.asyncProperty(options(['threads', 'offset'], { threads: 1 }), async (opts) => {
       opts = real(opts);
       await attempt('encode', ['INVALID_ARGUMENT'], () => model.encode(opts as never));
-    }), runs(250));
+    }), runs(120));
   });
 
   it('decode: any tokens, nPast and options', async () => {
@@ -169,14 +169,14 @@ describe('fuzz: model operations', () => {
     await fc.assert(fc.asyncProperty(pcmArb, options(TRANSCRIBE_KEYS, CHEAP), async (pcm, opts) => {
       pcm = real(pcm); opts = real(opts);
       await transcribeCase('transcribe', () => model.transcribe(pcm as Float32Array, opts as never));
-    }), runs(250));
+    }), runs(120));
   });
 
   it('WhisperState.transcribe: any pcm and options', async () => {
     await fc.assert(fc.asyncProperty(pcmArb, options(TRANSCRIBE_KEYS, CHEAP), async (pcm, opts) => {
       pcm = real(pcm); opts = real(opts);
       await transcribeCase('state.transcribe', () => state.transcribe(pcm as Float32Array, opts as never));
-    }), runs(120));
+    }), runs(80));
   });
 
   it('benchWorkload: any options', async () => {
@@ -207,7 +207,7 @@ describe('fuzz: model operations', () => {
     await fc.assert(fc.asyncProperty(options(keys, { models: join(dir, 'missing.bin'), repetitions: 1, warmup: 0 }, false), async (opts) => {
       opts = real(opts);
       await attempt('benchmark', ['INVALID_ARGUMENT', 'MODEL_NOT_FOUND', 'ABORTED'], () => benchmark(opts as never));
-    }), runs(300));
+    }), runs(40));
   });
 });
 
@@ -225,7 +225,7 @@ describe('fuzz: audio', () => {
     await fc.assert(fc.asyncProperty(bytesArb, async (bytes) => {
       bytes = real(bytes);
       await attempt('decodeWav', ['AUDIO_INVALID', 'INVALID_ARGUMENT'], () => decodeWav(bytes as Uint8Array));
-    }), runs(2500));
+    }), runs(3000));
   });
 
   it('loadAudio: any input and options', async () => {

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
+import { testSignal } from '../../lib/audio/generate.js';
+import { loadAudio } from '../../lib/audio/load.js';
+import { encodeWav } from '../../lib/audio/wav.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { loadHooks, loadModel } from '../../lib/model.js';
 import { loadBinding } from '../../lib/native.js';
@@ -70,6 +73,19 @@ describe('memory guard', () => {
       await m.dispose();
     }
     expect(loadBinding().stats()).toEqual({ liveContexts: 0, liveExecutors: 0 });
+  });
+});
+
+describe('audio decoding', () => {
+  it('refuses a WAV whose decoded PCM is above WHISPER_PERF_MEMORY_LIMIT with MEMORY_LIMIT', async () => {
+    const wav = encodeWav(testSignal(2), 16000);
+    process.env.WHISPER_PERF_MEMORY_LIMIT = '64K';
+    try {
+      expect(await codeOf(loadAudio(wav, { ffmpeg: false }))).toBe('MEMORY_LIMIT');
+    } finally {
+      delete process.env.WHISPER_PERF_MEMORY_LIMIT;
+    }
+    expect((await loadAudio(wav, { ffmpeg: false })).pcm.length).toBe(32000);
   });
 });
 
