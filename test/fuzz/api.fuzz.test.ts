@@ -232,7 +232,7 @@ describe('fuzz: audio', () => {
     await fc.assert(fc.asyncProperty(bytesArb, options(['maxBytes', 'maxSeconds', 'signal'], { ffmpeg: false }, false), async (input, opts) => {
       input = real(input); opts = real(opts);
       await attempt('loadAudio', ['AUDIO_INVALID', 'INVALID_ARGUMENT', 'ABORTED', 'MEMORY_LIMIT'], () => loadAudio(input as Uint8Array, opts as never));
-    }), runs(200));
+    }), runs(100));
   });
 
   it('encodeWav: any channels, rate and options', async () => {
@@ -240,7 +240,7 @@ describe('fuzz: audio', () => {
     await fc.assert(fc.asyncProperty(chans, fc.oneof(weird, fc.constant(16000)), options(['bits', 'float', 'extensible']), async (c, rate, opts) => {
       c = real(c); rate = real(rate); opts = real(opts);
       await attempt('encodeWav', ['INVALID_ARGUMENT', 'AUDIO_INVALID'], () => encodeWav(c as Float32Array, rate as number, opts as never));
-    }), runs(600));
+    }), runs(200));
   });
 
   it('resample: any input, rates and options', async () => {
@@ -282,7 +282,7 @@ describe('fuzz: text, reports and option checkers', () => {
     await fc.assert(fc.asyncProperty(rows, fc.oneof(weird, fc.constantFrom('md', 'csv', 'json', 'jsonl', 'sql')), async (r, f) => {
       r = real(r); f = real(f);
       await attempt('formatRows', ['INVALID_ARGUMENT'], () => formatRows(r as never, f as never));
-    }), runs(800));
+    }), runs(300));
   });
 
   it('checkStreamParams: any step, length and keep', async () => {
@@ -290,7 +290,7 @@ describe('fuzz: text, reports and option checkers', () => {
     await fc.assert(fc.asyncProperty(ms, ms, ms, async (a, b, c) => {
       a = real(a); b = real(b); c = real(c);
       await attempt('checkStreamParams', ['INVALID_ARGUMENT'], () => checkStreamParams(a, b, c));
-    }), runs(1500));
+    }), runs(2000));
   });
 
   it('parseMemorySize: any text', async () => {
