@@ -1,3 +1,5 @@
+import { types } from 'node:util';
+
 /** Error codes every failure of whisper-perf carries. */
 export type ErrorCode =
   | 'MODEL_NOT_FOUND'
@@ -7,6 +9,8 @@ export type ErrorCode =
   | 'DISPOSED'
   | 'ABORTED'
   | 'NATIVE_FAILURE'
+  /** the memory an operation needs (estimated before allocating) is above memoryLimit / WHISPER_PERF_MEMORY_LIMIT or the memory available */
+  | 'MEMORY_LIMIT'
   | 'NATIVE_UNAVAILABLE'
   | 'DOWNLOAD_FAILED'
   | 'CHECKSUM_MISMATCH'
@@ -40,16 +44,78 @@ export class WhisperPerfError extends Error {
   }
 }
 
+/**
+ * A value as an error message shows it, without running any of its code (no toString, valueOf,
+ * getters or proxy traps) and without walking it: a 4-billion-slot sparse array is "an array of
+ * 4294967295 items", not a join that never ends.
+ */
+export function showValue(value: unknown): string {
+  try {
+    switch (typeof value) {
+      case 'string':
+        return JSON.stringify(value.length > 77 ? value.slice(0, 77) + '...' : value);
+      case 'number':
+      case 'boolean':
+      case 'undefined':
+        return String(value);
+      case 'bigint':
+        return `${value}n`;
+      case 'symbol':
+        return value.toString();
+      case 'function':
+        return 'a function';
+    }
+    if (value === null) return 'null';
+    if (types.isProxy(value)) return 'a Proxy';
+    if (Array.isArray(value)) return `an array of ${value.length} item(s)`;
+    if (ArrayBuffer.isView(value)) return `${Object.prototype.toString.call(value).slice(8, -1)} of ${value.byteLength} bytes`;
+    return Object.prototype.toString.call(value);
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
 /** Shorthand for an INVALID_ARGUMENT error naming the argument and what is allowed. */
 export function invalidArgument(name: string, value: unknown, allowed: string): WhisperPerfError {
-  let shown: string;
+  return new WhisperPerfError(`invalid ${name}: ${showValue(value)} (allowed: ${allowed})`, 'INVALID_ARGUMENT');
+}
+
+/**
+ * What an argument that could not even be read becomes: a getter or a proxy trap that threw, a
+ * value of a shape no check foresaw (TypeError, RangeError) → INVALID_ARGUMENT, the original as
+ * cause. A WhisperPerfError passes through unchanged.
+ */
+export function asArgumentError(e: unknown, what: string): WhisperPerfError {
+  if (e instanceof WhisperPerfError) return e;
+  let detail: string;
   try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+    detail = e instanceof Error ? `${e.name}: ${e.message}` : showValue(e);
   } catch {
-    shown = Object.prototype.toString.call(value);
+    detail = 'an unreadable error';
   }
-  if (shown.length > 80) shown = shown.slice(0, 77) + '...';
-  return new WhisperPerfError(`invalid ${name}: ${shown} (allowed: ${allowed})`, 'INVALID_ARGUMENT');
+  return new WhisperPerfError(`invalid argument to ${what}: reading or checking it failed (${detail})`, 'INVALID_ARGUMENT', { cause: e });
+}
+
+/** A function whose every failure is a WhisperPerfError: anything else it throws is asArgumentError's. */
+export function guarded<A extends unknown[], R>(what: string, fn: (...args: A) => R): (...args: A) => R {
+  return (...args: A): R => {
+    try {
+      return fn(...args);
+    } catch (e) {
+      throw asArgumentError(e, what);
+    }
+  };
+}
+
+/** guarded() for an async function: a synchronous throw or a rejection that is not a WhisperPerfError becomes INVALID_ARGUMENT. */
+export function guardedAsync<A extends unknown[], R>(what: string, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A): Promise<R> => {
+    try {
+      return await fn(...args);
+    } catch (e) {
+      throw asArgumentError(e, what);
+    }
+  };
 }
 
 export function isWhisperPerfError(e: unknown): e is WhisperPerfError {

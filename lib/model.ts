@@ -2,7 +2,11 @@
  * Model: a loaded whisper.cpp context. Every operation runs off the JavaScript thread,
  * one at a time per model (a queue), and resolves to its own measured milliseconds.
  */
-import { invalidArgument, WhisperPerfError } from './errors.js';
+import { existsSync } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { types } from 'node:util';
+
+import { asArgumentError, invalidArgument, WhisperPerfError } from './errors.js';
 import { BufferSizes, joinLogLines, parseBufferSizes, parseTimings, WhisperTimings } from './logs.js';
 import { validateModelFile } from './models/ggml.js';
 import {
@@ -18,6 +22,7 @@ import {
   NativeState,
   NativeTimed,
 } from './native.js';
+import { checkMemory, estimateModelMemory, memoryLimitOf, stateMemory } from './bench/capacity.js';
 import { gpuDevices } from './system.js';
 import { checkBool, checkInt, checkObject, checkPcm, checkThreads, describe } from './validate.js';
 
@@ -37,6 +42,12 @@ export interface LoadOptions {
   verbose?: boolean;
   /** receive whisper.cpp's log lines */
   onLog?: LogHandler;
+  /**
+   * refuse with MEMORY_LIMIT, before allocating, a model whose estimated memory (weights, one
+   * state's KV caches and compute buffers: estimateModelMemory) is above this: bytes or a size
+   * such as '512M' (default: WHISPER_PERF_MEMORY_LIMIT, else the memory available)
+   */
+  memoryLimit?: number | string;
 }
 
 /** What is known about a loaded model. */
@@ -57,6 +68,8 @@ export interface ModelInfo {
   buffers: BufferSizes;
   /** where the weights live, as ggml names the buffer: CPU, CUDA0, Vulkan0 ... */
   backend: string;
+  /** what loadModel estimated before allocating (weights + one state), bytes: compare buffers.total */
+  estimatedBytes: number;
 }
 
 /** A timed operation's result. */
@@ -197,6 +210,47 @@ export function ftypeName(ftype: number): string {
   return FTYPE_NAMES[ftype % 1000] ?? `ftype${ftype}`;
 }
 
+/** @internal test hooks: beforeNativeLoad runs between the file's validation and whisper.cpp's load. */
+export const loadHooks: { beforeNativeLoad?: (path: string) => void | Promise<void> } = {};
+
+interface HeldFile {
+  fh?: FileHandle;
+  /** what whisper.cpp opens: /proc/self/fd/N where that works, else the path */
+  loadPath: string;
+  /** MODEL_INVALID when the file is no longer the one validated (replaced, truncated, rewritten) */
+  check(validatedSize: number): Promise<void>;
+}
+
+async function holdModelFile(path: string): Promise<HeldFile> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch {
+    // validateModelFile says why (missing, a directory, no permission) with its own code
+    return { loadPath: path, check: async () => undefined };
+  }
+  const first = await fh.stat();
+  const viaFd = `/proc/self/fd/${fh.fd}`;
+  const loadPath = process.platform === 'linux' && existsSync(viaFd) ? viaFd : path;
+  const changed = (why: string) => new WhisperPerfError(`model file ${path} changed while it was loaded (${why}): refused`, 'MODEL_INVALID');
+  return {
+    fh,
+    loadPath,
+    async check(validatedSize: number) {
+      const now = await fh.stat();
+      if (now.size !== first.size || now.size !== validatedSize) throw changed(`size ${first.size} → ${now.size}`);
+      if (now.mtimeMs !== first.mtimeMs) throw changed('modified');
+      let byPath;
+      try {
+        byPath = await stat(path);
+      } catch {
+        throw changed('removed');
+      }
+      if (byPath.ino !== first.ino || byPath.dev !== first.dev) throw changed('replaced by another file');
+    },
+  };
+}
+
 /** Loads a whisper.cpp ggml model file. The file is validated first, so a bad file never reaches whisper.cpp. */
 export async function loadModel(path: string, options: LoadOptions = {}): Promise<Model> {
   const callSite = new Error();
@@ -218,6 +272,7 @@ export class Model implements AsyncDisposable {
   #hparams: NativeModelInfo;
   #states = new Set<WhisperState>();
   #fallbacksSeen = 0;
+  #memoryLimit?: number;
 
   private constructor(native: NativeModel, info: ModelInfo, loadMs: number, onLog?: LogHandler) {
     this.#native = native;
@@ -235,15 +290,35 @@ export class Model implements AsyncDisposable {
     const useGpu = checkBool(opts.useGpu, 'useGpu', true);
     const flashAttn = checkBool(opts.flashAttn, 'flashAttn', true);
     const gpuDevice = opts.gpuDevice === undefined ? 0 : checkInt(opts.gpuDevice, 'gpuDevice', 0, 255);
-    const signal = opts.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgument('signal', signal, 'an AbortSignal');
+    const signal = checkSignal(opts.signal);
     throwIfAborted(signal);
     const onLog = makeLogHandler(opts.verbose, opts.onLog);
+    const memoryLimit = memoryLimitOf(opts.memoryLimit);
 
+    // the file is held open from before validation to after the load, and whisper.cpp reads it
+    // through that descriptor (/proc/self/fd/N on Linux): a file replaced after the check is not
+    // the one loaded, and one changed in place (size, mtime) is refused with MODEL_INVALID
+    const held = await holdModelFile(path);
+    try {
+      return await Model.#loadHeld(path, held, { useGpu, gpuDevice, flashAttn, signal, onLog, memoryLimit, gpuDeviceGiven: opts.gpuDevice !== undefined });
+    } finally {
+      await held.fh?.close().catch(() => undefined);
+    }
+  }
+
+  static async #loadHeld(
+    path: string,
+    held: HeldFile,
+    o: { useGpu: boolean; gpuDevice: number; flashAttn: boolean; signal?: AbortSignal; onLog?: LogHandler; memoryLimit?: number; gpuDeviceGiven: boolean },
+  ): Promise<Model> {
+    const { useGpu, gpuDevice, flashAttn, signal, onLog, memoryLimit } = o;
     const file = await validateModelFile(path);
     throwIfAborted(signal);
+    await held.check(file.fileSize);
+    const estimate = estimateModelMemory(file.hparams, file.tensorDataBytes);
+    checkMemory(`model ${path}`, estimate.total, memoryLimit);
     const binding = loadBinding();
-    if (useGpu && opts.gpuDevice !== undefined) {
+    if (useGpu && o.gpuDeviceGiven) {
       // whisper.cpp falls back to the CPU for a GPU index it does not have: refuse instead
       const gpus = gpuDevices();
       if (gpuDevice >= gpus.length) {
@@ -254,9 +329,17 @@ export class Model implements AsyncDisposable {
         );
       }
     }
-    const r = await binding.load(path, { useGpu, gpuDevice, flashAttn }).catch((e: unknown) => {
+    await loadHooks.beforeNativeLoad?.(path);
+    await held.check(file.fileSize);
+    const r = await binding.load(held.loadPath, { useGpu, gpuDevice, flashAttn }).catch((e: unknown) => {
       throw forwardLogs(e, onLog);
     });
+    try {
+      await held.check(file.fileSize);
+    } catch (e) {
+      await r.model.dispose();
+      throw e;
+    }
     const lines = emit(r.logs, onLog);
     const native = r.model;
     if (signal?.aborted) {
@@ -278,8 +361,11 @@ export class Model implements AsyncDisposable {
       synthetic: file.synthetic,
       buffers,
       backend: weightsBackend(buffers.byBuffer),
+      estimatedBytes: estimate.total,
     };
-    return new Model(native, info, r.ms, onLog);
+    const model = new Model(native, info, r.ms, onLog);
+    model.#memoryLimit = memoryLimit;
+    return model;
   }
 
   get disposed(): boolean {
@@ -298,7 +384,7 @@ export class Model implements AsyncDisposable {
   /** Sets the mel spectrogram directly: nMel rows (the model's n_mels) of nLen frames. */
   setMel(mel: Float32Array, options: { nLen?: number } = {}): Promise<Timed & { nLen: number }> {
     return this.#run('setMel', () => {
-      if (!(mel instanceof Float32Array)) throw invalidArgument('mel', describe(mel), 'a Float32Array');
+      if (!types.isFloat32Array(mel)) throw invalidArgument('mel', describe(mel), 'a Float32Array');
       const nMel = this.#hparams.nMels;
       const nLen = checkObject<{ nLen: number }>(options, 'options').nLen ?? mel.length / nMel;
       if (!Number.isInteger(nLen) || nLen < 0 || nLen * nMel !== mel.length) {
@@ -324,10 +410,12 @@ export class Model implements AsyncDisposable {
     return this.#run('decode', () => {
       const threads = checkThreads(checkObject<{ threads: number }>(options, 'options').threads);
       const { nVocab, nTextCtx } = this.#hparams;
-      const arr = tokens instanceof Int32Array ? tokens : Array.isArray(tokens) ? Int32Array.from(tokens) : undefined;
-      if (!arr) throw invalidArgument('tokens', describe(tokens), 'an Int32Array or array of token ids');
+      if (!types.isInt32Array(tokens) && !Array.isArray(tokens)) throw invalidArgument('tokens', describe(tokens), 'an Int32Array or array of token ids');
+      // before copying: a 4-billion-slot sparse array is refused, not allocated
+      if (tokens.length > nTextCtx) throw invalidArgument('tokens', `${tokens.length} tokens`, `at most ${nTextCtx} (the text context)`);
+      const arr = types.isInt32Array(tokens) ? tokens : Int32Array.from(tokens, (t) => (Number.isInteger(t) ? t : -1));
       if (arr.length === 0) throw invalidArgument('tokens', '[]', 'at least one token');
-      if (Array.isArray(tokens) && !tokens.every((t) => Number.isInteger(t))) {
+      if (Array.isArray(tokens) && !Array.from(tokens).every((t) => Number.isInteger(t))) {
         throw invalidArgument('tokens', 'non-integer', `integers from 0 to ${nVocab - 1}`);
       }
       for (const t of arr) if (t < 0 || t >= nVocab) throw invalidArgument('token', t, `0 to ${nVocab - 1} (the vocabulary)`);
@@ -359,6 +447,9 @@ export class Model implements AsyncDisposable {
     const callSite = new Error();
     if (this.#disposed) throw withCallSite(new WhisperPerfError('createState: model is disposed', 'DISPOSED'), callSite);
     try {
+      // the same guard as loadModel: one more state needs the KV caches and compute buffers reported at load
+      const need = stateMemory(this.info.buffers);
+      if (need.known) checkMemory('a new whisper state', need.total, this.#memoryLimit);
       const r = await this.#native.createState();
       emit(r.logs, this.#onLog);
       const st = new WhisperState(r.state, this.#hparams, this.info.synthetic, this.#onLog, () => this.#states.delete(st));
@@ -438,8 +529,10 @@ class CallQueue {
   run<R extends object, T>(name: string, start: () => Promise<R>, map: (r: R) => T, signal?: AbortSignal): Promise<T> {
     const callSite = new Error();
     if (this.isDisposed()) return Promise.reject(withCallSite(new WhisperPerfError(`${name}: ${this.what} is disposed`, 'DISPOSED'), callSite));
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      return Promise.reject(withCallSite(invalidArgument('signal', signal, 'an AbortSignal'), callSite));
+    try {
+      checkSignal(signal);
+    } catch (e) {
+      return Promise.reject(withCallSite(e, callSite));
     }
     const enqueuedAt = performance.now();
     const task = this.#queue.catch(() => undefined).then(async () => {
@@ -449,7 +542,14 @@ class CallQueue {
       const onAbort = () => this.native.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const r = await start();
+        let pending: Promise<R>;
+        try {
+          // what start() throws before the native call is under way is about its arguments
+          pending = start();
+        } catch (e) {
+          throw asArgumentError(e, name);
+        }
+        const r = await pending;
         if ('logs' in r) emit((r as unknown as NativeResult).logs, this.onLog);
         const out = map(r);
         if (out && typeof out === 'object' && 'queueMs' in out) (out as { queueMs: number }).queueMs += waited;
@@ -508,9 +608,18 @@ function startTranscription(pcm: Float32Array, options: TranscribeOptions, hpara
       native.wantSegments = Boolean(onSegment);
       const onEvent = onProgress || onSegment
         ? (e: NativeFullEvent) => {
+            const failed = (err: unknown) => {
+              callbackError ??= err;
+            };
             try {
-              if (e.type === 'progress') onProgress?.(e.progress);
-              else for (const s of e.segments) onSegment?.(segmentOf(s));
+              // an async callback's rejection is this transcription's error too, never an unhandled rejection
+              const settle = (v: unknown) => {
+                if (v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function') {
+                  Promise.resolve(v).catch(failed);
+                }
+              };
+              if (e.type === 'progress') settle(onProgress?.(e.progress));
+              else for (const s of e.segments) settle(onSegment?.(segmentOf(s)));
             } catch (err) {
               // a throwing callback must not throw into the addon: the transcription rejects with it
               callbackError ??= err;
@@ -654,7 +763,25 @@ export function transcribeOptions(o: TranscribeOptions, h: { nTextCtx: number; n
 }
 
 function signalOf(options: unknown): AbortSignal | undefined {
-  return options && typeof options === 'object' ? (options as { signal?: AbortSignal }).signal : undefined;
+  try {
+    return options && typeof options === 'object' ? (options as { signal?: AbortSignal }).signal : undefined;
+  } catch (e) {
+    // a getter that throws: checkSignal refuses this with INVALID_ARGUMENT
+    return asArgumentError(e, 'signal') as unknown as AbortSignal;
+  }
+}
+
+/** undefined or a real AbortSignal (not a look-alike or a Proxy of one), else INVALID_ARGUMENT. */
+export function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  let ok = false;
+  try {
+    ok = !types.isProxy(signal) && signal instanceof AbortSignal;
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw invalidArgument('signal', signal, 'an AbortSignal');
+  return signal as AbortSignal;
 }
 
 function throwIfAborted(signal?: AbortSignal): void {

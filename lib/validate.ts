@@ -1,7 +1,9 @@
 /** Argument validation shared by the API: every value is checked before it reaches C++. */
 import { availableParallelism } from 'node:os';
 
-import { invalidArgument, WhisperPerfError } from './errors.js';
+import { types } from 'node:util';
+
+import { asArgumentError, invalidArgument, WhisperPerfError } from './errors.js';
 
 /** The largest thread count accepted: far above any sensible value, far below a runaway one. */
 export const MAX_THREADS = Math.max(64, 4 * availableParallelism());
@@ -33,7 +35,8 @@ export function checkBool(value: unknown, name: string, fallback: boolean): bool
 }
 
 export function checkPcm(pcm: unknown, name = 'pcm'): Float32Array {
-  if (!(pcm instanceof Float32Array)) {
+  // types.isFloat32Array looks at the object itself: a Proxy of a Float32Array is not one
+  if (!types.isFloat32Array(pcm)) {
     throw new WhisperPerfError(`invalid ${name}: expected a Float32Array of 16 kHz mono samples, got ${describe(pcm)}`, 'AUDIO_INVALID');
   }
   if (pcm.length === 0) throw new WhisperPerfError(`invalid ${name}: the Float32Array is empty`, 'AUDIO_INVALID');
@@ -42,10 +45,21 @@ export function checkPcm(pcm: unknown, name = 'pcm'): Float32Array {
   return pcm;
 }
 
+/**
+ * An options object, copied: each enumerable property (own or inherited) is read once, so a
+ * getter cannot answer one value to the check and another to the use, and a getter or proxy trap
+ * that throws is INVALID_ARGUMENT here rather than a TypeError later.
+ */
 export function checkObject<T extends object>(value: unknown, name: string): Partial<T> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalidArgument(name, value, 'an options object');
-  return value as Partial<T>;
+  try {
+    if (typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) throw invalidArgument(name, value, 'an options object');
+    const copy: Record<string, unknown> = {};
+    for (const k in value) copy[k] = (value as Record<string, unknown>)[k];
+    return copy as Partial<T>;
+  } catch (e) {
+    throw asArgumentError(e, name);
+  }
 }
 
 export function describe(v: unknown): string {

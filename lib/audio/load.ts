@@ -14,6 +14,7 @@ import { readSync } from 'node:fs';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { checkMemory, memoryLimitOf } from '../bench/capacity.js';
 import { WhisperPerfError, invalidArgument } from '../errors.js';
 import { decodeWithFfmpeg } from './ffmpeg.js';
 import { resample } from './resample.js';
@@ -123,7 +124,9 @@ function human(bytes: number): string {
 function checkDuration(info: WavInfo, maxSeconds: number, what: string): void {
   if (info.durationS > maxSeconds) {
     throw fail(`${what} lasts ${info.durationS.toFixed(1)} s, over the limit of ${maxSeconds} s of audio (maxSeconds)`);
-  }
+  }  // the decoded samples (float32, at the file's rate, then at 16 kHz) against the memory guard
+  const decodedBytes = info.frames * 4 + Math.ceil(info.durationS * WHISPER_SAMPLE_RATE) * 4;
+  checkMemory(`decoding ${what}`, decodedBytes, memoryLimitOf(undefined));
 }
 
 function finish(samples: Float32Array, info: WavInfo, bytes: number, path: string | null): LoadedAudio {

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 /**
  * WAV decoding and encoding, in TypeScript, with no dependency.
  *
@@ -16,7 +17,7 @@
  * Everything else that cannot be decoded is a `WhisperPerfError` with code `AUDIO_INVALID`
  * whose message names the problem.
  */
-import { WhisperPerfError } from '../errors.js';
+import { invalidArgument, WhisperPerfError } from '../errors.js';
 
 /** Lowest sample rate accepted, in Hz. */
 export const MIN_SAMPLE_RATE = 1000;
@@ -419,6 +420,13 @@ export interface EncodeWavOptions {
 export function encodeWav(channels: Float32Array | Float32Array[], sampleRate: number, options: EncodeWavOptions = {}): Uint8Array {
   const chans = Array.isArray(channels) ? channels : [channels];
   const nch = chans.length;
+  if (nch < 1 || nch > MAX_CHANNELS) throw new WhisperPerfError(`encodeWav: ${nch} channels (1..${MAX_CHANNELS})`, 'INVALID_ARGUMENT');
+  for (let c = 0; c < nch; c++) {
+    if (!types.isFloat32Array(chans[c])) throw invalidArgument(`channel ${c}`, chans[c], 'a Float32Array of samples');
+  }
+  if (!Number.isInteger(sampleRate) || sampleRate < MIN_SAMPLE_RATE || sampleRate > MAX_SAMPLE_RATE) {
+    throw invalidArgument('sampleRate', sampleRate, `an integer from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE}`);
+  }
   const bits = options.bits ?? (options.float ? 32 : 16);
   const float = !!options.float;
   if (float ? bits !== 32 && bits !== 64 : bits !== 8 && bits !== 16 && bits !== 24 && bits !== 32) {

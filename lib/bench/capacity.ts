@@ -127,6 +127,72 @@ export function availableMemory(limit?: number): AvailableMemory {
 
 const mb = (b: number) => Math.round(b / 1e5) / 10;
 
+const pad = (n: number, to: number) => Math.ceil(n / to) * to;
+
+/** What loadModel allocates for a model, bytes: an estimate from the file's header and tensor sizes. */
+export interface ModelMemoryEstimate {
+  /** tensor data as stored (whisper.cpp allocates the weights at their stored size) */
+  weights: number;
+  /** one default state (whisper_init_state): KV caches, cross and pad, and compute buffers */
+  state: StateMemory;
+  total: number;
+}
+
+/**
+ * Estimates what whisper_init allocates, from the hyper-parameters alone (no allocation): the
+ * weights; the KV self cache (f16 K and V per text layer, text context padded to 256); the KV
+ * cross cache (per text layer, audio context padded to 256) and its pad buffer (one layer); the
+ * compute buffers: conv (~3 f32 tensors of 2·n_audio_ctx × n_audio_state), encode (~8 of
+ * n_audio_ctx × n_audio_state), cross (~2), decode (the logits, n_vocab × n_text_ctx f32, and
+ * ~8 of n_text_ctx × n_text_state). On tiny.en it is within a few percent of the sizes
+ * whisper.cpp reports (test/native/memory.test.ts says how close).
+ */
+export function estimateModelMemory(h: { n_vocab: number; n_audio_ctx: number; n_audio_state: number; n_text_ctx: number; n_text_state: number; n_text_layer: number }, weights: number): ModelMemoryEstimate {
+  const textCtx = pad(h.n_text_ctx, 256);
+  const audioCtx = pad(h.n_audio_ctx, 256);
+  const kvSelf = h.n_text_layer * textCtx * h.n_text_state * 2 * 2;
+  const kvCross = h.n_text_layer * audioCtx * h.n_text_state * 2 * 2;
+  const kvPad = audioCtx * h.n_text_state * 2 * 2;
+  const f32 = 4;
+  const computeConv = 3 * 2 * h.n_audio_ctx * h.n_audio_state * f32;
+  const computeEncode = 8 * h.n_audio_ctx * h.n_audio_state * f32;
+  const computeCross = 2 * h.n_audio_ctx * h.n_audio_state * f32;
+  const computeDecode = h.n_vocab * h.n_text_ctx * f32 + 8 * h.n_text_ctx * h.n_text_state * f32;
+  const state = stateMemory({ kvSelf, kvCross, kvPad, computeConv, computeEncode, computeCross, computeDecode });
+  return { weights, state, total: weights + state.total };
+}
+
+/** The memory limit in force: `limit` (bytes or a size string), else WHISPER_PERF_MEMORY_LIMIT, else none. */
+export function memoryLimitOf(limit: unknown, name = 'memoryLimit'): number | undefined {
+  if (limit === undefined) {
+    const env = process.env.WHISPER_PERF_MEMORY_LIMIT;
+    if (env === undefined || env === '') return undefined;
+    try {
+      return parseMemorySize(env);
+    } catch {
+      throw invalidArgument('WHISPER_PERF_MEMORY_LIMIT', env, 'bytes, or a number with K, M, G or T (binary), e.g. 512M, 4G');
+    }
+  }
+  if (typeof limit !== 'number' && typeof limit !== 'string') throw invalidArgument(name, limit, 'bytes, or a size such as 512M or 4G');
+  try {
+    return parseMemorySize(limit);
+  } catch {
+    throw invalidArgument(name, limit, 'bytes (a positive integer), or a size such as 512M or 4G');
+  }
+}
+
+/**
+ * Refuses an allocation of `needed` bytes above the limit (when one is set) or above the memory
+ * available (MemAvailable, lowered to the cgroup limit): MEMORY_LIMIT, before anything is allocated.
+ */
+export function checkMemory(what: string, needed: number, limit?: number): void {
+  const available = availableMemory(limit);
+  if (needed > available.bytes) {
+    const from = available.source === 'memory-limit' ? 'the memory limit (memoryLimit / WHISPER_PERF_MEMORY_LIMIT)' : available.source === 'cgroup' ? 'the cgroup limit less this process' : 'available memory (MemAvailable)';
+    throw new WhisperPerfError(`${what} needs about ${mb(needed)} MB but ${from} is ${mb(available.bytes)} MB`, 'MEMORY_LIMIT');
+  }
+}
+
 /**
  * Refuses N streams that would not fit: INVALID_ARGUMENT saying what N streams need, what one
  * needs, and what is available. Nothing is allocated before this check.
@@ -160,8 +226,10 @@ export function maxRealtimeStreams(cells: readonly { streams: number; realtimeOk
 }
 
 /** Parses a memory size: bytes, or a number with K, M, G or T (binary: 1G = 1024³ bytes; KB/KiB alike). */
-export function parseMemorySize(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt])?(?:i?b)?\s*$/i.exec(String(text));
+export function parseMemorySize(text: string | number): number {
+  if (typeof text === 'number' && Number.isSafeInteger(text) && text > 0) return text;
+  if (typeof text !== 'string' || text.length > 64) throw invalidArgument('memory size', text, 'bytes, or a number with K, M, G or T (binary), e.g. 512M, 4G');
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt])?(?:i?b)?\s*$/i.exec(text);
   if (!m) throw invalidArgument('memory size', text, 'bytes, or a number with K, M, G or T (binary), e.g. 512M, 4G');
   const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 1;
   const v = Math.round(Number(m[1]) * mult);

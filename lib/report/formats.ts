@@ -332,6 +332,9 @@ function toMarkdown(rows: readonly BenchRow[]): string {
 
 /** Render rows in an output format. */
 export function formatRows(rows: readonly BenchRow[], format: OutputFormat): string {
+  // a 4-billion-slot sparse array would be walked slot by slot: refused before any walking
+  if (!Array.isArray(rows) || rows.length > 1_000_000) throw invalidArgument('rows', rows, 'an array of at most 1000000 BenchRows');
+  if (!['md', 'csv', 'json', 'jsonl', 'sql'].includes(format as string)) throw invalidArgument('output format', format, 'md, csv, json, jsonl, sql');
   switch (format) {
     case 'md':
       return toMarkdown(rows);
