@@ -1,16 +1,17 @@
 // whisper-perf-native-bench: the native side of `npm run bench:parity`.
 //
 // A plain C++ process linked with the same whisper.cpp/ggml libraries and flags as the addon. It
-// loads a model once, then runs whisper-bench's workload in short blocks on request, so that the
-// addon and native whisper.cpp can alternate every couple of seconds (paired, drift-free
-// comparisons) instead of once per whole whisper-bench process. The block is the addon's own
-// loop (binding/bench_loop.h), so both sides make exactly the same whisper.cpp calls.
+// loads a model, then runs whisper-bench's workload in short chunks on request, so that the
+// addon and native whisper.cpp can take turns within a second (paired, drift-free comparisons)
+// instead of once per whole whisper-bench process. The chunk is the addon's own loop
+// (binding/bench_loop.h), so both sides make exactly the same whisper.cpp calls.
 //
 // usage: whisper-perf-native-bench -m MODEL [-t N] [-nfa] [-ng] [--on-thread]
 // then one command per line on stdin, one JSON line per command on stdout:
-//   run HEAT HEAT_DECODES N_ENCODE N_DECODE N_BATCH N_PROMPT   → the block's timings
-//   load                                                      → load + free another context, ms
-//                                                               (freed and trimmed as the addon's dispose does)
+//   run HEAT HEAT_DECODES N_ENCODE N_DECODE N_BATCH N_PROMPT   → the chunk's timings
+//   load                                                      → a fresh model: the current one freed
+//                                                               and trimmed (as the addon's dispose does),
+//                                                               the file loaded again; its load time, ms
 //   quit
 // system_info goes to stderr in whisper-bench's format. --on-thread runs everything on a second
 // thread instead of the main one, as the addon's compute thread does (glibc then serves its
@@ -80,16 +81,20 @@ static int Serve(const std::string& model, int threads, whisper_context_params c
     in >> cmd;
     if (cmd == "quit") break;
     if (cmd == "load") {
+      // fresh mode: the later runs compute on a model loaded for them, as the addon's side does
+      whisper_free(ctx);
+      ctx = nullptr;
+      malloc_trim(0);
       t0 = Clock::now();
-      whisper_context* other = whisper_init_from_file_with_params(model.c_str(), cp);
+      ctx = whisper_init_from_file_with_params(model.c_str(), cp);
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-      if (other == nullptr) {
+      if (ctx == nullptr) {
         std::printf("{\"error\":\"load failed\"}\n");
       } else {
-        whisper_free(other);
-        malloc_trim(0);
         std::printf("{\"loadMs\":%.6f}\n", ms);
       }
+    } else if (cmd == "run" && ctx == nullptr) {
+      std::printf("{\"error\":\"no model: the last load failed\"}\n");
     } else if (cmd == "run") {
       wp::BenchSpec s;
       s.threads = threads;
@@ -118,6 +123,6 @@ static int Serve(const std::string& model, int threads, whisper_context_params c
     }
     std::fflush(stdout);
   }
-  whisper_free(ctx);
+  if (ctx != nullptr) whisper_free(ctx);
   return 0;
 }
