@@ -265,7 +265,7 @@ async function main(argv) {
     `\nper-call overhead of an awaited 1-token decode (awaited wall − whisper.cpp call, ${o.calls} calls of ${o.decodeCallMs} ms): ` +
       `p50 ${o.overheadUs.p50} µs, p99 ${o.overheadUs.p99} µs, max ${o.overheadUs.max} µs\n` +
       `libuv round trip, measured alternately in the same run: fs.promises.access p50 ${o.libuvFloorUs.p50} µs, p99 ${o.libuvFloorUs.p99} µs; ` +
-      `a pool job as long as the decode (pbkdf2, ${o.libuvIdleFloorUs.workMs} ms): +${o.libuvIdleFloorUs.p50} µs at the median\n`,
+      `a pool job as long as the decode (pbkdf2, ${o.libuvIdleFloorUs.workMs} ms): ${o.libuvIdleFloorUs.p50 < 0 ? '−' : '+'}${Math.abs(o.libuvIdleFloorUs.p50)} µs at the median (async − sync medians: noisy with few calls)\n`,
   );
 
   const json = {
