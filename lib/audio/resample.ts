@@ -14,7 +14,10 @@
  * There was no maintained pure-JavaScript library to take (libsamplerate-js is WebAssembly
  * with asynchronous initialisation; wave-resampler is a single unmaintained release).
  */
+import { types } from 'node:util';
+
 import { invalidArgument } from '../errors.js';
+import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from './wav.js';
 
 /** Most exact polyphase phases; larger reduced ratios interpolate between phases. */
 export const MAX_PHASES = 4096;
@@ -135,8 +138,12 @@ export function resampledLength(frames: number, fromRate: number, toRate: number
  * ceil(input.length · toRate / fromRate) samples; the same rate returns a copy.
  */
 export function resample(input: Float32Array, fromRate: number, toRate = 16000, options: ResampleOptions = {}): Float32Array {
-  if (!Number.isSafeInteger(fromRate) || fromRate <= 0) throw invalidArgument('fromRate', fromRate, 'a positive integer (Hz)');
-  if (!Number.isSafeInteger(toRate) || toRate <= 0) throw invalidArgument('toRate', toRate, 'a positive integer (Hz)');
+  // the rates WAV decoding accepts: the filter's length grows with the ratio, so an absurd rate
+  // (2^32 Hz) would take minutes to design, not a clear error
+  if (!types.isFloat32Array(input)) throw invalidArgument('input', input, 'a Float32Array of samples');
+  const rates = `an integer from ${MIN_SAMPLE_RATE} to ${MAX_SAMPLE_RATE} (Hz)`;
+  if (!Number.isSafeInteger(fromRate) || fromRate < MIN_SAMPLE_RATE || fromRate > MAX_SAMPLE_RATE) throw invalidArgument('fromRate', fromRate, rates);
+  if (!Number.isSafeInteger(toRate) || toRate < MIN_SAMPLE_RATE || toRate > MAX_SAMPLE_RATE) throw invalidArgument('toRate', toRate, rates);
   const A = options.attenuationDb ?? 100;
   const pb = options.passband ?? 0.9;
   if (!(A >= 40 && A <= 180)) throw invalidArgument('attenuationDb', A, '40..180');

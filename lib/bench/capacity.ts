@@ -199,6 +199,19 @@ export function checkMemory(what: string, needed: number, limit?: number): void 
  */
 export function checkCapacityMemory(n: number, perStreamBytes: number, available: AvailableMemory, mode: CapacityMode = 'states'): void {
   checkInt(n, 'streams', 1, MAX_STREAMS);
+  // numbers checked before any arithmetic: `*` on an object runs its valueOf/toString (a huge
+  // sparse array would be joined)
+  const isSize = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+  if (!isSize(perStreamBytes)) throw invalidArgument('bytes per stream', perStreamBytes, 'a finite number of bytes ≥ 0');
+  let avail: { bytes: unknown; source: unknown } | null = null;
+  try {
+    if (available !== null && typeof available === 'object') avail = { bytes: available.bytes, source: available.source };
+  } catch {
+    // a getter that throws: refused below
+  }
+  if (avail === null || !isSize(avail.bytes)) throw invalidArgument('available memory', available, '{ bytes: a finite number ≥ 0, source }');
+  if (!(CAPACITY_MODES as readonly unknown[]).includes(mode)) throw invalidArgument('mode', mode, CAPACITY_MODES.join(' or '));
+  available = { bytes: avail.bytes, source: avail.source as AvailableMemory['source'] };
   const needed = n * perStreamBytes;
   if (needed > available.bytes) {
     const what = mode === 'states' ? 'whisper states' : 'worker threads with a model each';
