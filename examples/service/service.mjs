@@ -171,7 +171,10 @@ export async function createService(options = {}) {
     // a client that left is counted when its connection closes
     if (code !== 'CLIENT_CLOSED') m.errors.inc({ code });
     // an answer sent before the body was read: close the connection rather than read the rest
-    if (!request.raw.complete) reply.header('connection', 'close');
+    if (!request.raw.complete) {
+      reply.header('connection', 'close');
+      lingerOnClose(request.raw.socket);
+    }
     reply.code(status).headers(headers).send({ error: { code, message } });
   });
 
@@ -330,4 +333,23 @@ const round = (v, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
 async function waitFor(done, ms) {
   const deadline = performance.now() + ms;
   while (!done() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+/**
+ * A "lingering close" for a connection answered before its upload was read (413 on a chunked body
+ * over the limit): Node closes the socket right after the answer, and closing a socket with
+ * unread input makes the kernel send a reset, which can throw away the answer before the client,
+ * still writing, has read it. Instead the server half-closes (its answer and FIN go out), reads and
+ * discards what the client still sends, and closes when the client does or after 2 s.
+ * @param {import('node:net').Socket | null | undefined} socket
+ */
+function lingerOnClose(socket) {
+  if (!socket || socket.destroyed || socket.lingering) return;
+  socket.lingering = true;
+  socket.destroySoon = function destroySoon() {
+    if (this.writable) this.end();
+    this.on('data', () => {}).resume();
+    this.once('end', () => this.destroy());
+    setTimeout(() => this.destroy(), 2000).unref();
+  };
 }
