@@ -122,7 +122,8 @@ export async function createService(options = {}) {
       // a client that hung up (reset, or its end of the connection closed mid-request) gets no
       // answer; if a request had begun, its own close handler counts it as CLIENT_CLOSED
       const gone = err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE';
-      if (!gone && !socket.destroyed) {
+      // a connection lingering after its answer (see lingerOnClose) was answered and counted once
+      if (!gone && !socket.destroyed && !socket.lingering) {
         answeredByNode.add(socket);
         m.requests.inc({ route: 'none', method: 'none', status });
         m.errors.inc({ code });
