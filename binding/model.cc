@@ -152,10 +152,23 @@ class FreeJob : public ModelJob {
   }
 };
 
+// whisper.cpp's log-mel spectrogram reflects the first 200 samples past the start
+// (std::reverse_copy(samples + 1, samples + 201, ...)) whatever the length: a PCM shorter than 201
+// samples (12.5 ms) was read out of bounds (AddressSanitizer, found by the fuzz suite). Such a PCM
+// is padded with silence to that length; whisper_full_parallel cuts the PCM into one piece per
+// processor, so each piece must be that long.
+constexpr size_t kMinPcmSamples = 201;
+static void PadShortPcm(std::vector<float>& pcm, int pieces = 1) {
+  const size_t min = kMinPcmSamples * static_cast<size_t>(pieces < 1 ? 1 : pieces);
+  if (pcm.size() < min) pcm.resize(min, 0.0f);
+}
+
 class MelJob : public ModelJob {
  public:
   MelJob(Napi::Env env, Model* m, Napi::Float32Array pcm, int threads)
-      : ModelJob(env, m), pcm_(pcm.Data(), pcm.Data() + pcm.ElementLength()), threads_(threads) {}
+      : ModelJob(env, m), pcm_(pcm.Data(), pcm.Data() + pcm.ElementLength()), threads_(threads) {
+    PadShortPcm(pcm_);
+  }
   void Run() override {
     WP_LOCKED_CTX();
     const auto t0 = Clock::now();
@@ -339,6 +352,7 @@ class FullJob : public TargetJob {
           Napi::Float32Array pcm, FullBaton baton, Napi::Function onEvent)
       : TargetJob(env, t, holder), ctxSlot_(ctxSlot), stateSlot_(stateSlot),
         pcm_(pcm.Data(), pcm.Data() + pcm.ElementLength()), b_(std::move(baton)) {
+    PadShortPcm(pcm_, b_.processors);
     if (!onEvent.IsEmpty()) onEvent_ = Napi::Persistent(onEvent);
   }
   void Abandon() override {
