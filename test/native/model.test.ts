@@ -85,6 +85,13 @@ describe('a loaded synthetic tiny.en', () => {
     expect(await codeOf(model.computeMel(null as unknown as Float32Array))).toBe('AUDIO_INVALID');
   });
 
+  it('takes PCM shorter than whisper.cpp\'s 200-sample reflection pad as that much silence (the mel read past it before)', async () => {
+    const padded = await model.computeMel(new Float32Array(201), { threads: 1 });
+    for (const n of [1, 5, 200]) expect((await model.computeMel(new Float32Array(n), { threads: 1 })).nLen).toBe(padded.nLen);
+    const t = await model.transcribe(new Float32Array(7), { threads: 1, maxTokens: 2, noFallback: true, singleSegment: true });
+    expect(typeof t.text).toBe('string');
+  });
+
   it('rejects thread counts that are not 1..MAX with INVALID_ARGUMENT naming the argument', async () => {
     for (const threads of [0, -1, 1.5, 1e6, NaN, '2' as unknown as number]) {
       const p = model.encode({ threads });
