@@ -92,7 +92,8 @@ export interface RtfDeps {
   defaultModel(onProgress?: (m: string) => void): Promise<string>;
 }
 
-const defaultDeps: RtfDeps = {
+/** The real dependencies of the rtf cell (quality's sweep runs the same cell with them). */
+export const defaultRtfDeps: RtfDeps = {
   loadModel: (p, o) => loadModel(p, o),
   loadAudio: (i, o) => loadAudio(i, o),
   provenance,
@@ -116,7 +117,7 @@ const asList = <T>(v: T | T[] | undefined, fallback: T[]): T[] => (v === undefin
  * A failed cell is a row with `error`; the others still run.
  */
 export function rtf(options: RtfOptions): Promise<BenchRow[]> {
-  return runRtf(options, defaultDeps);
+  return runRtf(options, defaultRtfDeps);
 }
 
 /** @internal rtf() with its dependencies given. */

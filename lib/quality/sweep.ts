@@ -41,18 +41,15 @@ import { mkdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 
 import { loadAudio } from '../audio/load.js';
-import { provenance } from '../bench/engine.js';
-import { cellResources, startCellMonitors } from '../bench/hardware.js';
-import { runRtf, type RtfAudio, type RtfDeps, type RtfModel, type RtfOptions, type RtfTranscript } from '../bench/rtf.js';
+import { defaultRtfDeps, runRtf, type RtfAudio, type RtfDeps, type RtfModel, type RtfOptions, type RtfTranscript } from '../bench/rtf.js';
 import { summarize } from '../bench/stats.js';
 import type { BenchRow, Stat } from '../bench/types.js';
 import { invalidArgument, WhisperPerfError } from '../errors.js';
 import { loadModel } from '../model.js';
-import { ensureDefaultModel } from '../models/default.js';
 import { defaultCacheDir } from '../models/download.js';
 import { validateModelFile } from '../models/ggml.js';
 import { quantizeModel, QUANT_TYPES, type QuantType } from '../models/quantize.js';
-import { buildInfo, gpuDevices, systemInfo } from '../system.js';
+import { systemInfo } from '../system.js';
 import { normalizeWords } from './normalize.js';
 import { corpusWer } from './wer.js';
 
@@ -113,7 +110,7 @@ export interface QualityDeps {
 }
 
 const defaultDeps = (): QualityDeps => ({
-  rtf: defaultRtfDeps(),
+  rtf: defaultRtfDeps,
   modelInfo: (p) => validateModelFile(p),
   quantize: quantizeModel,
   readText: (p) => {
@@ -135,22 +132,6 @@ const defaultDeps = (): QualityDeps => ({
   cacheDir: () => join(defaultCacheDir(), 'quantized'),
 });
 
-// rtf.ts keeps its default dependencies private, so the same defaults are built here from the
-// same modules (the cell is still rtf.ts's: runRtf runs it).
-function defaultRtfDeps(): RtfDeps {
-  return {
-    loadModel: (p, o) => loadModel(p, o),
-    loadAudio: (i, o) => loadAudio(i, o),
-    provenance,
-    buildWarnings: () => buildInfo().warnings,
-    gpuCount: () => gpuDevices().length,
-    monitor: (device, info) => {
-      const m = startCellMonitors(device, info.backend);
-      return { stop: () => cellResources(m, info) };
-    },
-    defaultModel: (onProgress) => ensureDefaultModel({ onProgress }),
-  };
-}
 
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 

@@ -121,6 +121,13 @@ function syntheticNote(rows: readonly BenchRow[]): string[] {
   return synthetic.length ? [`> **Synthetic weights** (${synthetic.join(', ')}): timings are real, transcripts are meaningless.`, ''] : [];
 }
 
+/** The columns both tables open with: which model, which file, how long. */
+const leadCols: Col[] = [
+  { title: 'model', right: false, cell: (r) => base(r.model) },
+  { title: 'file', right: false, cell: (r) => base(r.file) },
+  { title: 'audio s', right: true, cell: (r) => fix(r.audio_s, 1) },
+];
+
 const errorCol: Col = { title: 'error', right: false, cell: (r) => (r.error ? `${r.error.code}: ${r.error.message}` : '') };
 
 /** The markdown of stream rows: the latency table, warnings, then each stream's verdict and text. */
@@ -128,9 +135,7 @@ export function streamMarkdown(rows: readonly BenchRow[]): string {
   const out = syntheticNote(rows);
   out.push(
     ...table(rows, [
-      { title: 'model', right: false, cell: (r) => base(r.model) },
-      { title: 'file', right: false, cell: (r) => base(r.file) },
-      { title: 'audio s', right: true, cell: (r) => fix(r.audio_s, 1) },
+      ...leadCols,
       { title: 'threads', right: true, cell: (r) => String(r.threads) },
       { title: 'preset', right: false, cell: (r) => r.preset ?? '' },
       { title: 'step/length/keep ms', right: true, cell: (r) => (r.step_ms !== undefined ? `${r.step_ms}/${r.length_ms}/${r.keep_ms}` : '') },
@@ -167,9 +172,7 @@ export function capacityMarkdown(rows: readonly BenchRow[]): string {
   const out = syntheticNote(rows);
   out.push(
     ...table(rows, [
-      { title: 'model', right: false, cell: (r) => base(r.model) },
-      { title: 'file', right: false, cell: (r) => base(r.file) },
-      { title: 'audio s', right: true, cell: (r) => fix(r.audio_s, 1) },
+      ...leadCols,
       { title: 'mode', right: false, cell: (r) => r.capacity_mode ?? '' },
       { title: 'N', right: true, cell: (r) => (r.streams === undefined ? '' : String(r.streams)) },
       { title: 'threads', right: true, cell: (r) => String(r.threads) },
