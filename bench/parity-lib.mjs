@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 
 import { parseTimings } from '../dist/logs.js';
-import { pairedRatio, summarize } from '../dist/bench/stats.js';
+import { blockRatio, summarize } from '../dist/bench/stats.js';
 
 /** The compared stages, in table order. */
 export const STAGES = Object.freeze(['load', 'encode', 'decode', 'batchd', 'prompt']);
@@ -81,38 +81,44 @@ export function accumulateChunks(parts) {
 }
 
 export const MODES = Object.freeze(['fresh', 'served']);
-export const DEFAULT_ROUNDS = 15; // a multiple of 3: every side runs in every position equally often
-export const QUICK_ROUNDS = 3;
+/** Blocks per thread count and mode: each block starts fresh processes for every side. */
+export const DEFAULT_BLOCKS = 27;
+/** Rounds per block. */
+export const DEFAULT_ROUNDS = 1;
+export const QUICK_BLOCKS = 6;
 export const DEFAULT_INJECT = 0.05;
 
-/** Bootstrap settings (fixed seed: the same samples give the same interval). */
-export const BOOTSTRAP = Object.freeze({ resamples: 4000, seed: 42 });
-
 export const VERDICT_RULE =
-  'Each round runs the same short chunks of calls on every side, the sides taking turns chunk by chunk (native, addon, ' +
-  'and for the self-check the addon with a known injected slowdown) in rotating order. ratio = exp(20% trimmed mean of ln(addon/native) over rounds), paired ' +
-  `by round, so drift between rounds cancels; 95% CI: percentile bootstrap over rounds (${BOOTSTRAP.resamples} resamples, ` +
-  `seed ${BOOTSTRAP.seed}). Verdict: PASS when the whole CI is at or below the target, FAIL when the whole CI is above ` +
-  'it, inconclusive when it straddles the target. Self-check: the same test, on the same rounds, between the addon with ' +
-  'the injected slowdown and the addon without it (a known ratio of 1 + the injection); it is passed when every stage ' +
-  'is FAIL, i.e. a slowdown of that size above the target is seen at this number of rounds.';
+  'A block starts a fresh process for every side (native whisper.cpp, the addon, and for the self-check the addon with a ' +
+  'known injected slowdown), one after another, and runs the same short chunks of calls on each, the sides taking turns ' +
+  'chunk by chunk in rotating order, so drift over time cancels within the block. A process brings a speed of its own ' +
+  '(where its memory landed, the order it was started in: two native processes of the same binary differ by up to 10% ' +
+  'on decode here), so the unit of replication is a set of blocks in which every side was started in every position ' +
+  'once. ratio = exp(mean over units of the mean ln(addon/native) of their blocks); 95% CI: Student t over units. ' +
+  'Verdict: PASS when the whole CI is at or below the target, FAIL when the whole CI is above it, inconclusive when it ' +
+  'straddles the target. Self-check: the same test on the same blocks between the addon with the injected slowdown and ' +
+  'the addon without it, two processes of their own as addon and native are (a known ratio of 1 + the injection); it ' +
+  'is passed when every stage is FAIL, i.e. a slowdown of that size above the target is seen at this number of blocks.';
 
 export const PARITY_HELP = `usage: npm run bench:parity -- [options]
 
 Does the addon add overhead to whisper.cpp? Alternates short chunks of whisper-bench's workload
 (one encode, 32 decodes, 4 batches or one prompt) between a native process
 (build/Release/whisper-perf-native-bench: the same whisper.cpp build and the same loop, no Node)
-and the addon, a fraction of a second each, and compares each stage paired by round. A
+and a Node process running the addon (bench/parity-addon.mjs), a fraction of a second each. Every
+block starts fresh processes, in rotating start order, because a process's own speed varies. A
 self-check runs a third side, the addon with a known injected slowdown (--inject), which the
 detector must flag as FAIL: the proof that "within target" is not just noise.
 
 options:
   -m, --model PATH    ggml model (default: the synthetic tiny.en)
   -t, --threads LIST  thread counts, each measured separately (default 1 and the core count: 1,${'${cores}'})
-  -r, --rounds N      rounds per thread count and mode (default ${DEFAULT_ROUNDS})
-      --mode LIST     fresh (a model loaded for each round: serves nothing else) and/or served (one
-                      model that serves mel, transcribe, encode and decode calls between rounds with
-                      the thread pool kept busy) (default fresh,served)
+  -b, --blocks N      blocks per thread count and mode, each with fresh processes; rounded up to
+                      whole units (3 blocks with the self-check, 2 without) (default ${DEFAULT_BLOCKS})
+  -r, --rounds N      rounds per block (default ${DEFAULT_ROUNDS})
+      --mode LIST     fresh (a model loaded for each round: serves nothing else) and/or served (the
+                      block's model first serves a transcription, then mel, encode and decode calls
+                      before each round with the thread pool kept busy) (default fresh,served)
       --inject F      the self-check's injected slowdown, a fraction (default ${DEFAULT_INJECT})
       --no-self-check skip the injected side (faster, but says nothing about the detector's power)
       --no-reference  skip the one whole whisper-bench run per thread count shown for reference
@@ -122,7 +128,7 @@ options:
       --no-gpu        no GPU on either side
       --native PATH   the native driver (default build/Release/whisper-perf-native-bench)
   -o, --output FMT    md (default) or json, on stdout
-      --quick         smoke test: ${QUICK_ROUNDS} rounds, the core count only, fresh mode only
+      --quick         smoke test: ${QUICK_BLOCKS} blocks, the core count only, fresh mode only
   -h, --help          this help
 
 Exit status: 0 when every stage's ratio meets its target and the self-check flagged the injected
@@ -155,6 +161,7 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
       options: {
         model: { type: 'string', short: 'm' },
         threads: { type: 'string', short: 't' },
+        blocks: { type: 'string', short: 'b' },
         rounds: { type: 'string', short: 'r' },
         mode: { type: 'string' },
         inject: { type: 'string' },
@@ -186,6 +193,7 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
       : [...new Set(v.threads.split(',').map((t) => positiveInt('-t', t.trim(), 1024)))];
   const modes = v.mode === undefined ? (v.quick ? ['fresh'] : [...MODES]) : [...new Set(v.mode.split(',').map((m) => m.trim()))];
   for (const m of modes) if (!MODES.includes(m)) throw new UsageError(`--mode: expected fresh and/or served, got ${JSON.stringify(m)}`);
+  const selfCheck = !v['no-self-check'];
   let inject = DEFAULT_INJECT;
   if (v.inject !== undefined) {
     inject = Number(v.inject);
@@ -195,9 +203,10 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
     help: false,
     model: v.model,
     threads,
-    rounds: v.rounds === undefined ? (v.quick ? QUICK_ROUNDS : DEFAULT_ROUNDS) : positiveInt('-r', v.rounds, 1000),
+    blocks: roundUp(v.blocks === undefined ? (v.quick ? QUICK_BLOCKS : DEFAULT_BLOCKS) : positiveInt('-b', v.blocks, 10000), selfCheck ? 3 : 2),
+    rounds: v.rounds === undefined ? DEFAULT_ROUNDS : positiveInt('-r', v.rounds, 1000),
     modes,
-    selfCheck: !v['no-self-check'],
+    selfCheck,
     inject,
     reference: !v['no-reference'],
     nativeThread: Boolean(v['native-thread']),
@@ -209,7 +218,9 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
   };
 }
 
-/** The native driver's arguments for these options. */
+const roundUp = (n, k) => Math.ceil(n / k) * k;
+
+/** The native driver's arguments for these options (the addon driver takes the same). */
 export function nativeArgs({ model, threads, flashAttn, useGpu, nativeThread = false }) {
   const args = ['-m', model, '-t', String(threads)];
   if (!flashAttn) args.push('-nfa');
@@ -224,9 +235,10 @@ export function runCommand(block) {
 }
 
 /**
- * Who runs when in round `i` (0-based): the sides rotate by one place each round and the
- * rotation reverses every `sides.length` rounds, so over 2·n rounds every side runs in every
- * position and after every other side equally often.
+ * Who goes when at step `i` (0-based: a block's start order, a chunk's turn): the sides rotate by
+ * one place each step and the rotation reverses every `sides.length` steps, so each n steps put
+ * every side in every position once, and over 2·n steps every side also follows every other side
+ * equally often.
  */
 export function sideOrder(i, sides) {
   const n = sides.length;
@@ -244,20 +256,20 @@ export function verdictFor(r, target) {
 }
 
 /**
- * Rounds that would make the interval fit on one side of the target, from this run's width
- * (the half-width shrinks as 1/√n): null when the estimate sits on the target.
+ * Blocks that would make the interval fit on one side of the target, from this run's width (the
+ * half-width shrinks as 1/√units): null when the estimate sits on the target.
  */
-export function roundsToResolve(r, target) {
+export function blocksToResolve(r, target, unitSize) {
   const margin = Math.abs(Math.log(r.ratio) - Math.log(target));
   if (margin === 0 || r.n < 2) return null;
   const half = r.ratio > target ? Math.log(r.ratio) - Math.log(r.low) : Math.log(r.high) - Math.log(r.ratio);
-  return Math.ceil(r.n * (half / margin) ** 2);
+  return Math.ceil(r.n * (half / margin) ** 2) * unitSize;
 }
 
-/** One stage: each side's summary, the paired ratio against native, its verdict. */
-export function compareStage(stage, nativeSamples, otherSamples, target = TARGETS[stage]) {
+/** One stage: each side's summary, the ratio against native over units of blocks, its verdict. */
+export function compareStage(stage, nativeSamples, otherSamples, unitSize, target = TARGETS[stage]) {
   if (typeof target !== 'number') throw new Error(`no target for stage ${stage}`);
-  const r = pairedRatio(otherSamples, nativeSamples, BOOTSTRAP);
+  const r = blockRatio(otherSamples, nativeSamples, unitSize);
   const verdict = verdictFor(r, target);
   return {
     stage,
@@ -267,38 +279,45 @@ export function compareStage(stage, nativeSamples, otherSamples, target = TARGET
     ratio: r,
     verdict,
     meetsTarget: r.ratio <= target,
-    roundsToResolve: verdict === 'inconclusive' ? roundsToResolve(r, target) : null,
+    blocksToResolve: verdict === 'inconclusive' ? blocksToResolve(r, target, unitSize) : null,
   };
 }
 
 /**
- * Compares the rounds of one thread count and mode. Each round: { native, addon, injected? },
- * each side { loadMs?, perRunMs: {encode, decode, batchd, prompt}, wallPerRunMs, measuredCpuMs, wallMs }.
+ * Compares the blocks of one thread count and mode, in the order they ran (consecutive
+ * `unitSize` blocks form a unit: every side started in every position once; by default the
+ * number of sides). Each block: { native, addon, injected? }, each side { loadMs?, perRunMs:
+ * {encode, decode, batchd, prompt}, wallPerRunMs, measuredCpuMs, wallMs } over the block's rounds.
  * Each side's figure per stage is the wall time per run around each whisper.cpp call, timed by
  * the same loop on both sides (it includes an injected slowdown; whisper.cpp's own timing of the
  * same calls, perRunMs, differs from it by microseconds and is kept in the JSON).
  */
-export function compareRounds(rounds, { selfCheck = true } = {}) {
-  if (!Array.isArray(rounds) || rounds.length === 0) throw new Error('no rounds to compare');
-  const fig = (side, stage) => rounds.map((r) => (stage === 'load' ? r[side].loadMs : r[side].wallPerRunMs[stage]));
-  const hasLoad = rounds.every((r) => typeof r.native.loadMs === 'number' && typeof r.addon.loadMs === 'number');
-  const stages = (hasLoad ? STAGES : LOOP_STAGES).map((s) => compareStage(s, fig('native', s), fig('addon', s)));
-  const cpuOf = (side) => rounds.map((r) => r[side].measuredCpuMs);
-  const busyOf = (side) => rounds.map((r) => r[side].measuredCpuMs / r[side].wallMs);
+export function compareBlocks(blocks, { selfCheck = true, unitSize } = {}) {
+  if (!Array.isArray(blocks) || blocks.length === 0) throw new Error('no blocks to compare');
+  const withCheck = selfCheck && blocks.every((r) => r.injected);
+  const k = unitSize ?? (withCheck ? 3 : 2);
+  const fig = (side, stage) => blocks.map((r) => (stage === 'load' ? r[side].loadMs : r[side].wallPerRunMs[stage]));
+  const hasLoad = blocks.every((r) => typeof r.native.loadMs === 'number' && typeof r.addon.loadMs === 'number');
+  const stages = (hasLoad ? STAGES : LOOP_STAGES).map((s) => compareStage(s, fig('native', s), fig('addon', s), k));
+  const cpuOf = (side) => blocks.map((r) => r[side].measuredCpuMs);
+  const busyOf = (side) => blocks.map((r) => r[side].measuredCpuMs / r[side].wallMs);
   const cpu = {
     nativeMs: summarize(cpuOf('native')),
     addonMs: summarize(cpuOf('addon')),
-    ratio: pairedRatio(cpuOf('addon'), cpuOf('native'), BOOTSTRAP),
+    ratio: blockRatio(cpuOf('addon'), cpuOf('native'), k),
     nativeBusy: summarize(busyOf('native')),
     addonBusy: summarize(busyOf('addon')),
   };
   let check = null;
-  if (selfCheck && rounds.every((r) => r.injected)) {
-    // the known effect: injected against the same addon, so the true ratio is exactly 1 + inject
-    const injectedStages = LOOP_STAGES.map((s) => compareStage(s, fig('addon', s), fig('injected', s)));
-    check = { stages: injectedStages, flagged: injectedStages.every((s) => s.verdict === 'FAIL'), injected: rounds[0].injected.injected };
+  if (withCheck) {
+    // the known effect: injected against the addon, each in processes of its own as addon and
+    // native are, so the true ratio is exactly 1 + inject
+    const injectedStages = LOOP_STAGES.map((s) => compareStage(s, fig('addon', s), fig('injected', s), k));
+    check = { stages: injectedStages, flagged: injectedStages.every((s) => s.verdict === 'FAIL'), injected: blocks[0].injected.injected };
   }
   return {
+    unitSize: k,
+    units: stages[0].ratio.n,
     stages,
     cpu,
     selfCheck: check,
@@ -320,7 +339,7 @@ const fmtRatio = (r) => `${r.ratio.toFixed(3)} [${r.low.toFixed(3)}, ${r.high.to
 
 function cellVerdict(s) {
   if (s.verdict !== 'inconclusive') return s.verdict;
-  const more = s.roundsToResolve ? `; ~${s.roundsToResolve} rounds would resolve it` : '';
+  const more = s.blocksToResolve ? `; ~${s.blocksToResolve} blocks would resolve it` : '';
   return `inconclusive (estimate ${s.meetsTarget ? 'meets' : 'misses'} target${more})`;
 }
 
@@ -348,7 +367,7 @@ export function formatModeTable(result) {
   ];
   if (check) {
     lines.push(
-      `Self-check: ${check.flagged ? 'passed — every stage with the injected slowdown is FAIL' : 'NOT passed — the detector missed the injected slowdown on ' + check.stages.filter((s) => s.verdict !== 'FAIL').map((s) => s.stage).join(', ') + ': run more rounds'}.`,
+      `Self-check: ${check.flagged ? 'passed — every stage with the injected slowdown is FAIL' : 'NOT passed — the detector missed the injected slowdown on ' + check.stages.filter((s) => s.verdict !== 'FAIL').map((s) => s.stage).join(', ') + ': run more blocks'}.`,
     );
   }
   return lines.join('\n') + '\n';

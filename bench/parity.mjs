@@ -4,35 +4,41 @@
  *
  * The native side is build/Release/whisper-perf-native-bench: a plain C++ process linked with the
  * same whisper.cpp build, running the addon's own bench loop (binding/bench_loop.h) in short
- * chunks on request. The addon runs the same chunks in this process. A round is a list of chunks
- * (parity-lib.mjs CHUNKS); the sides take turns chunk by chunk in rotating order, and each stage
- * is compared paired by round. Two addon modes: `fresh` (a model loaded for each round) and
- * `served` (one model that serves mel, transcribe, encode and decode calls between rounds while the libuv pool
- * is kept busy — the case that used to gather one OpenMP team per pool thread). The self-check
- * side is the addon with WHISPER_PERF_INJECT_SLOWDOWN set for its calls only.
+ * chunks on request. The addon side is bench/parity-addon.mjs: a Node process that runs the same
+ * chunks through the addon, speaking the same line protocol. A round is a list of chunks
+ * (parity-lib.mjs CHUNKS); the sides take turns chunk by chunk in rotating order.
+ *
+ * A block starts a fresh process for every side, in rotating start order, and runs its rounds: a
+ * process's own speed (where its memory landed, its start position) differs by up to 10% on
+ * decode between two native processes of the same binary on this kind of VM, so a whole run on
+ * one pair of processes measures that pair, not the addon. Consecutive blocks that start every
+ * side in every position once form a unit, the replicate the interval is computed over.
+ *
+ * Two addon modes: `fresh` (a model loaded for each round) and `served` (the block's model serves
+ * a transcription, then mel, encode and decode calls while the libuv pool is kept busy, before
+ * each round — the case that used to gather one OpenMP team per pool thread). The self-check side
+ * is a third process: the addon with WHISPER_PERF_INJECT_SLOWDOWN set.
  *
  * For reference, whisper.cpp's own whisper-bench (build/Release/whisper-bench-native) runs once
- * per thread count and its figures are printed beside the rounds'.
+ * per thread count and its figures are printed beside the blocks'.
  *
  * Data on stdout (markdown, or JSON with -o json); header and progress on stderr.
  */
 import { spawn } from 'node:child_process';
-import { pbkdf2 } from 'node:crypto';
-import { accessSync, constants, promises as fsp } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
-import { buildInfo, ensureDefaultModel, loadModel, systemInfo, testSignal, version, whisperVersion } from 'whisper-perf';
+import { buildInfo, ensureDefaultModel, systemInfo, version, whisperVersion } from 'whisper-perf';
 
 import {
   CHUNKS,
   HEAT,
   ROUND,
   accumulateChunks,
-  compareRounds,
+  compareBlocks,
   fmtMs,
   formatModeTable,
   nativeArgs,
@@ -47,29 +53,34 @@ import {
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const err = (line) => process.stderr.write(line + '\n');
-const pbkdf2Async = promisify(pbkdf2);
 const INJECT_VAR = 'WHISPER_PERF_INJECT_SLOWDOWN';
+const ADDON_DRIVER = join(root, 'bench', 'parity-addon.mjs');
 
-/** The native driver: one process per thread count, one JSON line per command. */
-class NativeDriver {
-  static async start(bin, args) {
-    const d = new NativeDriver();
-    d.child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+/** A side's process: one JSON line per command (the native driver and parity-addon.mjs alike). */
+class Driver {
+  static async start(side, cmd, args, env) {
+    const d = new Driver();
+    d.side = side;
+    d.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     d.stderr = '';
     d.child.stderr.setEncoding('utf8').on('data', (t) => (d.stderr += t));
     d.lines = createInterface({ input: d.child.stdout })[Symbol.asyncIterator]();
-    d.exited = new Promise((r) => d.child.on('close', (code, signal) => r(signal ?? code)));
+    d.exited = new Promise((r) => {
+      d.child.on('error', (e) => r(e.message));
+      d.child.on('close', (code, signal) => r(signal ?? code));
+    });
     const ready = await d.next();
-    if (!ready.ready) throw new Error(`the native driver did not start: ${JSON.stringify(ready)}`);
+    if (!ready.ready) throw new Error(`the ${side} driver did not start: ${JSON.stringify(ready)}`);
+    d.ready = ready;
     d.loadMs = ready.loadMs;
     d.systemInfo = /system_info: n_threads = \d+ \/ \d+ \| (.*)/.exec(d.stderr)?.[1]?.trim() ?? null;
     return d;
   }
   async next() {
     const r = await Promise.race([this.lines.next(), this.exited.then((c) => ({ exited: c }))]);
-    if (r.exited !== undefined || r.done) throw new Error(`the native driver exited (${r.exited ?? 'eof'}): ${this.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+    if (r.exited !== undefined || r.done) throw new Error(`the ${this.side} driver exited (${r.exited ?? 'eof'}): ${this.stderr.trim().split('\n').slice(-5).join(' | ')}`);
     const o = JSON.parse(r.value);
-    if (o.error) throw new Error(`native driver: ${o.error}`);
+    if (o.error) throw new Error(`${this.side} driver: ${o.error}`);
     return o;
   }
   async command(line) {
@@ -77,9 +88,19 @@ class NativeDriver {
     return this.next();
   }
   async stop() {
-    this.child.stdin.end('quit\n');
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.stdin.end('quit\n');
     await this.exited;
   }
+}
+
+/** Starts one side's process for a block. */
+function startSide(side, { threads, mode, opts, modelPath, nativeBin }) {
+  const args = nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu, nativeThread: side === 'native' && opts.nativeThread });
+  if (side === 'native') return Driver.start(side, nativeBin, args, process.env);
+  const env = { ...process.env };
+  delete env[INJECT_VAR];
+  if (side === 'injected') env[INJECT_VAR] = String(opts.inject);
+  return Driver.start(side, process.execPath, [ADDON_DRIVER, ...args, ...(mode === 'served' ? ['--served'] : [])], env);
 }
 
 /** One whole whisper-bench process, for the reference line. */
@@ -100,94 +121,64 @@ function runWhisperBench(bin, args) {
   });
 }
 
-/** The addon runs one chunk (or the heat-up) on `model`, with the injected slowdown when asked. */
-async function addonChunk(model, threads, spec, inject) {
-  if (inject) process.env[INJECT_VAR] = String(inject);
-  let r;
-  try {
-    r = await model.benchWorkload({ threads, ...spec });
-  } finally {
-    delete process.env[INJECT_VAR];
-  }
-  if (inject && !(r.injected > 0)) throw new Error('the addon did not apply the injected slowdown');
-  return r;
-}
-
 /**
- * Traffic a served model sees between rounds: mel, encode and decodes issued while every libuv
- * pool thread is busy with unrelated work (file reads, pbkdf2), as in a service.
+ * The blocks of one thread count and mode. Each block: fresh processes for every side started in
+ * the order sideOrder(block) gives, a heat-up, then its rounds, the sides taking turns chunk by
+ * chunk; in fresh mode every round after the first loads a fresh model on every side, in served
+ * mode the addon sides serve traffic before every round after the first (their first traffic
+ * comes with their start).
  */
-async function serveTraffic(model, threads, pcm) {
-  const busy = [
-    ...Array.from({ length: 8 }, () => fsp.readFile(join(root, 'package.json'))),
-    ...Array.from({ length: 4 }, () => pbkdf2Async('x', 'y', 20000, 32, 'sha256')),
-  ];
-  const tids = new Set();
-  tids.add((await model.computeMel(pcm, { threads })).tid);
-  tids.add((await model.encode({ threads })).tid);
-  for (let i = 0; i < 4; i++) {
-    busy.push(fsp.stat(root));
-    tids.add((await model.decode([0], i, { threads })).tid);
-  }
-  await model.timings();
-  await Promise.all(busy);
-  return tids;
-}
-
-async function runMode(mode, threads, opts, driver, modelPath, progress) {
+async function runBlocks(mode, threads, opts, ctx, progress) {
   const sides = opts.selfCheck ? ['native', 'addon', 'injected'] : ['native', 'addon'];
-  const rounds = [];
-  const pcm = testSignal(5);
-  let served = null;
-  const tids = new Set();
-  if (mode === 'served') {
-    served = await loadModel(modelPath, { flashAttn: opts.flashAttn, useGpu: opts.useGpu });
-    // a transcription and traffic from a busy pool before the first round
-    await served.transcribe(testSignal(3), { threads, maxTokens: 8, noFallback: true, singleSegment: true });
-    for (const t of await serveTraffic(served, threads, pcm)) tids.add(t);
-  }
+  const blocks = [];
+  const tids = [];
   let turn = 0; // counts chunks over the whole run: the order of the sides rotates with it
-  try {
-    // round -1 warms every side up (first loads, page cache, thread creation) and is not kept
-    for (let i = -1; i < opts.rounds; i++) {
-      let model = served;
-      const loadMs = {};
-      if (mode === 'fresh') {
-        // a model that has served nothing else: loaded for this round (the injected side runs on
-        // it too), heated up like the native one
-        loadMs.native = (await driver.command('load')).loadMs;
-        model = await loadModel(modelPath, { flashAttn: opts.flashAttn, useGpu: opts.useGpu });
-        loadMs.addon = loadMs.injected = model.loadMs;
-        await driver.command(runCommand(HEAT));
-        await addonChunk(model, threads, HEAT, 0);
-      } else {
-        for (const t of await serveTraffic(served, threads, pcm)) tids.add(t);
+  for (let b = 0; b < opts.blocks; b++) {
+    const order = sideOrder(b, sides);
+    const drivers = {};
+    try {
+      for (const side of order) drivers[side] = await startSide(side, { threads, mode, opts, ...ctx });
+      if (b === 0 && drivers.native.systemInfo && ctx.addonSystemInfo && drivers.native.systemInfo !== ctx.addonSystemInfo) {
+        err(`warning: the native driver's system_info differs from the addon's:\n  native: ${drivers.native.systemInfo}\n  addon:  ${ctx.addonSystemInfo}`);
       }
+      const loadMs = Object.fromEntries(sides.map((s) => [s, [drivers[s].loadMs]]));
+      const blockTids = sides.filter((s) => s !== 'native').map((s) => new Set(drivers[s].ready.tids ?? []));
+      for (const side of order) await drivers[side].command(runCommand(HEAT));
       const parts = Object.fromEntries(sides.map((s) => [s, []]));
-      try {
-        for (const spec of CHUNKS) {
-          for (const side of sideOrder(turn++, sides)) {
-            const r = side === 'native' ? await driver.command(runCommand(spec)) : await addonChunk(model, threads, spec, side === 'injected' ? opts.inject : 0);
-            if (side !== 'native') tids.add(r.tid);
-            parts[side].push({ spec, r });
+      for (let r = 0; r < opts.rounds; r++) {
+        if (r > 0) {
+          for (const side of order) {
+            if (mode === 'fresh') {
+              loadMs[side].push((await drivers[side].command('load')).loadMs);
+              await drivers[side].command(runCommand(HEAT));
+            } else if (side !== 'native') {
+              for (const t of (await drivers[side].command('serve')).tids) blockTids[side === 'addon' ? 0 : 1].add(t);
+            }
           }
         }
-      } finally {
-        if (mode === 'fresh') await model.dispose();
+        for (const spec of CHUNKS) {
+          for (const side of sideOrder(turn++, sides)) {
+            const res = await drivers[side].command(runCommand(spec));
+            if (side !== 'native') blockTids[side === 'addon' ? 0 : 1].add(res.tid);
+            parts[side].push({ spec, r: res });
+          }
+        }
       }
-      if (i < 0) continue;
       const res = {};
       for (const side of sides) {
-        res[side] = { ...accumulateChunks(parts[side]), loadMs: loadMs[side] };
+        const ms = loadMs[side];
+        res[side] = { ...accumulateChunks(parts[side]), loadMs: ms.reduce((x, y) => x + y, 0) / ms.length, pid: drivers[side].ready.pid ?? drivers[side].child.pid };
         if (side === 'injected') res[side].injected = parts[side][0].r.injected;
       }
-      rounds.push({ round: i + 1, ...res });
-      progress(i, sides, res);
+      blocks.push({ block: b + 1, order, ...res });
+      tids.push(...blockTids.map((t) => t.size));
+      progress(b, sides, res);
+    } finally {
+      for (const side of order) await drivers[side]?.stop();
     }
-  } finally {
-    await served?.dispose();
   }
-  return { rounds, computeThreads: mode === 'served' ? tids.size : null };
+  // in served mode: the most OS threads one addon process's model computed on, over every block
+  return { blocks, computeThreads: mode === 'served' ? Math.max(...tids) : null };
 }
 
 async function main(argv) {
@@ -215,7 +206,7 @@ async function main(argv) {
   err(`whisper-perf ${version} bench:parity — addon vs native whisper.cpp, sides taking turns chunk by chunk`);
   err(`build: whisper.cpp ${build.whisperVersion}, ${build.buildType}, ${build.compiler}, variant ${build.variant}, backends ${build.backends.join(',')}`);
   err(`machine: ${sys.cpuModel}, ${sys.cores} cores, ${(sys.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${sys.os}, node ${sys.nodeVersion}`);
-  err(`model: ${modelPath}; threads ${opts.threads.join(',')}; modes ${opts.modes.join(',')}; ${opts.rounds} rounds; self-check ${opts.selfCheck ? `+${opts.inject * 100}%` : 'off'}`);
+  err(`model: ${modelPath}; threads ${opts.threads.join(',')}; modes ${opts.modes.join(',')}; ${opts.blocks} blocks of fresh processes, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} each; self-check ${opts.selfCheck ? `+${opts.inject * 100}%` : 'off'}`);
 
   const results = [];
   for (const threads of opts.threads) {
@@ -229,25 +220,18 @@ async function main(argv) {
         err(`-t ${threads}: no whisper-bench reference (${e.message})`);
       }
     }
-    const driver = await NativeDriver.start(nativeBin, nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu, nativeThread: opts.nativeThread }));
-    if (driver.systemInfo && driver.systemInfo !== sys.whisperSystemInfo.trim()) {
-      err(`warning: the native driver's system_info differs from the addon's:\n  native: ${driver.systemInfo}\n  addon:  ${sys.whisperSystemInfo}`);
-    }
-    try {
-      for (const mode of opts.modes) {
-        const t0 = performance.now();
-        const { rounds, computeThreads } = await runMode(mode, threads, opts, driver, modelPath, (i, order, res) => {
-          const line = order.map((s) => `${s} dec ${fmtMs(res[s].wallPerRunMs.decode)} enc ${fmtMs(res[s].wallPerRunMs.encode)}`).join(' | ');
-          const eta = ((performance.now() - t0) / (i + 1)) * (opts.rounds - i - 1);
-          err(`-t ${threads} ${mode} round ${i + 1}/${opts.rounds}: ${line} (ETA ${(eta / 1000).toFixed(0)} s)`);
-        });
-        const cmp = compareRounds(rounds, { selfCheck: opts.selfCheck });
-        results.push({ threads, mode, reference, computeThreads, ...cmp, rounds });
-        // each table as soon as it is known, so an interrupted run keeps what it measured
-        err(`\n-t ${threads} ${mode}:\n${formatModeTable(cmp)}`);
-      }
-    } finally {
-      await driver.stop();
+    const ctx = { modelPath, nativeBin, addonSystemInfo: sys.whisperSystemInfo.trim() };
+    for (const mode of opts.modes) {
+      const t0 = performance.now();
+      const { blocks, computeThreads } = await runBlocks(mode, threads, opts, ctx, (i, order, res) => {
+        const line = order.map((s) => `${s} dec ${fmtMs(res[s].wallPerRunMs.decode)} enc ${fmtMs(res[s].wallPerRunMs.encode)}`).join(' | ');
+        const eta = ((performance.now() - t0) / (i + 1)) * (opts.blocks - i - 1);
+        err(`-t ${threads} ${mode} block ${i + 1}/${opts.blocks}: ${line} (ETA ${(eta / 1000).toFixed(0)} s)`);
+      });
+      const cmp = compareBlocks(blocks, { selfCheck: opts.selfCheck });
+      results.push({ threads, mode, reference, computeThreads, ...cmp, blocks });
+      // each table as soon as it is known, so an interrupted run keeps what it measured
+      err(`\n-t ${threads} ${mode}:\n${formatModeTable(cmp)}`);
     }
   }
   const elapsedMs = performance.now() - started;
@@ -262,7 +246,7 @@ async function main(argv) {
           version,
           whisperVersion: whisperVersion(),
           date: new Date().toISOString(),
-          config: { model: modelPath, ...opts, chunks: CHUNKS, heat: HEAT, native: nativeBin },
+          config: { model: modelPath, ...opts, chunks: CHUNKS, heat: HEAT, native: nativeBin, addonDriver: ADDON_DRIVER },
           provenance: { build, system: sys },
           rule: VERDICT_RULE,
           pass,
@@ -278,7 +262,7 @@ async function main(argv) {
       `## whisper-perf bench:parity — addon vs native whisper.cpp`,
       '',
       `whisper.cpp ${build.whisperVersion} ${build.buildType} (${build.compiler}, ${build.variant}); ${sys.cpuModel}, ${sys.cores} cores; model ${modelPath}; ` +
-        `${opts.rounds} rounds per table; a round per side: ${ROUND.nEncode} encodes, ${ROUND.nDecode} decodes, ${ROUND.nBatch} batches of 5 and ${ROUND.nPrompt} prompts of 256 in ${CHUNKS.length} chunks, the sides taking turns chunk by chunk; ${(elapsedMs / 1000).toFixed(0)} s`,
+        `${opts.blocks} blocks of fresh processes per table (units of ${opts.selfCheck ? 3 : 2}), ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} per block; a round per side: ${ROUND.nEncode} encodes, ${ROUND.nDecode} decodes, ${ROUND.nBatch} batches of 5 and ${ROUND.nPrompt} prompts of 256 in ${CHUNKS.length} chunks, the sides taking turns chunk by chunk; ${(elapsedMs / 1000).toFixed(0)} s`,
       '',
     ];
     for (const r of results) {

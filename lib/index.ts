@@ -29,7 +29,7 @@ export { startResourceMonitor, type ResourceFigures, type ResourceMonitor } from
 export { startGpuMonitor, parseNvidiaSmi, findNvidiaSmi, type GpuFigures, type GpuMonitor, type GpuSample } from './bench/gpu-monitor.js';
 export { recommend, recommendGuide, recommendFromRows, USE_CASES, type UseCase, type RecommendOptions, type Recommendation, type Candidate } from './bench/recommend.js';
 export { profile, PROFILE_TOOLS, PROFILE_WHATS, type ProfileOptions, type ProfileResult, type ProfileTool, type ProfileWhat } from './bench/profile.js';
-export { summarize, ratio, pairedRatio, scaling, type PairedRatio } from './bench/stats.js';
+export { summarize, ratio, pairedRatio, blockRatio, scaling, type PairedRatio, type BlockRatio } from './bench/stats.js';
 export { rtf, rtfRow, WARMUP_AUDIO_S, type RtfOptions, type RtfAudio } from './bench/rtf.js';
 export { stream, streamBenchmark, streamRow, streamVerdict, streamLines, StreamScheduler, windowPcm, STREAM_DEFAULTS, KEEPS_UP_FRACTION, type StreamOptions, type StreamRun, type StreamStep, type StreamResult, type StreamModel, type StreamWindow, type StreamBenchmarkOptions } from './bench/stream.js';
 export { capacity, availableMemory, stateMemory, streamMemoryBytes, maxDecoders, maxRealtimeStreams, CAPACITY_MODES, MAX_STREAMS, type CapacityOptions, type CapacityMode, type StateMemory, type AvailableMemory } from './bench/capacity.js';

@@ -365,6 +365,53 @@ export function pairedRatio(a: readonly number[], b: readonly number[], options:
   return { ratio: Math.exp(point), low: Math.exp(low), high: Math.exp(high), n: logs.length, method: 'paired-bootstrap' };
 }
 
+/** A ratio estimated over balanced units of blocks (see blockRatio). */
+export interface BlockRatio {
+  /** exp of the mean over units of each unit's mean ln(a/b) */
+  ratio: number;
+  /** 95% Student-t interval over units (df = units − 1), on the log scale */
+  low: number;
+  high: number;
+  /** number of units (the independent replicates) */
+  n: number;
+  /** number of blocks those units hold */
+  blocks: number;
+  /** standard deviation of the units' log ratios */
+  sdLog: number;
+  method: 'block-t';
+}
+
+/**
+ * Ratio a/b of two sides measured in blocks, each block with fresh processes on both sides, the
+ * blocks grouped in consecutive units of `unitSize` in which every side was started in every
+ * position once (a Latin square of start orders). Whatever a process or its start position brings
+ * (where its memory landed on the host, say) varies between blocks; a unit cancels the position
+ * effects and the spread between units holds the rest, so the interval counts it. Per unit: the
+ * mean of its blocks' ln(a/b); estimate exp(mean over units); 95% CI by Student t over units. A
+ * trailing partial unit is left out. With fewer than 2 units the interval is the point.
+ */
+export function blockRatio(a: readonly number[], b: readonly number[], unitSize: number): BlockRatio {
+  if (a.length !== b.length || a.length === 0) throw invalidArgument('blocks', `${a.length} vs ${b.length} samples`, 'two non-empty lists of the same length');
+  if (!Number.isInteger(unitSize) || unitSize < 1) throw invalidArgument('unitSize', unitSize, 'a positive integer');
+  const units: number[] = [];
+  for (let u = 0; (u + 1) * unitSize <= a.length; u++) {
+    let sum = 0;
+    for (let i = u * unitSize; i < (u + 1) * unitSize; i++) {
+      if (!(a[i] > 0 && b[i] > 0 && Number.isFinite(a[i]) && Number.isFinite(b[i]))) {
+        throw invalidArgument('pair', `${a[i]} / ${b[i]}`, 'finite positive values');
+      }
+      sum += Math.log(a[i] / b[i]);
+    }
+    units.push(sum / unitSize);
+  }
+  if (units.length === 0) throw invalidArgument('blocks', a.length, `at least one whole unit of ${unitSize}`);
+  const n = units.length;
+  const mean = units.reduce((x, y) => x + y, 0) / n;
+  const sdLog = n > 1 ? Math.sqrt(units.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1)) : 0;
+  const half = n > 1 ? (tQuantile975(n - 1) * sdLog) / Math.sqrt(n) : 0;
+  return { ratio: Math.exp(mean), low: Math.exp(mean - half), high: Math.exp(mean + half), n, blocks: n * unitSize, sdLog, method: 'block-t' };
+}
+
 export function scaling(rows: readonly { threads: number; median: number }[]): Scaling {
   if (rows.length === 0) throw invalidArgument('scaling rows', rows, 'at least one {threads, median}');
   const sorted = [...rows].sort((x, y) => x.threads - y.threads);

@@ -1,5 +1,5 @@
-// The pure parts of bench:parity (bench/parity-lib.mjs): the paired stage comparison and its
-// verdict rule, the self-check, the order of sides, argument parsing, the table, and the parsing
+// The pure parts of bench:parity (bench/parity-lib.mjs): the stage comparison over units of
+// blocks and its verdict rule, the self-check, the order of sides, argument parsing, the table, and the parsing
 // of whisper-bench's output for the reference line.
 import { describe, expect, it } from 'vitest';
 
@@ -8,19 +8,20 @@ import {
   CHUNKS,
   HEAT,
   ROUND,
-  compareRounds,
+  blocksToResolve,
+  compareBlocks,
   compareStage,
   fmtMs,
   formatModeTable,
   nativeArgs,
   parseNativeBench,
   parseParityArgs,
-  roundsToResolve,
   runCommand,
   sideOrder,
   UsageError,
   verdictFor,
 } from '../../bench/parity-lib.mjs';
+import { blockRatio } from '../../lib/bench/stats.js';
 
 /** What whisper-bench prints to stderr (examples/bench/bench.cpp + whisper_print_timings). */
 function nativeStderr(o: { load?: number; encode?: number; decode?: number; batchd?: number; prompt?: number; threads?: number } = {}): string {
@@ -95,23 +96,31 @@ function noise(seed: number): () => number {
 const STAGE_BASE = { encode: 420, decode: 5.4, batchd: 3.9, prompt: 0.57 };
 
 /**
- * Rounds as bench:parity records them: every side shares the round's drift (a slow machine
- * speed change), plus its own jitter; the addon is `addon` times native, the injected side
- * `injected` times native.
+ * Synthetic blocks in the order they run: every side's per-stage figure is the stage's base time
+ * × the machine's speed in that block (drift) × the side's factor × a start-position effect (the
+ * side started first in its block is `first` slower, as measured between two native processes
+ * on the Firecracker VM) × its own process's random factor × jitter. `addon` and `injected` are
+ * factors against native. `fixedOrder` starts the sides in the same order in every block.
  */
-function makeRounds(n: number, o: { addon?: number; injected?: number; drift?: number; jitter?: number; seed?: number } = {}) {
-  const { addon = 1, injected = 1.05, drift = 0.2, jitter = 0.01, seed = 7 } = o;
+function makeBlocks(
+  n: number,
+  o: { addon?: number; injected?: number; drift?: number; jitter?: number; first?: number; proc?: number; seed?: number; fixedOrder?: boolean } = {},
+) {
+  const { addon = 1, injected = 1.05, drift = 0.2, jitter = 0.01, first = 0.09, proc = 0.01, seed = 7, fixedOrder = false } = o;
   const rnd = noise(seed);
-  const rounds = [];
+  const sides = ['native', 'addon', 'injected'];
+  const blocks = [];
   for (let i = 0; i < n; i++) {
-    const d = 1 + drift * rnd() * 2; // the machine's speed this round
-    const side = (f: number) => {
-      const wallPerRunMs = Object.fromEntries(Object.entries(STAGE_BASE).map(([k, v]) => [k, v * d * f * (1 + jitter * rnd() * 2)]));
-      return { wallPerRunMs, perRunMs: wallPerRunMs, loadMs: 80 * d * (1 + jitter * rnd()), measuredCpuMs: 2700 * d * f, wallMs: 1380 * d * f, injected: f === 1 ? 0 : f - 1 };
+    const d = 1 + drift * rnd() * 2; // the machine's speed this block
+    const order = fixedOrder ? sides : sideOrder(i, sides);
+    const side = (name: string, f: number) => {
+      const p = (order[0] === name ? 1 + first : 1) * (1 + proc * rnd() * 2);
+      const wallPerRunMs = Object.fromEntries(Object.entries(STAGE_BASE).map(([k, v]) => [k, v * d * f * p * (1 + jitter * rnd() * 2)]));
+      return { wallPerRunMs, perRunMs: wallPerRunMs, loadMs: 80 * d * (1 + jitter * rnd()), measuredCpuMs: 2700 * d * f * p, wallMs: 1380 * d * f * p, injected: f === 1 ? 0 : f - 1 };
     };
-    rounds.push({ round: i + 1, native: side(1), addon: side(addon), injected: side(injected) });
+    blocks.push({ block: i + 1, order, native: side('native', 1), addon: side('addon', addon), injected: side('injected', addon * injected) });
   }
-  return rounds;
+  return blocks;
 }
 
 describe('verdictFor', () => {
@@ -129,79 +138,101 @@ describe('verdictFor', () => {
   });
 });
 
-describe('paired comparison', () => {
-  it('cancels drift between rounds: 20% machine drift, 1% jitter, the same speed → PASS', () => {
-    const res = compareRounds(makeRounds(15, { addon: 1, drift: 0.2, jitter: 0.01 }));
-    for (const s of res.stages) {
+describe('comparison over units of blocks', () => {
+  it('cancels drift and the start-position effect: 20% drift, a 9% first-started penalty, the same speed → PASS', () => {
+    const res = compareBlocks(makeBlocks(27));
+    expect(res.unitSize).toBe(3);
+    expect(res.units).toBe(9);
+    for (const s of res.stages.filter((x) => x.stage !== 'load')) {
       expect(s.verdict, s.stage).toBe('PASS');
-      expect(s.ratio.high - s.ratio.low).toBeLessThan(0.03);
+      expect(s.ratio.ratio).toBeCloseTo(1, 1);
     }
     expect(res.pass).toBe(true);
   });
 
-  it('flags a 5% slower addon as FAIL on every loop stage under the same drift', () => {
-    const res = compareRounds(makeRounds(15, { addon: 1.05 }));
+  it('flags a 5% slower addon as FAIL on every loop stage under the same effects', () => {
+    const res = compareBlocks(makeBlocks(27, { addon: 1.05 }));
     for (const s of res.stages.filter((x) => x.stage !== 'load')) expect(s.verdict, s.stage).toBe('FAIL');
     expect(res.pass).toBe(false);
   });
 
-  it('the self-check compares the injected side with the addon itself: a faster addon does not hide it', () => {
+  it('one start order for every block mistakes the position effect for the addon: rotation is what removes it', () => {
+    // native always started first: an addon of the same speed reads about 9% faster
+    const fixed = compareBlocks(makeBlocks(27, { fixedOrder: true }));
+    expect(fixed.stages.find((s) => s.stage === 'decode')!.ratio.ratio).toBeLessThan(0.94);
+    const rotated = compareBlocks(makeBlocks(27));
+    expect(rotated.stages.find((s) => s.stage === 'decode')!.ratio.ratio).toBeGreaterThan(0.98);
+  });
+
+  it('the self-check compares the injected side with the addon: a faster addon does not hide it', () => {
     // the addon 4% faster than native: +5% injected is only 1.008 against native, but 1.05 against the addon
-    const res = compareRounds(makeRounds(15, { addon: 0.96, injected: 0.96 * 1.05 }));
+    const res = compareBlocks(makeBlocks(27, { addon: 0.96, injected: 1.05 }));
     expect(res.selfCheck?.flagged).toBe(true);
-    for (const s of res.selfCheck!.stages) expect(s.ratio.ratio).toBeCloseTo(1.05, 2);
+    for (const s of res.selfCheck!.stages) expect(s.ratio.ratio).toBeCloseTo(1.05, 1);
   });
 
   it('the self-check passes only when every injected stage is FAIL', () => {
-    expect(compareRounds(makeRounds(15, { injected: 1.05 })).selfCheck).toMatchObject({ flagged: true });
-    // an injection the noise hides: 5% under 15% jitter in 3 rounds is not resolved
-    const weak = compareRounds(makeRounds(3, { injected: 1.05, jitter: 0.15 }));
+    expect(compareBlocks(makeBlocks(27)).selfCheck).toMatchObject({ flagged: true });
+    // an injection the noise hides: 5% under 15% jitter in 2 units is not resolved
+    const weak = compareBlocks(makeBlocks(6, { jitter: 0.15 }));
     expect(weak.selfCheck?.flagged).toBe(false);
     expect(weak.pass).toBe(false);
-    expect(compareRounds(makeRounds(5), { selfCheck: false }).selfCheck).toBeNull();
-  });
-
-  it('an unpaired comparison of the same data could not see it: the drift dwarfs 5%', () => {
-    // the ratio of medians of independent samples under 20% drift has a CI wider than ±5%
-    const rounds = makeRounds(15, { addon: 1.05 });
-    const a = rounds.map((r) => r.addon.wallPerRunMs.decode).sort((x, y) => x - y);
-    const n = rounds.map((r) => r.native.wallPerRunMs.decode).sort((x, y) => x - y);
-    expect((a[11] - a[3]) / n[7]).toBeGreaterThan(0.1);
+    const two = makeBlocks(6).map(({ injected: _i, ...b }) => b);
+    expect(compareBlocks(two as never).selfCheck).toBeNull();
+    expect(compareBlocks(makeBlocks(6), { selfCheck: false }).selfCheck).toBeNull();
   });
 
   it('compares load only when both sides have it, and reports CPU', () => {
-    const rounds = makeRounds(6).map((r) => ({ ...r, native: { ...r.native, loadMs: undefined } }));
-    expect(compareRounds(rounds).stages.map((s) => s.stage)).toEqual(['encode', 'decode', 'batchd', 'prompt']);
-    const full = compareRounds(makeRounds(6));
+    const blocks = makeBlocks(6).map((r) => ({ ...r, native: { ...r.native, loadMs: undefined } }));
+    expect(compareBlocks(blocks).stages.map((s) => s.stage)).toEqual(['encode', 'decode', 'batchd', 'prompt']);
+    const full = compareBlocks(makeBlocks(6));
     expect(full.stages[0].stage).toBe('load');
     expect(full.cpu.ratio.ratio).toBeCloseTo(1, 1);
     expect(full.cpu.nativeBusy.median).toBeCloseTo(2700 / 1380, 5);
   });
 
-  it('says how many rounds would resolve an inconclusive stage', () => {
-    const r = { ratio: 1.0, low: 0.97, high: 1.06, n: 10, method: 'paired-bootstrap' };
-    const need = roundsToResolve(r, 1.03)!;
-    expect(need).toBeGreaterThan(10);
-    expect(roundsToResolve({ ...r, ratio: 1.03 }, 1.03)).toBeNull();
-    const s = compareStage('decode', [5, 5.1, 4.9, 5.2], [5, 5.4, 4.8, 5.5]);
-    if (s.verdict === 'inconclusive') expect(s.roundsToResolve).toBeGreaterThan(4);
+  it('says how many blocks would resolve an inconclusive stage', () => {
+    const r = { ratio: 1.0, low: 0.97, high: 1.06, n: 10 };
+    const need = blocksToResolve(r, 1.03, 3)!;
+    expect(need).toBeGreaterThan(30);
+    expect(need % 3).toBe(0);
+    expect(blocksToResolve({ ...r, ratio: 1.03 }, 1.03, 3)).toBeNull();
+    const s = compareStage('decode', [5, 5.1, 4.9, 5.2, 5, 5.3], [5, 5.4, 4.8, 5.5, 5.2, 5.2], 2);
+    if (s.verdict === 'inconclusive') expect(s.blocksToResolve).toBeGreaterThan(6);
   });
 
-  it('is reproducible: the bootstrap seed is fixed', () => {
-    const a = compareRounds(makeRounds(9, { jitter: 0.05 }));
-    const b = compareRounds(makeRounds(9, { jitter: 0.05 }));
-    expect(a.stages[2].ratio).toEqual(b.stages[2].ratio);
+  it('rejects no blocks and a stage without a target', () => {
+    expect(() => compareBlocks([])).toThrow(/no blocks/);
+    expect(() => compareStage('nope', [1, 2], [1, 2], 1)).toThrow(/no target/);
+  });
+});
+
+describe('blockRatio', () => {
+  it('averages ln(a/b) within each unit, then takes a Student-t interval over the units', () => {
+    // units of 2: ln ratios (0.1, -0.1) → 0, (0.2, 0) → 0.1, (0.05, 0.05) → 0.05
+    const b = [1, 1, 1, 1, 1, 1];
+    const a = [0.1, -0.1, 0.2, 0, 0.05, 0.05].map(Math.exp);
+    const r = blockRatio(a, b, 2);
+    expect(r).toMatchObject({ n: 3, blocks: 6, method: 'block-t' });
+    expect(Math.log(r.ratio)).toBeCloseTo(0.05, 12);
+    expect(r.sdLog).toBeCloseTo(0.05, 12);
+    // t(0.975, 2) = 4.303
+    expect(Math.log(r.high) - Math.log(r.ratio)).toBeCloseTo((4.303 * 0.05) / Math.sqrt(3), 3);
+    expect(Math.log(r.ratio) - Math.log(r.low)).toBeCloseTo((4.303 * 0.05) / Math.sqrt(3), 3);
   });
 
-  it('rejects no rounds and a stage without a target', () => {
-    expect(() => compareRounds([])).toThrow(/no rounds/);
-    expect(() => compareStage('nope', [1, 2], [1, 2])).toThrow(/no target/);
+  it('leaves out a trailing partial unit, gives a point for one unit, rejects no whole unit and bad values', () => {
+    expect(blockRatio([2, 2, 2, 2, 9], [1, 1, 1, 1, 1], 2)).toMatchObject({ ratio: 2, n: 2, blocks: 4 });
+    expect(blockRatio([2, 2], [1, 1], 2)).toMatchObject({ ratio: 2, low: 2, high: 2, n: 1 });
+    expect(() => blockRatio([2], [1], 2)).toThrow(/whole unit/);
+    expect(() => blockRatio([2, 0], [1, 1], 2)).toThrow(/positive/);
+    expect(() => blockRatio([2, 2], [1], 1)).toThrow(/same length/);
   });
 });
 
 describe('formatModeTable', () => {
   it('prints one row per stage with the self-check columns, the CPU line and the self-check line', () => {
-    const md = formatModeTable(compareRounds(makeRounds(9)));
+    const md = formatModeTable(compareBlocks(makeBlocks(27)));
     const lines = md.split('\n');
     expect(lines[0]).toMatch(/^\| stage \| native median \| addon median \| addon\/native \[95% CI\] \| target \| verdict \| self-check: \+5% injected \/ addon \[95% CI\] \| flagged \|$/);
     expect(lines.filter((l) => l.startsWith('| ')).length).toBe(2 + 5);
@@ -209,10 +240,11 @@ describe('formatModeTable', () => {
     expect(md).toMatch(/Self-check: passed/);
   });
 
-  it('explains an inconclusive stage with the rounds that would resolve it', () => {
-    const md = formatModeTable(compareRounds(makeRounds(3, { jitter: 0.08, seed: 3 }), { selfCheck: false }));
+  it('explains an inconclusive stage with the blocks that would resolve it', () => {
+    const md = formatModeTable(compareBlocks(makeBlocks(6, { jitter: 0.08, seed: 3 }), { selfCheck: false }));
     expect(md).not.toMatch(/self-check/);
-    if (/inconclusive/.test(md)) expect(md).toMatch(/rounds would resolve it/);
+    expect(md).toMatch(/inconclusive/);
+    expect(md).toMatch(/blocks would resolve it/);
   });
 });
 
@@ -221,7 +253,8 @@ describe('parseParityArgs', () => {
     expect(parseParityArgs([], { cores: 2 })).toMatchObject({
       threads: [1, 2],
       modes: ['fresh', 'served'],
-      rounds: 15,
+      blocks: 27,
+      rounds: 1,
       selfCheck: true,
       inject: 0.05,
       reference: true,
@@ -234,13 +267,19 @@ describe('parseParityArgs', () => {
   });
 
   it('reads every option', () => {
-    const o = parseParityArgs(['-m', 'x.bin', '-t', '2,4', '-r', '9', '--mode', 'served', '--inject', '0.1', '--no-self-check', '--no-reference', '--fa', 'off', '--no-gpu', '--native', 'n', '-o', 'json']);
-    expect(o).toMatchObject({ model: 'x.bin', threads: [2, 4], rounds: 9, modes: ['served'], inject: 0.1, selfCheck: false, reference: false, flashAttn: false, useGpu: false, native: 'n', output: 'json' });
+    const o = parseParityArgs(['-m', 'x.bin', '-t', '2,4', '-b', '10', '-r', '2', '--mode', 'served', '--inject', '0.1', '--no-self-check', '--no-reference', '--fa', 'off', '--no-gpu', '--native', 'n', '-o', 'json']);
+    expect(o).toMatchObject({ model: 'x.bin', threads: [2, 4], blocks: 10, rounds: 2, modes: ['served'], inject: 0.1, selfCheck: false, reference: false, flashAttn: false, useGpu: false, native: 'n', output: 'json' });
   });
 
-  it('--quick: 3 rounds, the core count, fresh only, unless told otherwise', () => {
-    expect(parseParityArgs(['--quick'], { cores: 4 })).toMatchObject({ rounds: 3, threads: [4], modes: ['fresh'] });
-    expect(parseParityArgs(['--quick', '-r', '6', '-t', '1'], { cores: 4 })).toMatchObject({ rounds: 6, threads: [1] });
+  it('rounds the blocks up to whole units: 3 with the self-check, 2 without', () => {
+    expect(parseParityArgs(['-b', '4']).blocks).toBe(6);
+    expect(parseParityArgs(['-b', '3', '--no-self-check']).blocks).toBe(4);
+    expect(parseParityArgs(['-b', '9']).blocks).toBe(9);
+  });
+
+  it('--quick: 6 blocks, the core count, fresh only, unless told otherwise', () => {
+    expect(parseParityArgs(['--quick'], { cores: 4 })).toMatchObject({ blocks: 6, rounds: 1, threads: [4], modes: ['fresh'] });
+    expect(parseParityArgs(['--quick', '-b', '12', '-t', '1'], { cores: 4 })).toMatchObject({ blocks: 12, threads: [1] });
   });
 
   it('returns help alone for -h', () => {
@@ -248,7 +287,7 @@ describe('parseParityArgs', () => {
   });
 
   it('rejects bad values as usage errors', () => {
-    for (const argv of [['-t', '0'], ['-t', 'x'], ['-r', '-1'], ['--mode', 'cold'], ['--inject', '0'], ['--inject', '2'], ['--fa', 'maybe'], ['-o', 'csv'], ['--bogus'], ['-m', '']]) {
+    for (const argv of [['-t', '0'], ['-t', 'x'], ['-r', '-1'], ['-b', '0'], ['--mode', 'cold'], ['--inject', '0'], ['--inject', '2'], ['--fa', 'maybe'], ['-o', 'csv'], ['--bogus'], ['-m', '']]) {
       expect(() => parseParityArgs(argv), argv.join(' ')).toThrow(UsageError);
     }
   });
