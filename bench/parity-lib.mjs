@@ -32,17 +32,19 @@ export const STAGE_LABELS = Object.freeze({
 /**
  * One round: whisper-bench's calls (binding/bench_loop.h) in small numbers, cut into short
  * chunks, and the sides take turns chunk by chunk (native, addon, injected, in rotating order), so
- * each side's chunk runs within a second of the others' same chunk: 2 encodes, 4 × 32
- * single-token decodes (n_past 0…31), 4 × 4 batches of 5 tokens and 4 prompts of 256 tokens.
- * A round is about 5 s of compute per side at 1 thread for tiny on 2 cores (2.5 s at 2).
+ * each side's chunk runs within a second of the others' same chunk: 1 encode, 4 × 32
+ * single-token decodes (n_past 0…31), 4 × 4 batches of 5 tokens and 8 prompts of 256 tokens
+ * (whisper-bench's own mix is 1 encode to 16 prompts). A round is about 4.5 s of compute per side
+ * at 1 thread for tiny on 2 cores (2.3 s at 2).
  */
 const chunk = (o) => Object.freeze({ heat: 0, heatDecodes: 0, nEncode: 0, nDecode: 0, nBatch: 0, nPrompt: 0, ...o });
 export const CHUNKS = Object.freeze(
   [0, 1, 2, 3].flatMap((g) => [
-    ...(g % 2 === 0 ? [chunk({ nEncode: 1 })] : []),
-    chunk({ nDecode: 32 }),
-    chunk({ nBatch: 4 }),
+    ...(g === 2 ? [chunk({ nEncode: 1 })] : []),
     chunk({ nPrompt: 1 }),
+    chunk({ nDecode: 32 }),
+    chunk({ nPrompt: 1 }),
+    chunk({ nBatch: 4 }),
   ]),
 );
 /** A light heat-up of a model that has not computed yet (fresh mode), before its round's chunks. */
@@ -56,15 +58,25 @@ export const ROUND = Object.freeze(
   CHUNKS.reduce((a, c) => ({ nEncode: a.nEncode + c.nEncode, nDecode: a.nDecode + c.nDecode, nBatch: a.nBatch + c.nBatch, nPrompt: a.nPrompt + c.nPrompt }), { nEncode: 0, nDecode: 0, nBatch: 0, nPrompt: 0 }),
 );
 
+/** Median of a non-empty list (not modified). */
+const medianOf = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
 /**
- * One side's figures for a round from its chunks' results ({ spec, r }, r as the driver or the
+ * One side's figures for a block from its chunks' results ({ spec, r }, r as the driver or the
  * addon report a chunk: per-run wall and whisper.cpp times per stage, measured CPU time): per-run
- * figures weighted by each chunk's runs, CPU and wall summed.
+ * figures weighted by each chunk's runs, CPU and wall summed, and each stage's median over its
+ * chunks of their per-run wall time (chunkMedianMs), the figure the comparison uses: a burst of
+ * the host's noise that slows one chunk cannot move it.
  */
 export function accumulateChunks(parts) {
   const runs = { encode: 0, decode: 0, batchd: 0, prompt: 0 };
   const wall = { encode: 0, decode: 0, batchd: 0, prompt: 0 };
   const own = { encode: 0, decode: 0, batchd: 0, prompt: 0 };
+  const perChunk = { encode: [], decode: [], batchd: [], prompt: [] };
   let measuredCpuMs = 0;
   for (const { spec, r } of parts) {
     const n = stageRuns(spec);
@@ -73,11 +85,21 @@ export function accumulateChunks(parts) {
       runs[s] += n[s];
       wall[s] += r.wallPerRunMs[s] * n[s];
       own[s] += r.perRunMs[s] * n[s];
+      perChunk[s].push(r.wallPerRunMs[s]);
     }
     measuredCpuMs += r.measuredCpuMs;
   }
   const per = (t) => Object.fromEntries(LOOP_STAGES.map((s) => [s, runs[s] > 0 ? t[s] / runs[s] : 0]));
-  return { runs, wallPerRunMs: per(wall), perRunMs: per(own), wallTotalMs: wall, measuredCpuMs, wallMs: LOOP_STAGES.reduce((a, s) => a + wall[s], 0) };
+  return {
+    runs,
+    wallPerRunMs: per(wall),
+    chunkMedianMs: Object.fromEntries(LOOP_STAGES.map((s) => [s, perChunk[s].length > 0 ? medianOf(perChunk[s]) : 0])),
+    chunkWallMs: perChunk,
+    perRunMs: per(own),
+    wallTotalMs: wall,
+    measuredCpuMs,
+    wallMs: LOOP_STAGES.reduce((a, s) => a + wall[s], 0),
+  };
 }
 
 export const MODES = Object.freeze(['fresh', 'served']);
@@ -290,13 +312,14 @@ export function compareStage(stage, nativeSamples, otherSamples, unitSize, targe
  * {encode, decode, batchd, prompt}, wallPerRunMs, measuredCpuMs, wallMs } over the block's rounds.
  * Each side's figure per stage is the wall time per run around each whisper.cpp call, timed by
  * the same loop on both sides (it includes an injected slowdown; whisper.cpp's own timing of the
- * same calls, perRunMs, differs from it by microseconds and is kept in the JSON).
+ * same calls, perRunMs, differs from it by microseconds and is kept in the JSON): the median over
+ * the block's chunks of that stage (chunkMedianMs) when given, else the block's mean.
  */
 export function compareBlocks(blocks, { selfCheck = true, unitSize } = {}) {
   if (!Array.isArray(blocks) || blocks.length === 0) throw new Error('no blocks to compare');
   const withCheck = selfCheck && blocks.every((r) => r.injected);
   const k = unitSize ?? (withCheck ? 3 : 2);
-  const fig = (side, stage) => blocks.map((r) => (stage === 'load' ? r[side].loadMs : r[side].wallPerRunMs[stage]));
+  const fig = (side, stage) => blocks.map((r) => (stage === 'load' ? r[side].loadMs : (r[side].chunkMedianMs ?? r[side].wallPerRunMs)[stage]));
   const hasLoad = blocks.every((r) => typeof r.native.loadMs === 'number' && typeof r.addon.loadMs === 'number');
   const stages = (hasLoad ? STAGES : LOOP_STAGES).map((s) => compareStage(s, fig('native', s), fig('addon', s), k));
   const cpuOf = (side) => blocks.map((r) => r[side].measuredCpuMs);

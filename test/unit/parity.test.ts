@@ -139,6 +139,12 @@ describe('verdictFor', () => {
 });
 
 describe('comparison over units of blocks', () => {
+  it('compares each stage by its median over chunks when the blocks carry it: one slowed chunk does not move it', () => {
+    const blocks = makeBlocks(27).map((b) => ({ ...b, native: { ...b.native, chunkMedianMs: b.native.wallPerRunMs }, addon: { ...b.addon, chunkMedianMs: b.addon.wallPerRunMs, wallPerRunMs: { ...b.addon.wallPerRunMs, prompt: b.addon.wallPerRunMs.prompt * 1.5 } } }));
+    const prompt = compareBlocks(blocks).stages.find((s) => s.stage === 'prompt')!;
+    expect(prompt.ratio.ratio).toBeCloseTo(1, 1);
+  });
+
   it('cancels drift and the start-position effect: 20% drift, a 9% first-started penalty, the same speed → PASS', () => {
     const res = compareBlocks(makeBlocks(27));
     expect(res.unitSize).toBe(3);
@@ -320,15 +326,20 @@ describe('nativeArgs, runCommand and sideOrder', () => {
 
 describe('a round in chunks', () => {
   it("holds whisper-bench's stages in small numbers, each chunk one stage, no heat-up inside", () => {
-    expect(ROUND).toEqual({ nEncode: 2, nDecode: 128, nBatch: 16, nPrompt: 4 });
+    expect(ROUND).toEqual({ nEncode: 1, nDecode: 128, nBatch: 16, nPrompt: 8 });
     for (const c of CHUNKS) {
       expect(c.heat).toBe(0);
       expect([c.nEncode, c.nDecode, c.nBatch, c.nPrompt].filter((n) => n > 0)).toHaveLength(1);
       expect(c.nDecode).toBeLessThanOrEqual(256);
     }
     // the stages are spread over the round rather than run one after the other
-    expect(CHUNKS.findIndex((c) => c.nEncode > 0)).toBe(0);
-    expect(CHUNKS.findLastIndex((c) => c.nEncode > 0)).toBeGreaterThan(CHUNKS.findIndex((c) => c.nPrompt > 0));
+    const at = (f: (c: (typeof CHUNKS)[number]) => boolean) => CHUNKS.flatMap((c, i) => (f(c) ? [i] : []));
+    expect(at((c) => c.nEncode > 0)).toEqual([8]);
+    for (const f of [(c: (typeof CHUNKS)[number]) => c.nDecode > 0, (c: (typeof CHUNKS)[number]) => c.nPrompt > 0]) {
+      const idx = at(f);
+      expect(idx[0]).toBeLessThan(4);
+      expect(idx[idx.length - 1]).toBeGreaterThan(CHUNKS.length - 5);
+    }
   });
 
   it("weights each chunk's per-run figures by its runs (batchd and prompt per token) and sums CPU", () => {
@@ -349,6 +360,9 @@ describe('a round in chunks', () => {
     expect(side.wallPerRunMs.prompt).toBe(0);
     expect(side.measuredCpuMs).toBe(740);
     expect(side.wallMs).toBeCloseTo(220 + 140 + 10, 9);
+    // the comparison's figure: each stage's median over its chunks (per-run wall), unweighted
+    expect(side.chunkMedianMs).toEqual({ encode: 110, decode: 3, batchd: 1, prompt: 0 });
+    expect(side.chunkWallMs.decode).toEqual([2, 4]);
   });
 });
 
