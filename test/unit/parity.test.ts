@@ -124,7 +124,7 @@ function makeBlocks(
 }
 
 describe('verdictFor', () => {
-  const r = (ratio: number, low: number, high: number, n = 10) => ({ ratio, low, high, n, method: 'paired-bootstrap' });
+  const r = (ratio: number, low: number, high: number, n = 10) => ({ ratio, low, high, n, method: 'block-t' });
   it('is PASS when the whole CI is at or below the target', () => {
     expect(verdictFor(r(1.0, 0.98, 1.03), 1.03)).toBe('PASS');
   });
