@@ -244,6 +244,8 @@ describe('formatModeTable', () => {
     expect(lines.filter((l) => l.startsWith('| ')).length).toBe(2 + 5);
     expect(md).toMatch(/CPU per round/);
     expect(md).toMatch(/Self-check: passed/);
+    // the synthetic injected side's own times are 1.05 × the addon's (no busy-wait to leave out)
+    expect(md).toMatch(/injected calls' own time .*decode 1\.05\d \[/);
   });
 
   it('explains an inconclusive stage with the blocks that would resolve it', () => {
