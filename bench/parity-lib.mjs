@@ -104,7 +104,7 @@ export function accumulateChunks(parts) {
 
 export const MODES = Object.freeze(['fresh', 'served']);
 /** Blocks per thread count and mode: each block starts fresh processes for every side. */
-export const DEFAULT_BLOCKS = 27;
+export const DEFAULT_BLOCKS = 45;
 /** Rounds per block. */
 export const DEFAULT_ROUNDS = 1;
 export const QUICK_BLOCKS = 6;

@@ -261,7 +261,7 @@ describe('parseParityArgs', () => {
     expect(parseParityArgs([], { cores: 2 })).toMatchObject({
       threads: [1, 2],
       modes: ['fresh', 'served'],
-      blocks: 27,
+      blocks: 45,
       rounds: 1,
       selfCheck: true,
       inject: 0.05,
