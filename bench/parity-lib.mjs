@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 
 import { parseTimings } from '../dist/logs.js';
-import { blockRatio, summarize } from '../dist/bench/stats.js';
+import { blockRatio, median, summarize } from '../dist/bench/stats.js';
 
 /** The compared stages, in table order. */
 export const STAGES = Object.freeze(['load', 'encode', 'decode', 'batchd', 'prompt']);
@@ -58,13 +58,6 @@ export const ROUND = Object.freeze(
   CHUNKS.reduce((a, c) => ({ nEncode: a.nEncode + c.nEncode, nDecode: a.nDecode + c.nDecode, nBatch: a.nBatch + c.nBatch, nPrompt: a.nPrompt + c.nPrompt }), { nEncode: 0, nDecode: 0, nBatch: 0, nPrompt: 0 }),
 );
 
-/** Median of a non-empty list (not modified). */
-const medianOf = (v) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 /**
  * One side's figures for a block from its chunks' results ({ spec, r }, r as the driver or the
  * addon report a chunk: per-run wall and whisper.cpp times per stage, measured CPU time): per-run
@@ -93,7 +86,7 @@ export function accumulateChunks(parts) {
   return {
     runs,
     wallPerRunMs: per(wall),
-    chunkMedianMs: Object.fromEntries(LOOP_STAGES.map((s) => [s, perChunk[s].length > 0 ? medianOf(perChunk[s]) : 0])),
+    chunkMedianMs: Object.fromEntries(LOOP_STAGES.map((s) => [s, perChunk[s].length > 0 ? median(perChunk[s]) : 0])),
     chunkWallMs: perChunk,
     perRunMs: per(own),
     wallTotalMs: wall,

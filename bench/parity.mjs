@@ -142,7 +142,8 @@ async function runBlocks(mode, threads, opts, ctx, progress) {
         err(`warning: the native driver's system_info differs from the addon's:\n  native: ${drivers.native.systemInfo}\n  addon:  ${ctx.addonSystemInfo}`);
       }
       const loadMs = Object.fromEntries(sides.map((s) => [s, [drivers[s].loadMs]]));
-      const blockTids = sides.filter((s) => s !== 'native').map((s) => new Set(drivers[s].ready.tids ?? []));
+      const addonSides = sides.filter((s) => s !== 'native');
+      const blockTids = Object.fromEntries(addonSides.map((s) => [s, new Set(drivers[s].ready.tids ?? [])]));
       for (const side of order) await drivers[side].command(runCommand(HEAT));
       const parts = Object.fromEntries(sides.map((s) => [s, []]));
       for (let r = 0; r < opts.rounds; r++) {
@@ -152,14 +153,14 @@ async function runBlocks(mode, threads, opts, ctx, progress) {
               loadMs[side].push((await drivers[side].command('load')).loadMs);
               await drivers[side].command(runCommand(HEAT));
             } else if (side !== 'native') {
-              for (const t of (await drivers[side].command('serve')).tids) blockTids[side === 'addon' ? 0 : 1].add(t);
+              for (const t of (await drivers[side].command('serve')).tids) blockTids[side].add(t);
             }
           }
         }
         for (const spec of CHUNKS) {
           for (const side of sideOrder(turn++, sides)) {
             const res = await drivers[side].command(runCommand(spec));
-            if (side !== 'native') blockTids[side === 'addon' ? 0 : 1].add(res.tid);
+            if (side !== 'native') blockTids[side].add(res.tid);
             parts[side].push({ spec, r: res });
           }
         }
@@ -171,7 +172,7 @@ async function runBlocks(mode, threads, opts, ctx, progress) {
         if (side === 'injected') res[side].injected = parts[side][0].r.injected;
       }
       blocks.push({ block: b + 1, order, ...res });
-      tids.push(...blockTids.map((t) => t.size));
+      tids.push(...addonSides.map((s) => blockTids[s].size));
       progress(b, sides, res);
     } finally {
       for (const side of order) await drivers[side]?.stop();

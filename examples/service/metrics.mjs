@@ -46,10 +46,8 @@ class Metric {
   }
 }
 
-export class Counter extends Metric {
-  constructor(name, help) {
-    super(name, help, 'counter');
-  }
+/** A metric with one number per series: a counter or a gauge. */
+class Scalar extends Metric {
   /** @param {Record<string, string | number>} [labels] @param {number} [by] */
   inc(labels = {}, by = 1) {
     this._get(labels, () => 0).value += by;
@@ -65,7 +63,13 @@ export class Counter extends Metric {
   }
 }
 
-export class Gauge extends Metric {
+export class Counter extends Scalar {
+  constructor(name, help) {
+    super(name, help, 'counter');
+  }
+}
+
+export class Gauge extends Scalar {
   /** @param {string} name @param {string} help @param {() => number} [collect] read at render time */
   constructor(name, help, collect) {
     super(name, help, 'gauge');
@@ -74,20 +78,12 @@ export class Gauge extends Metric {
   set(value, labels = {}) {
     this._get(labels, () => 0).value = value;
   }
-  inc(labels = {}, by = 1) {
-    this._get(labels, () => 0).value += by;
-  }
   dec(labels = {}, by = 1) {
-    this._get(labels, () => 0).value -= by;
-  }
-  get(labels = {}) {
-    return this.series.get(labelText(labels))?.value ?? 0;
+    this.inc(labels, -by);
   }
   render() {
     if (this.collect) this.set(this.collect());
-    let out = this.header();
-    for (const s of this.series.values()) out += `${this.name}${labelText(s.labels)} ${num(s.value)}\n`;
-    return out;
+    return super.render();
   }
 }
 
