@@ -101,6 +101,8 @@ export const DEFAULT_BLOCKS = 45;
 /** Rounds per block. */
 export const DEFAULT_ROUNDS = 1;
 export const QUICK_BLOCKS = 6;
+/** A table whose self-check has not flagged every stage is extended at most this many times. */
+export const MAX_EXTENSIONS = 2;
 export const DEFAULT_INJECT = 0.05;
 
 export const VERDICT_RULE =
@@ -114,7 +116,10 @@ export const VERDICT_RULE =
   'straddles the target. Self-check: the same test on the same blocks between the addon with the injected slowdown and ' +
   'the addon without it, two processes of their own as addon and native are (a ratio of 1 + the injection times the ' +
   'ratio of the two processes\' own call times, which whisper.cpp\'s timing shows and the table prints); it ' +
-  'is passed when every stage is FAIL, i.e. a slowdown of that size above the target is seen at this number of blocks.';
+  'is passed when every stage is FAIL, i.e. a slowdown of that size above the target is seen at this number of blocks. ' +
+  'A table whose self-check has not flagged every stage after the blocks asked for runs more blocks (at most twice, up to ' +
+  '--max-blocks), as many as the unflagged self-check intervals say would flag them; that decision looks only at the ' +
+  'self-check, never at the addon\'s own ratios, and every figure of the table is taken over all its blocks.';
 
 export const PARITY_HELP = `usage: npm run bench:parity -- [options]
 
@@ -131,6 +136,9 @@ options:
   -t, --threads LIST  thread counts, each measured separately (default 1 and the core count: 1,${'${cores}'})
   -b, --blocks N      blocks per thread count and mode, each with fresh processes; rounded up to
                       whole units (3 blocks with the self-check, 2 without) (default ${DEFAULT_BLOCKS})
+      --max-blocks N  when the self-check has not flagged every stage after -b blocks, the table
+                      is extended (at most ${MAX_EXTENSIONS} times) to the blocks its interval says
+                      would flag it, up to N (default twice -b; equal to -b: never extend)
   -r, --rounds N      rounds per block (default ${DEFAULT_ROUNDS})
       --mode LIST     fresh (a model loaded for each round: serves nothing else) and/or served (the
                       block's model first serves a transcription, then mel, encode and decode calls
@@ -178,6 +186,7 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
         model: { type: 'string', short: 'm' },
         threads: { type: 'string', short: 't' },
         blocks: { type: 'string', short: 'b' },
+        'max-blocks': { type: 'string' },
         rounds: { type: 'string', short: 'r' },
         mode: { type: 'string' },
         inject: { type: 'string' },
@@ -215,11 +224,16 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
     inject = Number(v.inject);
     if (!/^\d*\.?\d+$/.test(v.inject) || !(inject > 0 && inject < 1)) throw new UsageError(`--inject: expected a fraction between 0 and 1, got ${JSON.stringify(v.inject)}`);
   }
+  const unit = selfCheck ? 3 : 2;
+  const blocks = roundUp(v.blocks === undefined ? (v.quick ? QUICK_BLOCKS : DEFAULT_BLOCKS) : positiveInt('-b', v.blocks, 10000), unit);
+  const maxBlocks = v['max-blocks'] === undefined ? (v.quick ? blocks : 2 * blocks) : roundUp(positiveInt('--max-blocks', v['max-blocks'], 20000), unit);
+  if (maxBlocks < blocks) throw new UsageError(`--max-blocks: ${maxBlocks} is fewer than the ${blocks} blocks of -b`);
   return {
     help: false,
     model: v.model,
     threads,
-    blocks: roundUp(v.blocks === undefined ? (v.quick ? QUICK_BLOCKS : DEFAULT_BLOCKS) : positiveInt('-b', v.blocks, 10000), selfCheck ? 3 : 2),
+    blocks,
+    maxBlocks,
     rounds: v.rounds === undefined ? DEFAULT_ROUNDS : positiveInt('-r', v.rounds, 1000),
     modes,
     selfCheck,
@@ -280,6 +294,26 @@ export function blocksToResolve(r, target, unitSize) {
   if (margin === 0 || r.n < 2) return null;
   const half = r.ratio > target ? Math.log(r.ratio) - Math.log(r.low) : Math.log(r.high) - Math.log(r.ratio);
   return Math.ceil(r.n * (half / margin) ** 2) * unitSize;
+}
+
+/**
+ * Whether a table should run more blocks, and to how many: only when the self-check has not yet
+ * flagged every stage (its power is not shown at this number of blocks), never on the addon's own
+ * verdict (that would be stopping when the answer looks right). The new total is what the
+ * unflagged self-check intervals say would flag them (blocksToResolve), at least one more unit,
+ * at most maxBlocks, and it happens at most MAX_EXTENSIONS times. A self-check stage whose estimate
+ * is at or below the target saw less than the target: more blocks would not flag it, so none.
+ * Returns { to, stages } or null.
+ */
+export function extendTo(cmp, { blocksRun, maxBlocks, extensions }) {
+  const check = cmp.selfCheck;
+  if (!check || check.flagged || extensions >= MAX_EXTENSIONS || blocksRun >= maxBlocks) return null;
+  const missed = check.stages.filter((s) => s.verdict !== 'FAIL');
+  // an estimate at or below the target: more blocks would more likely confirm that than flag it
+  if (missed.some((s) => s.ratio.n >= 2 && !(s.ratio.ratio > s.target))) return null;
+  // one unit has no interval yet: at least one more
+  const want = Math.max(...missed.map((s) => (s.ratio.n >= 2 ? s.blocksToResolve : 0)), blocksRun + cmp.unitSize);
+  return { to: Math.min(maxBlocks, roundUp(want, cmp.unitSize)), stages: missed.map((s) => s.stage) };
 }
 
 /** One stage: each side's summary, the ratio against native over units of blocks, its verdict. */

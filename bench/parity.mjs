@@ -39,6 +39,7 @@ import {
   ROUND,
   accumulateChunks,
   compareBlocks,
+  extendTo,
   fmtMs,
   formatModeTable,
   nativeArgs,
@@ -132,8 +133,10 @@ async function runBlocks(mode, threads, opts, ctx, progress) {
   const sides = opts.selfCheck ? ['native', 'addon', 'injected'] : ['native', 'addon'];
   const blocks = [];
   const tids = [];
+  const extensions = [];
+  let target = opts.blocks;
   let turn = 0; // counts chunks over the whole run: the order of the sides rotates with it
-  for (let b = 0; b < opts.blocks; b++) {
+  for (let b = 0; b < target; b++) {
     const order = sideOrder(b, sides);
     const drivers = {};
     try {
@@ -173,13 +176,27 @@ async function runBlocks(mode, threads, opts, ctx, progress) {
       }
       blocks.push({ block: b + 1, order, ...res });
       tids.push(...addonSides.map((s) => blockTids[s].size));
-      progress(b, sides, res);
+      progress(b, sides, res, target);
     } finally {
       for (const side of order) await drivers[side]?.stop();
     }
+    if (b === target - 1) {
+      // the self-check's power not shown yet: more blocks, by what its intervals say (see extendTo)
+      const cmp = compareBlocks(blocks, { selfCheck: opts.selfCheck });
+      const ext = extendTo(cmp, { blocksRun: blocks.length, maxBlocks: opts.maxBlocks, extensions: extensions.length });
+      if (ext) {
+        const shown = ext.stages.map((st) => {
+          const c = cmp.selfCheck.stages.find((x) => x.stage === st).ratio;
+          return `${st} ${c.ratio.toFixed(3)} [${c.low.toFixed(3)}, ${c.high.toFixed(3)}]`;
+        });
+        err(`-t ${threads} ${mode}: after ${blocks.length} blocks the self-check has not flagged ${shown.join(', ')}; extending to ${ext.to} blocks (--max-blocks ${opts.maxBlocks})`);
+        extensions.push({ from: blocks.length, to: ext.to, stages: ext.stages });
+        target = ext.to;
+      }
+    }
   }
   // in served mode: the most OS threads one addon process's model computed on, over every block
-  return { blocks, computeThreads: mode === 'served' ? Math.max(...tids) : null };
+  return { blocks, extensions, computeThreads: mode === 'served' ? Math.max(...tids) : null };
 }
 
 async function main(argv) {
@@ -207,7 +224,7 @@ async function main(argv) {
   err(`whisper-perf ${version} bench:parity — addon vs native whisper.cpp, sides taking turns chunk by chunk`);
   err(`build: whisper.cpp ${build.whisperVersion}, ${build.buildType}, ${build.compiler}, variant ${build.variant}, backends ${build.backends.join(',')}`);
   err(`machine: ${sys.cpuModel}, ${sys.cores} cores, ${(sys.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${sys.os}, node ${sys.nodeVersion}`);
-  err(`model: ${modelPath}; threads ${opts.threads.join(',')}; modes ${opts.modes.join(',')}; ${opts.blocks} blocks of fresh processes, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} each; self-check ${opts.selfCheck ? `+${opts.inject * 100}%` : 'off'}`);
+  err(`model: ${modelPath}; threads ${opts.threads.join(',')}; modes ${opts.modes.join(',')}; ${opts.blocks} blocks of fresh processes, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} each; self-check ${opts.selfCheck ? `+${opts.inject * 100}%, up to ${opts.maxBlocks} blocks until it flags every stage` : 'off'}`);
 
   const results = [];
   for (const threads of opts.threads) {
@@ -224,13 +241,13 @@ async function main(argv) {
     const ctx = { modelPath, nativeBin, addonSystemInfo: sys.whisperSystemInfo.trim() };
     for (const mode of opts.modes) {
       const t0 = performance.now();
-      const { blocks, computeThreads } = await runBlocks(mode, threads, opts, ctx, (i, order, res) => {
+      const { blocks, extensions, computeThreads } = await runBlocks(mode, threads, opts, ctx, (i, order, res, target) => {
         const line = order.map((s) => `${s} dec ${fmtMs(res[s].wallPerRunMs.decode)} enc ${fmtMs(res[s].wallPerRunMs.encode)}`).join(' | ');
-        const eta = ((performance.now() - t0) / (i + 1)) * (opts.blocks - i - 1);
-        err(`-t ${threads} ${mode} block ${i + 1}/${opts.blocks}: ${line} (ETA ${(eta / 1000).toFixed(0)} s)`);
+        const eta = ((performance.now() - t0) / (i + 1)) * (target - i - 1);
+        err(`-t ${threads} ${mode} block ${i + 1}/${target}: ${line} (ETA ${(eta / 1000).toFixed(0)} s)`);
       });
       const cmp = compareBlocks(blocks, { selfCheck: opts.selfCheck });
-      results.push({ threads, mode, reference, computeThreads, ...cmp, blocks });
+      results.push({ threads, mode, reference, computeThreads, blocksRun: blocks.length, extensions, ...cmp, blocks });
       // each table as soon as it is known, so an interrupted run keeps what it measured
       err(`\n-t ${threads} ${mode}:\n${formatModeTable(cmp)}`);
     }
@@ -263,11 +280,14 @@ async function main(argv) {
       `## whisper-perf bench:parity — addon vs native whisper.cpp`,
       '',
       `whisper.cpp ${build.whisperVersion} ${build.buildType} (${build.compiler}, ${build.variant}); ${sys.cpuModel}, ${sys.cores} cores; model ${modelPath}; ` +
-        `${opts.blocks} blocks of fresh processes per table (units of ${opts.selfCheck ? 3 : 2}), ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} per block; a round per side: ${ROUND.nEncode} encode${ROUND.nEncode === 1 ? '' : 's'}, ${ROUND.nDecode} decodes, ${ROUND.nBatch} batches of 5 and ${ROUND.nPrompt} prompts of 256 in ${CHUNKS.length} chunks, the sides taking turns chunk by chunk; ${(elapsedMs / 1000).toFixed(0)} s`,
+        `${opts.blocks} blocks of fresh processes per table (units of ${opts.selfCheck ? 3 : 2}; up to ${opts.maxBlocks} while the self-check has not flagged every stage), ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} per block; a round per side: ${ROUND.nEncode} encode${ROUND.nEncode === 1 ? '' : 's'}, ${ROUND.nDecode} decodes, ${ROUND.nBatch} batches of 5 and ${ROUND.nPrompt} prompts of 256 in ${CHUNKS.length} chunks, the sides taking turns chunk by chunk; ${(elapsedMs / 1000).toFixed(0)} s`,
       '',
     ];
     for (const r of results) {
       out.push(`### -t ${r.threads}, ${r.mode} model${r.computeThreads !== null ? ` (its calls ran on ${r.computeThreads} OS thread${r.computeThreads === 1 ? '' : 's'})` : ''}`, '');
+      if (r.extensions.length > 0) {
+        out.push(`${r.blocksRun} blocks: extended from ${r.extensions[0].from} because the self-check had not yet flagged ${[...new Set(r.extensions.flatMap((e) => e.stages))].join(', ')} (${r.extensions.map((e) => `${e.from} → ${e.to}`).join(', ')}).`, '');
+      }
       if (r.reference) {
         const p = r.reference.perRunMs;
         out.push(`Reference, one whole whisper-bench run: load ${fmtMs(r.reference.loadMs)} ms, encode ${fmtMs(p.encode)}, decode ${fmtMs(p.decode)}, batchd ${fmtMs(p.batchd)}, prompt ${fmtMs(p.prompt)} ms per run.`, '');

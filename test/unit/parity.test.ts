@@ -11,7 +11,9 @@ import {
   blocksToResolve,
   compareBlocks,
   compareStage,
+  extendTo,
   fmtMs,
+  MAX_EXTENSIONS,
   formatModeTable,
   nativeArgs,
   parseNativeBench,
@@ -207,6 +209,41 @@ describe('comparison over units of blocks', () => {
     if (s.verdict === 'inconclusive') expect(s.blocksToResolve).toBeGreaterThan(6);
   });
 
+  it('extends a table only while the self-check has not flagged every stage, by what its interval says', () => {
+    // 5% injected under heavy per-process noise: 2 units do not resolve it
+    const weak = compareBlocks(makeBlocks(6, { proc: 0.04, jitter: 0.03, seed: 3 }));
+    expect(weak.selfCheck?.flagged).toBe(false);
+    const ext = extendTo(weak, { blocksRun: 6, maxBlocks: 300, extensions: 0 });
+    expect(ext).not.toBeNull();
+    expect(ext!.to % 3).toBe(0);
+    expect(ext!.to).toBeGreaterThanOrEqual(9);
+    const missed = weak.selfCheck!.stages.filter((s) => s.verdict !== 'FAIL');
+    expect(ext!.stages).toEqual(missed.map((s) => s.stage));
+    expect(ext!.to).toBe(Math.min(300, Math.max(9, ...missed.map((s) => s.blocksToResolve!))));
+    // capped by --max-blocks and by the number of extensions; none once flagged or without a check
+    expect(extendTo(weak, { blocksRun: 6, maxBlocks: 12, extensions: 0 })!.to).toBeLessThanOrEqual(12);
+    expect(extendTo(weak, { blocksRun: 12, maxBlocks: 12, extensions: 0 })).toBeNull();
+    expect(extendTo(weak, { blocksRun: 6, maxBlocks: 300, extensions: MAX_EXTENSIONS })).toBeNull();
+    expect(extendTo(compareBlocks(makeBlocks(27)), { blocksRun: 27, maxBlocks: 300, extensions: 0 })).toBeNull();
+    expect(extendTo(compareBlocks(makeBlocks(6), { selfCheck: false }), { blocksRun: 6, maxBlocks: 300, extensions: 0 })).toBeNull();
+    // never on the addon's own verdict: a 5% slower addon with a flagged check is not extended
+    const slow = compareBlocks(makeBlocks(27, { addon: 1.05 }));
+    expect(slow.selfCheck?.flagged).toBe(true);
+    expect(extendTo(slow, { blocksRun: 27, maxBlocks: 300, extensions: 0 })).toBeNull();
+  });
+
+  it('does not extend when the self-check saw less than the target (more blocks would not flag it)', () => {
+    const none = compareBlocks(makeBlocks(27, { injected: 1.0 }));
+    expect(none.selfCheck?.stages.some((s) => s.verdict === 'PASS')).toBe(true);
+    expect(extendTo(none, { blocksRun: 27, maxBlocks: 300, extensions: 0 })).toBeNull();
+  });
+
+  it('after one unit (no interval yet) extends by at least one more unit', () => {
+    const one = compareBlocks(makeBlocks(3));
+    expect(one.selfCheck?.flagged).toBe(false);
+    expect(extendTo(one, { blocksRun: 3, maxBlocks: 30, extensions: 0 })).toMatchObject({ to: 6 });
+  });
+
   it('rejects no blocks and a stage without a target', () => {
     expect(() => compareBlocks([])).toThrow(/no blocks/);
     expect(() => compareStage('nope', [1, 2], [1, 2], 1)).toThrow(/no target/);
@@ -277,6 +314,16 @@ describe('parseParityArgs', () => {
   it('reads every option', () => {
     const o = parseParityArgs(['-m', 'x.bin', '-t', '2,4', '-b', '10', '-r', '2', '--mode', 'served', '--inject', '0.1', '--no-self-check', '--no-reference', '--fa', 'off', '--no-gpu', '--native', 'n', '-o', 'json']);
     expect(o).toMatchObject({ model: 'x.bin', threads: [2, 4], blocks: 10, rounds: 2, modes: ['served'], inject: 0.1, selfCheck: false, reference: false, flashAttn: false, useGpu: false, native: 'n', output: 'json' });
+  });
+
+  it('--max-blocks: twice -b by default, -b under --quick, rounded to units, never below -b', () => {
+    expect(parseParityArgs([]).maxBlocks).toBe(90);
+    expect(parseParityArgs(['-b', '12']).maxBlocks).toBe(24);
+    expect(parseParityArgs(['--quick']).maxBlocks).toBe(6);
+    expect(parseParityArgs(['-b', '9', '--max-blocks', '10']).maxBlocks).toBe(12);
+    expect(parseParityArgs(['-b', '9', '--max-blocks', '9']).maxBlocks).toBe(9);
+    expect(() => parseParityArgs(['-b', '30', '--max-blocks', '12'])).toThrow(UsageError);
+    expect(() => parseParityArgs(['--max-blocks', 'x'])).toThrow(UsageError);
   });
 
   it('rounds the blocks up to whole units: 3 with the self-check, 2 without', () => {
