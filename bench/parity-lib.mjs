@@ -104,6 +104,15 @@ export const QUICK_BLOCKS = 6;
 /** A table whose self-check has not flagged every stage is extended at most this many times. */
 export const MAX_EXTENSIONS = 2;
 export const DEFAULT_INJECT = 0.05;
+/** glibc's tunable that makes malloc madvise its large blocks for transparent huge pages. */
+export const HUGEPAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
+
+/** The environment of a side's process: GLIBC_TUNABLES gains the huge-page tunable when asked. */
+export function sideEnv(base, { hugepages }) {
+  const env = { ...base };
+  if (hugepages) env.GLIBC_TUNABLES = env.GLIBC_TUNABLES ? `${env.GLIBC_TUNABLES}:${HUGEPAGES_TUNABLE}` : HUGEPAGES_TUNABLE;
+  return env;
+}
 
 export const VERDICT_RULE =
   'A block starts a fresh process for every side (native whisper.cpp, the addon, and for the self-check the addon with a ' +
@@ -146,6 +155,10 @@ options:
       --inject F      the self-check's injected slowdown, a fraction (default ${DEFAULT_INJECT})
       --no-self-check skip the injected side (faster, but says nothing about the detector's power)
       --no-reference  skip the one whole whisper-bench run per thread count shown for reference
+      --no-hugepages  leave glibc's malloc as it is; by default every side (and the reference run) runs
+                      with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, so ggml's large buffers get
+                      transparent huge pages: 4 KiB pages place a process's buffers differently in
+                      the caches every time, which spreads one process's speed from the next
       --native-thread the native driver computes on a second thread, as the addon does (its
                       allocations then come from a non-main malloc arena, as the addon's)
       --fa on|off     flash attention on both sides (default on, as whisper-bench)
@@ -193,6 +206,7 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
         'no-self-check': { type: 'boolean' },
         'no-reference': { type: 'boolean' },
         'native-thread': { type: 'boolean' },
+        'no-hugepages': { type: 'boolean' },
         fa: { type: 'string' },
         'no-gpu': { type: 'boolean' },
         native: { type: 'string' },
@@ -240,6 +254,7 @@ export function parseParityArgs(argv, { cores = 4, defaultNative = 'build/Releas
     inject,
     reference: !v['no-reference'],
     nativeThread: Boolean(v['native-thread']),
+    hugepages: !v['no-hugepages'],
     flashAttn: fa === 'on',
     useGpu: !v['no-gpu'],
     native: v.native ?? defaultNative,

@@ -47,6 +47,7 @@ import {
   parseParityArgs,
   PARITY_HELP,
   runCommand,
+  sideEnv,
   sideOrder,
   UsageError,
   VERDICT_RULE,
@@ -97,17 +98,17 @@ class Driver {
 /** Starts one side's process for a block. */
 function startSide(side, { threads, mode, opts, modelPath, nativeBin }) {
   const args = nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu, nativeThread: side === 'native' && opts.nativeThread });
-  if (side === 'native') return Driver.start(side, nativeBin, args, process.env);
-  const env = { ...process.env };
+  if (side === 'native') return Driver.start(side, nativeBin, args, sideEnv(process.env, opts));
+  const env = sideEnv(process.env, opts);
   delete env[INJECT_VAR];
   if (side === 'injected') env[INJECT_VAR] = String(opts.inject);
   return Driver.start(side, process.execPath, [ADDON_DRIVER, ...args, ...(mode === 'served' ? ['--served'] : [])], env);
 }
 
 /** One whole whisper-bench process, for the reference line. */
-function runWhisperBench(bin, args) {
+function runWhisperBench(bin, args, env) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
     child.on('error', reject);
@@ -225,6 +226,7 @@ async function main(argv) {
   err(`build: whisper.cpp ${build.whisperVersion}, ${build.buildType}, ${build.compiler}, variant ${build.variant}, backends ${build.backends.join(',')}`);
   err(`machine: ${sys.cpuModel}, ${sys.cores} cores, ${(sys.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${sys.os}, node ${sys.nodeVersion}`);
   err(`model: ${modelPath}; threads ${opts.threads.join(',')}; modes ${opts.modes.join(',')}; ${opts.blocks} blocks of fresh processes, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} each; self-check ${opts.selfCheck ? `+${opts.inject * 100}%, up to ${opts.maxBlocks} blocks until it flags every stage` : 'off'}`);
+  err(`malloc: ${opts.hugepages ? `transparent huge pages for large blocks on every side (GLIBC_TUNABLES=${sideEnv(process.env, opts).GLIBC_TUNABLES}; --no-hugepages to leave it)` : "glibc's default (--no-hugepages)"}`);
 
   const results = [];
   for (const threads of opts.threads) {
@@ -233,7 +235,7 @@ async function main(argv) {
       try {
         accessSync(whisperBench, constants.X_OK);
         err(`-t ${threads}: reference run of whisper.cpp's whisper-bench ...`);
-        reference = await runWhisperBench(whisperBench, nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu }));
+        reference = await runWhisperBench(whisperBench, nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu }), sideEnv(process.env, opts));
       } catch (e) {
         err(`-t ${threads}: no whisper-bench reference (${e.message})`);
       }
@@ -280,7 +282,7 @@ async function main(argv) {
       `## whisper-perf bench:parity — addon vs native whisper.cpp`,
       '',
       `whisper.cpp ${build.whisperVersion} ${build.buildType} (${build.compiler}, ${build.variant}); ${sys.cpuModel}, ${sys.cores} cores; model ${modelPath}; ` +
-        `${opts.blocks} blocks of fresh processes per table (units of ${opts.selfCheck ? 3 : 2}; up to ${opts.maxBlocks} while the self-check has not flagged every stage), ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} per block; a round per side: ${ROUND.nEncode} encode${ROUND.nEncode === 1 ? '' : 's'}, ${ROUND.nDecode} decodes, ${ROUND.nBatch} batches of 5 and ${ROUND.nPrompt} prompts of 256 in ${CHUNKS.length} chunks, the sides taking turns chunk by chunk; ${(elapsedMs / 1000).toFixed(0)} s`,
+        `${opts.hugepages ? 'malloc with transparent huge pages (GLIBC_TUNABLES) on every side; ' : ''}${opts.blocks} blocks of fresh processes per table (units of ${opts.selfCheck ? 3 : 2}; up to ${opts.maxBlocks} while the self-check has not flagged every stage), ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} per block; a round per side: ${ROUND.nEncode} encode${ROUND.nEncode === 1 ? '' : 's'}, ${ROUND.nDecode} decodes, ${ROUND.nBatch} batches of 5 and ${ROUND.nPrompt} prompts of 256 in ${CHUNKS.length} chunks, the sides taking turns chunk by chunk; ${(elapsedMs / 1000).toFixed(0)} s`,
       '',
     ];
     for (const r of results) {

@@ -19,6 +19,7 @@ import {
   parseNativeBench,
   parseParityArgs,
   runCommand,
+  sideEnv,
   sideOrder,
   UsageError,
   verdictFor,
@@ -335,6 +336,17 @@ describe('parseParityArgs', () => {
   it('--quick: 6 blocks, the core count, fresh only, unless told otherwise', () => {
     expect(parseParityArgs(['--quick'], { cores: 4 })).toMatchObject({ blocks: 6, rounds: 1, threads: [4], modes: ['fresh'] });
     expect(parseParityArgs(['--quick', '-b', '12', '-t', '1'], { cores: 4 })).toMatchObject({ blocks: 12, threads: [1] });
+  });
+
+  it('huge pages for malloc on every side by default, appended to GLIBC_TUNABLES; --no-hugepages leaves it', () => {
+    expect(parseParityArgs([]).hugepages).toBe(true);
+    expect(parseParityArgs(['--no-hugepages']).hugepages).toBe(false);
+    expect(sideEnv({ A: '1' }, { hugepages: true })).toEqual({ A: '1', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
+    expect(sideEnv({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, { hugepages: true }).GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1');
+    const base = { A: '1' };
+    expect(sideEnv(base, { hugepages: false })).toEqual({ A: '1' });
+    expect(sideEnv(base, { hugepages: true })).not.toBe(base);
+    expect(base).toEqual({ A: '1' });
   });
 
   it('returns help alone for -h', () => {
