@@ -406,7 +406,8 @@ export function fmtMs(x) {
   return x.toPrecision(3);
 }
 
-const fmtRatio = (r) => `${r.ratio.toFixed(3)} [${r.low.toFixed(3)}, ${r.high.toFixed(3)}]`;
+/** A ratio with its interval: 1.012 [1.004, 1.020]. */
+export const fmtRatio = (r) => `${r.ratio.toFixed(3)} [${r.low.toFixed(3)}, ${r.high.toFixed(3)}]`;
 
 function cellVerdict(s) {
   if (s.verdict !== 'inconclusive') return s.verdict;

@@ -41,6 +41,7 @@ import {
   compareBlocks,
   extendTo,
   fmtMs,
+  fmtRatio,
   formatModeTable,
   nativeArgs,
   parseNativeBench,
@@ -96,10 +97,10 @@ class Driver {
 }
 
 /** Starts one side's process for a block. */
-function startSide(side, { threads, mode, opts, modelPath, nativeBin }) {
+function startSide(side, { threads, mode, opts, modelPath, nativeBin, env: baseEnv }) {
   const args = nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu, nativeThread: side === 'native' && opts.nativeThread });
-  if (side === 'native') return Driver.start(side, nativeBin, args, sideEnv(process.env, opts));
-  const env = sideEnv(process.env, opts);
+  if (side === 'native') return Driver.start(side, nativeBin, args, baseEnv);
+  const env = { ...baseEnv };
   delete env[INJECT_VAR];
   if (side === 'injected') env[INJECT_VAR] = String(opts.inject);
   return Driver.start(side, process.execPath, [ADDON_DRIVER, ...args, ...(mode === 'served' ? ['--served'] : [])], env);
@@ -136,6 +137,7 @@ async function runBlocks(mode, threads, opts, ctx, progress) {
   const tids = [];
   const extensions = [];
   let target = opts.blocks;
+  let cmp = null; // the comparison over every block so far, made after the last block of each target
   let turn = 0; // counts chunks over the whole run: the order of the sides rotates with it
   for (let b = 0; b < target; b++) {
     const order = sideOrder(b, sides);
@@ -183,13 +185,10 @@ async function runBlocks(mode, threads, opts, ctx, progress) {
     }
     if (b === target - 1) {
       // the self-check's power not shown yet: more blocks, by what its intervals say (see extendTo)
-      const cmp = compareBlocks(blocks, { selfCheck: opts.selfCheck });
+      cmp = compareBlocks(blocks, { selfCheck: opts.selfCheck });
       const ext = extendTo(cmp, { blocksRun: blocks.length, maxBlocks: opts.maxBlocks, extensions: extensions.length });
       if (ext) {
-        const shown = ext.stages.map((st) => {
-          const c = cmp.selfCheck.stages.find((x) => x.stage === st).ratio;
-          return `${st} ${c.ratio.toFixed(3)} [${c.low.toFixed(3)}, ${c.high.toFixed(3)}]`;
-        });
+        const shown = ext.stages.map((st) => `${st} ${fmtRatio(cmp.selfCheck.stages.find((x) => x.stage === st).ratio)}`);
         err(`-t ${threads} ${mode}: after ${blocks.length} blocks the self-check has not flagged ${shown.join(', ')}; extending to ${ext.to} blocks (--max-blocks ${opts.maxBlocks})`);
         extensions.push({ from: blocks.length, to: ext.to, stages: ext.stages });
         target = ext.to;
@@ -197,7 +196,7 @@ async function runBlocks(mode, threads, opts, ctx, progress) {
     }
   }
   // in served mode: the most OS threads one addon process's model computed on, over every block
-  return { blocks, extensions, computeThreads: mode === 'served' ? Math.max(...tids) : null };
+  return { blocks, cmp, extensions, computeThreads: mode === 'served' ? Math.max(...tids) : null };
 }
 
 async function main(argv) {
@@ -226,7 +225,9 @@ async function main(argv) {
   err(`build: whisper.cpp ${build.whisperVersion}, ${build.buildType}, ${build.compiler}, variant ${build.variant}, backends ${build.backends.join(',')}`);
   err(`machine: ${sys.cpuModel}, ${sys.cores} cores, ${(sys.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${sys.os}, node ${sys.nodeVersion}`);
   err(`model: ${modelPath}; threads ${opts.threads.join(',')}; modes ${opts.modes.join(',')}; ${opts.blocks} blocks of fresh processes, ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} each; self-check ${opts.selfCheck ? `+${opts.inject * 100}%, up to ${opts.maxBlocks} blocks until it flags every stage` : 'off'}`);
-  err(`malloc: ${opts.hugepages ? `transparent huge pages for large blocks on every side (GLIBC_TUNABLES=${sideEnv(process.env, opts).GLIBC_TUNABLES}; --no-hugepages to leave it)` : "glibc's default (--no-hugepages)"}`);
+  // every process of the run (the sides and the reference whisper-bench) starts with this environment
+  const env = sideEnv(process.env, opts);
+  err(`malloc: ${opts.hugepages ? `transparent huge pages for large blocks on every side (GLIBC_TUNABLES=${env.GLIBC_TUNABLES}; --no-hugepages to leave it)` : "glibc's default (--no-hugepages)"}`);
 
   const results = [];
   for (const threads of opts.threads) {
@@ -235,20 +236,19 @@ async function main(argv) {
       try {
         accessSync(whisperBench, constants.X_OK);
         err(`-t ${threads}: reference run of whisper.cpp's whisper-bench ...`);
-        reference = await runWhisperBench(whisperBench, nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu }), sideEnv(process.env, opts));
+        reference = await runWhisperBench(whisperBench, nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu }), env);
       } catch (e) {
         err(`-t ${threads}: no whisper-bench reference (${e.message})`);
       }
     }
-    const ctx = { modelPath, nativeBin, addonSystemInfo: sys.whisperSystemInfo.trim() };
+    const ctx = { modelPath, nativeBin, env, addonSystemInfo: sys.whisperSystemInfo.trim() };
     for (const mode of opts.modes) {
       const t0 = performance.now();
-      const { blocks, extensions, computeThreads } = await runBlocks(mode, threads, opts, ctx, (i, order, res, target) => {
+      const { blocks, cmp, extensions, computeThreads } = await runBlocks(mode, threads, opts, ctx, (i, order, res, target) => {
         const line = order.map((s) => `${s} dec ${fmtMs(res[s].wallPerRunMs.decode)} enc ${fmtMs(res[s].wallPerRunMs.encode)}`).join(' | ');
         const eta = ((performance.now() - t0) / (i + 1)) * (target - i - 1);
         err(`-t ${threads} ${mode} block ${i + 1}/${target}: ${line} (ETA ${(eta / 1000).toFixed(0)} s)`);
       });
-      const cmp = compareBlocks(blocks, { selfCheck: opts.selfCheck });
       results.push({ threads, mode, reference, computeThreads, blocksRun: blocks.length, extensions, ...cmp, blocks });
       // each table as soon as it is known, so an interrupted run keeps what it measured
       err(`\n-t ${threads} ${mode}:\n${formatModeTable(cmp)}`);
