@@ -206,6 +206,14 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Stops every compute thread of this environment: running jobs are asked to stop, queued ones
+// abandoned. Called from process.on('exit') (see lib/native.ts): the main thread's exit() runs
+// ggml's static destructors without the environment's cleanup hooks.
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  Executor::StopAll(info.Env());
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -223,6 +231,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::Function::New(env, Version, "version"));
   exports.Set("microBench", Napi::Function::New(env, MicroBench, "microBench"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
   exports.Set("quantize", Napi::Function::New(env, Quantize, "quantize"));
   exports.Set("typeInfo", Napi::Function::New(env, TypeInfo, "typeInfo"));
   return exports;

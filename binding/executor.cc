@@ -2,6 +2,8 @@
 // thread-safe function. See executor.h for why.
 #include "executor.h"
 
+#include <algorithm>
+
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -9,6 +11,13 @@
 namespace wp {
 
 std::atomic<int> g_liveExecutors{0};
+
+namespace {
+// Every executor not yet joined, with its environment (for StopAll). Guarded by g_registryMu:
+// worker threads create and stop executors of their own environments concurrently.
+std::mutex g_registryMu;
+std::vector<std::weak_ptr<Executor>> g_registry;
+}  // namespace
 
 std::shared_ptr<Executor> Executor::Create(Napi::Env env, const std::string& name) {
   std::shared_ptr<Executor> ex(new Executor());
@@ -27,6 +36,14 @@ std::shared_ptr<Executor> Executor::Create(Napi::Env env, const std::string& nam
   Executor* raw = ex.get();
   ex->thread_ = std::thread([raw] { raw->Loop(); });
   g_liveExecutors++;
+  {
+    std::lock_guard<std::mutex> lock(g_registryMu);
+    // drop the entries of executors already gone, so the list stays as long as the live ones
+    g_registry.erase(std::remove_if(g_registry.begin(), g_registry.end(),
+                                    [](const std::weak_ptr<Executor>& w) { return w.expired(); }),
+                     g_registry.end());
+    g_registry.push_back(ex);
+  }
   return ex;
 }
 
@@ -113,6 +130,23 @@ void Executor::Join(bool abandonQueued) {
     j->Abandon();
     delete j;
   }
+}
+
+void Executor::StopAll(napi_env env) {
+  std::vector<std::shared_ptr<Executor>> mine;
+  {
+    std::lock_guard<std::mutex> lock(g_registryMu);
+    for (auto& w : g_registry) {
+      auto ex = w.lock();
+      if (ex && ex->env_ == env) mine.push_back(std::move(ex));
+    }
+  }
+  // ask every running job to stop before joining any, so they wind down together
+  for (auto& ex : mine) {
+    std::lock_guard<std::mutex> lock(ex->mu_);
+    if (!ex->stopped_ && ex->running_ != nullptr) ex->running_->RequestStop();
+  }
+  for (auto& ex : mine) ex->Join(true);
 }
 
 void Executor::CallJs(napi_env env, napi_value /*js_cb*/, void* context, void* data) {

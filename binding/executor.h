@@ -67,6 +67,11 @@ class Executor : public std::enable_shared_from_this<Executor> {
   // Stops the thread after the jobs already queued, and joins it. JavaScript thread only;
   // idempotent. Jobs submitted afterwards are rejected by their own Complete with DISPOSED.
   void Stop();
+  // Stops every executor of this environment at once: each running job is asked to stop, queued
+  // jobs are abandoned, and the threads are joined. JavaScript thread of `env` only. For process
+  // exit: the main thread's exit() runs static destructors (ggml's among them) without the
+  // environment's cleanup hooks, so a compute thread still running then reads freed memory.
+  static void StopAll(napi_env env);
   // OS thread id of the executor thread (0 before it started).
   long ThreadId() const { return tid_.load(); }
   // Jobs submitted and not yet completed (JavaScript thread only).

@@ -192,6 +192,8 @@ export interface BindingModule {
   microBench(what: 'memcpy' | 'mulmat', threads: number): Promise<NativeResult & { text: string }>;
   /** live native objects, process-wide: whisper contexts not yet freed, compute threads not yet joined */
   stats(): { liveContexts: number; liveExecutors: number };
+  /** stops every compute thread of this thread's instance (running jobs asked to stop, queued ones dropped); for process exit */
+  shutdown(): void;
   /** ggml_quantize_chunk: rows of f32 (or f16 bits) → a quantized ggml type, off the JavaScript thread */
   quantize(src: Float32Array | Uint16Array, type: number, rows: number, perRow: number): Promise<NativeResult & { data: Buffer }>;
   /** ggml's facts about a type id, null for an unknown one */
@@ -240,6 +242,10 @@ export function loadBinding(): BindingModule {
     try {
       const mod = require(p) as BindingModule;
       mod.setErrorClass(WhisperPerfError);
+      // process.exit() on the main thread runs the C++ static destructors (ggml's among them)
+      // without the environment's cleanup hooks: a compute thread still running then would read
+      // freed memory (seen as SIGSEGV in ggml_cpu_extra_compute_forward). 'exit' comes first.
+      process.on('exit', () => mod.shutdown());
       binding = mod;
       addonPath = p;
       return mod;
