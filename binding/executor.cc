@@ -106,9 +106,7 @@ void Executor::Loop() {
   if (!closing_) napi_release_threadsafe_function(tsfn_, napi_tsfn_release);
 }
 
-void Executor::Join(bool abandonQueued) {
-  if (stopped_) return;
-  stopped_ = true;
+void Executor::RequestEnd(bool abandonQueued) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopRequested_ = true;
@@ -118,6 +116,12 @@ void Executor::Join(bool abandonQueued) {
     }
   }
   cv_.notify_all();
+}
+
+void Executor::Join(bool abandonQueued) {
+  if (stopped_) return;
+  stopped_ = true;
+  RequestEnd(abandonQueued);
   if (thread_.joinable()) thread_.join();
   g_liveExecutors--;
   if (hookAdded_) {
@@ -141,10 +145,9 @@ void Executor::StopAll(napi_env env) {
       if (ex && ex->env_ == env) mine.push_back(std::move(ex));
     }
   }
-  // ask every running job to stop before joining any, so they wind down together
+  // ask every one to end before joining any, so their running jobs wind down together
   for (auto& ex : mine) {
-    std::lock_guard<std::mutex> lock(ex->mu_);
-    if (!ex->stopped_ && ex->running_ != nullptr) ex->running_->RequestStop();
+    if (!ex->stopped_) ex->RequestEnd(true);
   }
   for (auto& ex : mine) ex->Join(true);
 }

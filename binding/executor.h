@@ -81,6 +81,9 @@ class Executor : public std::enable_shared_from_this<Executor> {
  private:
   Executor() = default;
   void Loop();
+  // Asks the thread to end once the queue is drained or, with abandonQueued, after the running
+  // job (asked to stop early); does not wait. JavaScript thread only.
+  void RequestEnd(bool abandonQueued);
   void Join(bool abandonQueued);
   static void CallJs(napi_env env, napi_value js_cb, void* context, void* data);
   static void CleanupHook(void* arg);
