@@ -8,5 +8,7 @@ export interface Variant {
 export const VARIANTS: Variant[];
 /** The CPU flags from /proc/cpuinfo (empty where there is none). */
 export function cpuFlags(): Set<string>;
+/** Every prebuild under <root>/prebuilds/<platform>-<arch>/ that these CPU flags can run, best first. */
+export function fittingPrebuilds(root: string, flags?: Set<string>): { path: string; variant: string }[];
 /** The best prebuild under <root>/prebuilds/<platform>-<arch>/ that these CPU flags can run. */
 export function pickPrebuild(root: string, flags?: Set<string>): { path: string; variant: string } | undefined;

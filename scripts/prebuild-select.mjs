@@ -16,11 +16,14 @@ export function cpuFlags() {
   }
 }
 
-export function pickPrebuild(root, flags = cpuFlags()) {
+/** Every prebuild under <root>/prebuilds/<platform>-<arch>/ that these CPU flags can run, best first. */
+export function fittingPrebuilds(root, flags = cpuFlags()) {
   const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  for (const v of VARIANTS) {
-    const path = join(dir, `whisper-perf.${v.name}.node`);
-    if (existsSync(path) && v.flags.every((f) => flags.has(f))) return { path, variant: v.name };
-  }
-  return undefined;
+  return VARIANTS.filter((v) => v.flags.every((f) => flags.has(f)))
+    .map((v) => ({ path: join(dir, `whisper-perf.${v.name}.node`), variant: v.name }))
+    .filter((p) => existsSync(p.path));
+}
+
+export function pickPrebuild(root, flags = cpuFlags()) {
+  return fittingPrebuilds(root, flags)[0];
 }
