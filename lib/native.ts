@@ -253,8 +253,10 @@ export function loadBinding(): BindingModule {
       errors.push(`${p}: ${(e as Error).message}`);
     }
   }
+  const tried = errors.join('; ') || `no source build in build/ and no prebuild for ${process.platform}-${process.arch} that this CPU runs`;
   throw new WhisperPerfError(
-    `the whisper-perf native addon is not built (${errors.join('; ') || 'no build/Release/whisper_perf.node and no prebuild'}): run \`npm run build:native\``,
+    `the whisper-perf native addon is not available (${tried}): build it from source with \`WHISPER_PERF_FROM_SOURCE=1 npm rebuild whisper-perf\` ` +
+      '(needs CMake and a C++17 compiler; in a checkout of whisper-perf: `npm run build:native`)',
     'NATIVE_UNAVAILABLE',
   );
 }

@@ -42,7 +42,7 @@ export function chartLibrary(): { code: string; version: string } {
   try {
     main = require.resolve('chart.js');
   } catch (e) {
-    throw new WhisperPerfError('report --html needs the chart.js package (npm install)', 'NOT_FOUND', { cause: e });
+    throw new WhisperPerfError('report --html needs chart.js, which is not installed: npm install chart.js', 'NOT_FOUND', { cause: e });
   }
   let dir = dirname(main);
   while (!dir.endsWith('chart.js') && dirname(dir) !== dir) dir = dirname(dir);

@@ -4,9 +4,9 @@
  * apply each migration once. Connection failures (no answer, refused password, no such database)
  * become STORE_UNAVAILABLE errors that name the server without the password.
  */
-import { createRequire } from 'node:module';
 
 import { WhisperPerfError } from '../errors.js';
+import { requireOptional } from '../optional.js';
 import type { Driver, SqlValue } from './driver.js';
 
 /** Advisory lock key for migrations: "wpstore" in ASCII, as a 64-bit integer. */
@@ -26,14 +26,11 @@ interface PgModule {
 let pgModule: PgModule | undefined;
 function loadPg(): PgModule {
   if (pgModule) return pgModule;
-  try {
-    pgModule = createRequire(import.meta.url)('pg') as PgModule;
-    // int8 (COUNT, bigint ids) as numbers: every count and id here is far below 2^53
-    pgModule.types.setTypeParser(20, (v) => Number(v));
-    return pgModule;
-  } catch (e) {
-    throw new WhisperPerfError(`PostgreSQL store unavailable: the pg module did not load (${(e as Error).message.split('\n')[0]})`, 'STORE_UNAVAILABLE', { cause: e });
-  }
+  const pg = requireOptional<PgModule>('pg', 'the PostgreSQL store', 'STORE_UNAVAILABLE');
+  // int8 (COUNT, bigint ids) as numbers: every count and id here is far below 2^53
+  pg.types.setTypeParser(20, (v) => Number(v));
+  pgModule = pg;
+  return pg;
 }
 
 /** The URL with its password replaced by ***. */

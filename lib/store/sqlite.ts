@@ -5,9 +5,9 @@
  * taken at BEGIN, where the busy timeout applies, never half-way through.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 
 import { WhisperPerfError } from '../errors.js';
+import { optionalLoadProblem, requireOptional } from '../optional.js';
 import type { Driver, SqlValue } from './driver.js';
 
 /** The first 16 bytes of every SQLite 3 database file. */
@@ -29,12 +29,8 @@ type SqliteCtor = new (file: string, options?: { timeout?: number; fileMustExist
 let ctor: SqliteCtor | undefined;
 function loadSqlite(): SqliteCtor {
   if (ctor) return ctor;
-  try {
-    ctor = createRequire(import.meta.url)('better-sqlite3') as SqliteCtor;
-    return ctor;
-  } catch (e) {
-    throw new WhisperPerfError(`SQLite store unavailable: better-sqlite3 did not load (${(e as Error).message.split('\n')[0]}); run npm install`, 'STORE_UNAVAILABLE', { cause: e });
-  }
+  ctor = requireOptional<SqliteCtor>('better-sqlite3', 'the SQLite store', 'STORE_UNAVAILABLE');
+  return ctor;
 }
 
 /** Translates a better-sqlite3 error into a WhisperPerfError with a code the CLI understands. */
@@ -42,6 +38,10 @@ export function sqliteError(e: unknown, file: string): WhisperPerfError {
   if (e instanceof WhisperPerfError) return e;
   const code = (e as { code?: string })?.code ?? '';
   const msg = (e as Error)?.message ?? String(e);
+  // better-sqlite3 loads its native part at the first open: one built for another Node fails here
+  if (code === 'ERR_DLOPEN_FAILED' || /NODE_MODULE_VERSION/.test(msg)) {
+    return new WhisperPerfError(optionalLoadProblem('better-sqlite3', 'the SQLite store', e), 'STORE_UNAVAILABLE', { cause: e });
+  }
   if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_LOCKED_')) {
     return new WhisperPerfError(`the store ${file} is locked by another process (${msg}); try again when it has finished`, 'STORE_LOCKED', { cause: e });
   }
