@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Runs before `npm test` (npm's pretest): the suite runs dist/ in child processes and packs
+// prebuilds/ for the consumer test, so both are first brought up to date with the tree. Both steps
+// are incremental: a few seconds each when nothing changed.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const steps = [
+  ['dist/ from lib/', [join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc'), '-p', 'tsconfig.build.json']],
+  ['prebuilds/ for the consumer test', [join(root, 'scripts', 'prebuild.mjs')]],
+];
+for (const [what, args] of steps) {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', process.stderr, process.stderr] });
+  if (r.status !== 0) {
+    process.stderr.write(`[pretest] ${what}: failed (${r.status ?? r.signal})\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`[pretest] ${what}: up to date (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+}
