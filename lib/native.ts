@@ -256,7 +256,8 @@ export function loadBinding(): BindingModule {
   const tried = errors.join('; ') || `no source build in build/ and no prebuild for ${process.platform}-${process.arch} that this CPU runs`;
   throw new WhisperPerfError(
     `the whisper-perf native addon is not available (${tried}): build it from source with \`WHISPER_PERF_FROM_SOURCE=1 npm rebuild whisper-perf\` ` +
-      '(needs CMake and a C++17 compiler; in a checkout of whisper-perf: `npm run build:native`)',
+      '(needs CMake, a C++17 compiler, and npm allowing whisper-perf\'s install script: `allowScripts` in package.json; ' +
+      'in a checkout of whisper-perf: `npm run build:native`)',
     'NATIVE_UNAVAILABLE',
   );
 }
