@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 
 import { parseStringList } from '../bench/params.js';
 import { WhisperPerfError } from '../errors.js';
-import { compareRows, comparisonCsv, comparisonMarkdown, type CompareSide } from '../report/compare.js';
+import { betweenRunSpread, compareRows, comparisonCsv, comparisonMarkdown, type CompareSide } from '../report/compare.js';
 import { parseImport } from '../store/native-import.js';
 import { defaultStoreLocation, openStore } from '../store/open.js';
 import type { ResultFilter, RunFilter, Store } from '../store/types.js';
@@ -24,12 +24,12 @@ export function parseThreshold(text: string): number {
 const isFile = (spec: string) => /\.(json|jsonl)$/i.test(spec) || (spec.includes('/') && existsSync(spec) && statSync(spec).isFile());
 
 /** Resolves BASE or CAND to rows: a JSON file, or runs of the store by id, tag or commit. */
-export async function resolveSide(spec: string, getStore: () => Promise<Store>, extra: ResultFilter, latest: boolean): Promise<CompareSide> {
+export async function resolveSide(spec: string, getStore: () => Promise<Store>, extra: ResultFilter, latest: boolean): Promise<CompareSide & { hosts?: string[] }> {
   if (isFile(spec)) {
     if (!existsSync(spec)) throw new WhisperPerfError(`${spec}: no such file`, 'NOT_FOUND');
     const parsed = parseImport(readFileSync(spec, 'utf8'), { format: 'json', name: spec });
     const rows = parsed.rows.filter((r) => matches(r, extra));
-    return { spec, label: `file ${basename(spec)}`, rows };
+    return { spec, label: `file ${basename(spec)}`, rows, runs: rows.map(() => spec) };
   }
   const store = await getStore();
   let filter: RunFilter;
@@ -61,10 +61,18 @@ export async function resolveSide(spec: string, getStore: () => Promise<Store>, 
   let runs = await store.findRuns(filter);
   if (runs.length === 0) throw new WhisperPerfError(`${spec}: no ${label} in ${store.location}`, 'NOT_FOUND');
   if (latest && runs.length > 1) runs = [runs[runs.length - 1]];
-  const rows = (await store.results({ ...extra, ids: runs.map((r) => r.id) })).map((r) => r.row);
+  const results = await store.results({ ...extra, ids: runs.map((r) => r.id) });
   if (runs.length > 1) label = `${label} (runs ${runs.map((r) => r.id).join(', ')})`;
   else if (kind !== 'run') label = `${label} (run ${runs[0].id})`;
-  return { spec, label, rows };
+  return { spec, label, rows: results.map((r) => r.row), runs: results.map((r) => r.run_id), hosts: [...new Set(runs.map((r) => r.host))] };
+}
+
+/** betweenRunSpread over every stored run of these hosts (the rows the filters keep). */
+async function storedSpread(store: Store, hosts: string[], extra: ResultFilter) {
+  const runs = await store.findRuns({ hosts });
+  const hostOf = new Map(runs.map((r) => [r.id, r.host]));
+  const results = await store.results({ ...extra, ids: runs.map((r) => r.id) });
+  return betweenRunSpread(results.map((r) => ({ run: r.run_id, host: hostOf.get(r.run_id) ?? '', row: r.row })));
 }
 
 function matches(row: Record<string, unknown>, f: ResultFilter): boolean {
@@ -113,11 +121,15 @@ export async function runCompare(argv: string[], ctx: CliContext): Promise<numbe
   try {
     const base = await resolveSide(positionals[0], getStore, extra, values.latest === true);
     const cand = await resolveSide(positionals[1], getStore, extra, values.latest === true);
-    const c = compareRows(base, cand, { threshold, alpha, metrics });
+    // the spread between runs of one configuration, from the store's repeated runs on the sides' hosts
+    const hosts = [...new Set([...(base.hosts ?? []), ...(cand.hosts ?? [])])];
+    const spread = store && hosts.length > 0 ? await storedSpread(store, hosts, extra) : undefined;
+    const c = compareRows(base, cand, { threshold, alpha, metrics, spread });
     const text = format === 'json' ? JSON.stringify(c, null, 2) + '\n' : format === 'csv' ? comparisonCsv(c) : comparisonMarkdown(c);
     writeData(ctx, text, values.out);
     if (!c.pass) ctx.stderr(`whisper-perf: ${c.slower} metric(s) slower beyond the threshold: the gate fails\n`);
-    return c.pass ? 0 : 1;
+    else if (c.inconclusive > 0) ctx.stderr(`whisper-perf: ${c.inconclusive} metric(s) inconclusive: these runs cannot tell a change of ±${Math.round(threshold * 100)}% from the spread between runs (more runs per side, or whisper-perf ab)\n`);
+    return !c.pass ? 1 : c.inconclusive > 0 ? 3 : 0;
   } finally {
     await store?.close();
   }

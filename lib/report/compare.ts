@@ -8,21 +8,28 @@
  * it is left out of the match and printed. Rows of several runs that match (a tag naming many runs)
  * pool their samples.
  *
- * Per matched metric (every statistic with raw samples on both sides):
- * - ratio = median(CAND) / median(BASE), with a 95% bootstrap interval (ratio() in stats.ts);
- * - a test on the raw samples (significance.ts: Welch's t, or Mann–Whitney U for few or skewed
- *   samples, with the reason);
- * - the verdict against a noise-aware threshold: the effective threshold is the larger of
- *   --threshold (default 5%) and the metric's noise: the larger robust coefficient of variation
- *   (1.4826·MAD / median, which one outlier cannot inflate) of the two sides. "slower" when the test is significant (p < alpha) and the
- *   change in the worse direction exceeds the effective threshold; "faster" alike the other way;
- *   else "no change". Which direction is worse follows the metric (higherIsBetter: GB/s, GFLOPS,
- *   RTFx are better higher; times, RTF, memory better lower).
- * The gate fails (exit 1) when any metric is "slower".
+ * Per matched metric (every statistic with raw samples on both sides), the unit is the run, not the
+ * sample: on these machines two processes of the same binary differ by up to 10%, and a run is one
+ * process, so the spread of one run's samples says nothing about the next run's. So:
+ * - each run's figure is the median of its samples; a side's figure is the geometric mean of its
+ *   runs' figures, and ratio = CAND / BASE;
+ * - the between-run spread s (sd of ln run figure) comes from the sides' own runs when a side has
+ *   several, or from the store's repeated runs of one configuration on the same host
+ *   (betweenRunSpread), whichever has more degrees of freedom; the 95% interval of the ratio is
+ *   exp(ln ratio ± t(df) · s · √(1/n_base + 1/n_cand));
+ * - the verdict, against the threshold (default 5%) in the worse direction (higherIsBetter: GB/s,
+ *   GFLOPS, RTFx are better higher; times, RTF, memory better lower): "slower" when the whole
+ *   interval is beyond +threshold, "faster" beyond −threshold, "no change" when it lies within
+ *   ±threshold, else "inconclusive"; with no estimate of the spread (one run per side and no
+ *   repeated runs in the store) every metric is "inconclusive": such a pair cannot separate a
+ *   change from between-process drift (`ab` can).
+ * The within-run test (Welch or Mann–Whitney, significance.ts) is still reported, for reference
+ * only. The gate fails (exit 1) when any metric is "slower"; exit 3 when none is but some are
+ * inconclusive.
  */
 import { basename } from 'node:path';
 
-import { median, ratio, summarize } from '../bench/stats.js';
+import { summarize, tQuantile975 } from '../bench/stats.js';
 import type { Stat } from '../bench/types.js';
 import { WhisperPerfError } from '../errors.js';
 import { higherIsBetter, isStat, paramsOf } from '../store/metrics.js';
@@ -39,6 +46,18 @@ export interface CompareSide {
   /** what it resolved to: "run 12", "3 runs tagged nightly", "file base.json" */
   label: string;
   rows: readonly Row[];
+  /** the run (process) each row came from, parallel to rows; absent: all rows are one run */
+  runs?: readonly (string | number)[];
+}
+
+/** The between-run spread of one metric: squared deviations of ln(run figure) from their group means. */
+export interface RunSpread {
+  /** sum of squared deviations */
+  ss: number;
+  /** degrees of freedom: runs − groups */
+  df: number;
+  /** where it was measured, for the report */
+  source: string;
 }
 
 export interface CompareOptions {
@@ -48,9 +67,11 @@ export interface CompareOptions {
   alpha?: number;
   /** only these metrics (default: every shared statistic) */
   metrics?: string[];
+  /** between-run spread per metric measured elsewhere (the store's repeated runs: betweenRunSpread) */
+  spread?: ReadonlyMap<string, RunSpread>;
 }
 
-export type Verdict = 'slower' | 'faster' | 'no change';
+export type Verdict = 'slower' | 'faster' | 'no change' | 'inconclusive';
 
 export interface MetricComparison {
   /** the matched configuration, as "what model threads=..." (parameters both sides share) */
@@ -58,21 +79,26 @@ export interface MetricComparison {
   params: Record<string, string>;
   metric: string;
   higher_is_better: boolean;
-  base: { n: number; median: number; mean: number; cv: number };
-  cand: { n: number; median: number; mean: number; cv: number };
-  /** median(cand) / median(base) and its 95% interval */
+  /** n: samples; runs: runs (processes); median: the side's figure (geometric mean of its runs' medians) */
+  base: { n: number; runs: number; median: number; mean: number; cv: number };
+  cand: { n: number; runs: number; median: number; mean: number; cv: number };
+  /** cand / base and its 95% interval over runs (NaN bounds when the spread is unknown) */
   ratio: number;
   ratio_low: number;
   ratio_high: number;
   /** relative change in the worse direction: > 0 worse, < 0 better (for times: ratio − 1) */
   change: number;
+  /** the within-run test, for reference only: it does not decide the verdict */
   test: TestName;
   test_why: string;
   p: number | null;
-  /** the threshold applied to this metric: max(--threshold, noise) */
+  /** the threshold applied to this metric */
   threshold: number;
-  /** the larger robust coefficient of variation (1.4826·MAD / median) of the two sides */
+  /** the between-run spread used (sd of ln run figure), NaN when unknown */
   noise: number;
+  /** its degrees of freedom (0: unknown) and where it was measured */
+  noise_df: number;
+  noise_source: string;
   verdict: Verdict;
   /** why the verdict, in a few words */
   reason: string;
@@ -90,6 +116,7 @@ export interface Comparison {
   unmatched: { side: 'base' | 'cand'; config: string }[];
   slower: number;
   faster: number;
+  inconclusive: number;
   /** true when no metric is slower */
   pass: boolean;
   /** warnings the compared rows carry that put a verdict in doubt (a busy machine, high variation) */
@@ -125,8 +152,10 @@ export function compareRows(base: CompareSide, cand: CompareSide, options: Compa
   if (!(threshold >= 0 && threshold < 10)) throw new WhisperPerfError(`--threshold: invalid value ${threshold}: a fraction such as 0.05 (5%)`, 'USAGE');
   if (!(alpha > 0 && alpha < 1)) throw new WhisperPerfError(`--alpha: invalid value ${alpha}: between 0 and 1`, 'USAGE');
   const ok = (rows: readonly Row[]) => rows.filter((r) => !r.error);
-  const b = ok(base.rows).map((r) => ({ row: r, params: paramsOf(r) }));
-  const c = ok(cand.rows).map((r) => ({ row: r, params: paramsOf(r) }));
+  const tagged = (side: CompareSide) =>
+    side.rows.map((r, i) => ({ row: r, run: String(side.runs?.[i] ?? 'one'), params: paramsOf(r) })).filter((x) => !x.row.error);
+  const b = tagged(base);
+  const c = tagged(cand);
 
   // the change under test: one value on each side, different
   const names = new Set([...b, ...c].flatMap((x) => Object.keys(x.params)));
@@ -144,14 +173,14 @@ export function compareRows(base: CompareSide, cand: CompareSide, options: Compa
     return { key: JSON.stringify(Object.entries(kept)), kept };
   };
   const group = (side: typeof b) => {
-    const m = new Map<string, { params: Record<string, string>; stats: Map<string, Stat[]> }>();
+    const m = new Map<string, { params: Record<string, string>; stats: Map<string, { run: string; stat: Stat }[]> }>();
     for (const x of side) {
       const { key, kept } = keyOf(x.params);
       const g = m.get(key) ?? { params: kept, stats: new Map() };
       for (const [name, v] of Object.entries(x.row)) {
         if (!isStat(v) || v.samples.length === 0) continue;
         if (options.metrics && !options.metrics.includes(name)) continue;
-        g.stats.set(name, [...(g.stats.get(name) ?? []), v]);
+        g.stats.set(name, [...(g.stats.get(name) ?? []), { run: x.run, stat: v }]);
       }
       m.set(key, g);
     }
@@ -170,41 +199,68 @@ export function compareRows(base: CompareSide, cand: CompareSide, options: Compa
     for (const [metric, bs] of gBase.stats) {
       const cs = gCand.stats.get(metric);
       if (!cs) continue;
-      const sb = pooled(bs);
-      const sc = pooled(cs);
-      if (!(sb.median > 0) || !(sc.median > 0)) continue; // ratios of zero or negative medians say nothing
-      const r = ratio(sc, sb);
+      const sb = pooled(bs.map((x) => x.stat));
+      const sc = pooled(cs.map((x) => x.stat));
+      const rb = runFigures(bs);
+      const rc = runFigures(cs);
+      if (rb.length === 0 || rc.length === 0) continue; // ratios of zero or negative medians say nothing
       const hib = higherIsBetter(metric);
-      const change = hib ? 1 / r.ratio - 1 : r.ratio - 1;
       const t = testSamples(sb.samples, sc.samples, alpha);
-      const noise = Math.max(robustCv(sb.samples), robustCv(sc.samples));
-      const thr = Math.max(threshold, noise);
-      const significant = t.p !== null && t.p < alpha;
-      let verdict: Verdict = 'no change';
+      // the spread between runs: the sides' own repeated runs, or the store's, whichever knows more
+      const own = { ss: sumSq(rb) + sumSq(rc), df: rb.length - 1 + rc.length - 1, source: 'these runs' };
+      const other = options.spread?.get(metric);
+      const sp = other && other.df > own.df ? other : own;
+      const lnRatio = mean(rc) - mean(rb);
+      const r = Math.exp(lnRatio);
+      let low = NaN;
+      let high = NaN;
+      let s = NaN;
+      if (sp.df >= 1) {
+        s = Math.sqrt(sp.ss / sp.df);
+        const half = tQuantile975(sp.df) * s * Math.sqrt(1 / rb.length + 1 / rc.length);
+        low = Math.exp(lnRatio - half);
+        high = Math.exp(lnRatio + half);
+      }
+      // the interval in the worse direction: > 0 worse
+      const worse = (x: number) => (hib ? 1 / x - 1 : x - 1);
+      const change = worse(r);
+      const [wLow, wHigh] = hib ? [worse(high), worse(low)] : [worse(low), worse(high)];
+      let verdict: Verdict;
       let reason: string;
-      if (t.p === null) reason = 'not tested';
-      else if (!significant) reason = `not significant (p ${fmtP(t.p)})`;
-      else if (Math.abs(change) <= thr) reason = `within ${noise > threshold ? 'noise' : 'threshold'} (±${pct(thr)})`;
-      else {
-        verdict = change > 0 ? 'slower' : 'faster';
-        reason = `${pct(Math.abs(change))} ${change > 0 ? 'worse' : 'better'}, beyond ±${pct(thr)}`;
+      if (!(sp.df >= 1)) {
+        verdict = 'inconclusive';
+        reason = 'one run per side and no repeated runs of a configuration in the store: a change cannot be told from between-process drift; use ab';
+      } else if (wLow > threshold) {
+        verdict = 'slower';
+        reason = `${pct(change)} worse, the whole interval beyond ±${pct(threshold)}`;
+      } else if (wHigh < -threshold) {
+        verdict = 'faster';
+        reason = `${pct(-change)} better, the whole interval beyond ±${pct(threshold)}`;
+      } else if (wLow >= -threshold && wHigh <= threshold) {
+        verdict = 'no change';
+        reason = `the whole interval within ±${pct(threshold)}`;
+      } else {
+        verdict = 'inconclusive';
+        reason = `the interval [${signedPct(wLow)}, ${signedPct(wHigh)}] crosses ±${pct(threshold)} (between-run spread ${pct(s)}, ${sp.df} df): more runs per side narrow it`;
       }
       metrics.push({
         config: configLabel(gBase.params),
         params: gBase.params,
         metric,
         higher_is_better: hib,
-        base: { n: sb.samples.length, median: sb.median, mean: sb.mean, cv: sb.cv },
-        cand: { n: sc.samples.length, median: sc.median, mean: sc.mean, cv: sc.cv },
-        ratio: r.ratio,
-        ratio_low: r.low,
-        ratio_high: r.high,
+        base: { n: sb.samples.length, runs: rb.length, median: Math.exp(mean(rb)), mean: sb.mean, cv: sb.cv },
+        cand: { n: sc.samples.length, runs: rc.length, median: Math.exp(mean(rc)), mean: sc.mean, cv: sc.cv },
+        ratio: r,
+        ratio_low: low,
+        ratio_high: high,
         change,
         test: t.test,
         test_why: t.why,
         p: t.p,
-        threshold: thr,
-        noise,
+        threshold,
+        noise: s,
+        noise_df: sp.df >= 1 ? sp.df : 0,
+        noise_source: sp.df >= 1 ? sp.source : 'unknown',
         verdict,
         reason,
       });
@@ -232,6 +288,7 @@ export function compareRows(base: CompareSide, cand: CompareSide, options: Compa
   }
   const slower = metrics.filter((m) => m.verdict === 'slower').length;
   const faster = metrics.filter((m) => m.verdict === 'faster').length;
+  const inconclusive = metrics.filter((m) => m.verdict === 'inconclusive').length;
   return {
     base: { spec: base.spec, label: base.label, rows: base.rows.length },
     cand: { spec: cand.spec, label: cand.label, rows: cand.rows.length },
@@ -242,28 +299,65 @@ export function compareRows(base: CompareSide, cand: CompareSide, options: Compa
     unmatched,
     slower,
     faster,
+    inconclusive,
     pass: slower === 0,
     caveats,
   };
 }
 
+/** ln of each run's median, one per run (runs whose median is not positive are left out). */
+function runFigures(stats: readonly { run: string; stat: Stat }[]): number[] {
+  const byRun = new Map<string, Stat[]>();
+  for (const x of stats) byRun.set(x.run, [...(byRun.get(x.run) ?? []), x.stat]);
+  return [...byRun.values()].map((st) => pooled(st).median).filter((m) => m > 0).map(Math.log);
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+
+function sumSq(xs: readonly number[]): number {
+  const m = mean(xs);
+  return xs.reduce((a, x) => a + (x - m) ** 2, 0);
+}
+
 /**
- * Robust coefficient of variation: 1.4826 · MAD / median (the MAD scaled to estimate the standard
- * deviation of normal data). One outlier cannot inflate it the way it inflates sd / mean.
+ * The between-run spread of each metric, from stored results: rows grouped by host, build variant
+ * and every parameter (the same configuration measured again); each group of two or more runs
+ * adds its squared deviations of ln(run median) and runs − 1 degrees of freedom.
  */
-export function robustCv(samples: readonly number[]): number {
-  if (samples.length < 2) return 0;
-  const med = median(samples);
-  if (!(med > 0)) return 0;
-  return (1.4826 * median(samples.map((x) => Math.abs(x - med)))) / med;
+export function betweenRunSpread(results: readonly { run: string | number; host: string; row: Row }[]): Map<string, RunSpread> {
+  const groups = new Map<string, Map<string, { run: string; stat: Stat }[]>>();
+  for (const r of results) {
+    if (r.row.error) continue;
+    const build = (r.row.build as { variant?: unknown } | undefined)?.variant;
+    const key = JSON.stringify([r.host, String(build ?? ''), paramsOf(r.row)]);
+    const g = groups.get(key) ?? new Map<string, { run: string; stat: Stat }[]>();
+    for (const [name, v] of Object.entries(r.row)) {
+      if (!isStat(v) || v.samples.length === 0) continue;
+      g.set(name, [...(g.get(name) ?? []), { run: String(r.run), stat: v }]);
+    }
+    groups.set(key, g);
+  }
+  const out = new Map<string, RunSpread>();
+  for (const g of groups.values()) {
+    for (const [metric, stats] of g) {
+      const figs = runFigures(stats);
+      if (figs.length < 2) continue;
+      const cur = out.get(metric) ?? { ss: 0, df: 0, source: '' };
+      cur.ss += sumSq(figs);
+      cur.df += figs.length - 1;
+      out.set(metric, cur);
+    }
+  }
+  for (const v of out.values()) v.source = `the store's repeated runs (${v.df} df)`;
+  return out;
+}
+
+function signedPct(x: number): string {
+  return `${x >= 0 ? '+' : '−'}${pct(Math.abs(x))}`;
 }
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
-}
-
-function fmtP(p: number): string {
-  return p < 0.001 ? p.toExponential(1) : p.toFixed(3);
 }
 
 function num(x: number): string {
@@ -273,43 +367,42 @@ function num(x: number): string {
   return x.toPrecision(3);
 }
 
-const TEST_NAME: Record<TestName, string> = { welch: 'Welch t', 'mann-whitney': 'Mann–Whitney U', none: '—' };
-
-/** The comparison as a markdown report: a header, one table row per metric, the tests' reasons. */
+/** The comparison as a markdown report: a header, one table row per metric, the verdicts' reasons. */
 export function comparisonMarkdown(c: Comparison): string {
   const out: string[] = [];
-  const icon: Record<Verdict, string> = { slower: '🔴 slower', faster: '🟢 faster', 'no change': '⚪ no change' };
+  const icon: Record<Verdict, string> = { slower: '🔴 slower', faster: '🟢 faster', 'no change': '⚪ no change', inconclusive: '🟡 inconclusive' };
   out.push(`**base**: ${c.base.label} · **candidate**: ${c.cand.label}`);
   if (c.differs.length) out.push('', `Differs: ${c.differs.map((d) => `${d.param} ${d.base} → ${d.cand}`).join(', ')}`);
-  out.push('', `Threshold ${pct(c.threshold)} (raised to a metric's noise: its larger robust CV, 1.4826·MAD/median), α = ${c.alpha}.`, '');
-  const headers = ['config', 'metric', 'base', 'cand', 'ratio [95% CI]', 'change', 'p', 'test', 'verdict'];
+  out.push(
+    '',
+    `Threshold ±${pct(c.threshold)}. The unit is the run (one process): each run's figure is its median, the interval is over runs, ` +
+      "its width set by the spread between runs of one configuration (the sides' own, or the store's repeated runs on this host).",
+    '',
+  );
+  const interval = (m: MetricComparison) =>
+    Number.isFinite(m.ratio_low) ? `${m.ratio.toFixed(3)} [${m.ratio_low.toFixed(3)}, ${m.ratio_high.toFixed(3)}]` : `${m.ratio.toFixed(3)} [unknown]`;
+  const headers = ['config', 'metric', 'base', 'cand', 'ratio [95% CI]', 'change', 'between-run spread', 'verdict'];
   const rows = c.metrics.map((m) => [
     m.config,
     m.metric + (m.higher_is_better ? ' ↑' : ''),
-    `${num(m.base.median)} (n=${m.base.n})`,
-    `${num(m.cand.median)} (n=${m.cand.n})`,
-    `${m.ratio.toFixed(3)} [${m.ratio_low.toFixed(3)}, ${m.ratio_high.toFixed(3)}]`,
-    `${m.change >= 0 ? '+' : '−'}${pct(Math.abs(m.change))}`,
-    m.p === null ? '—' : fmtP(m.p),
-    TEST_NAME[m.test],
+    `${num(m.base.median)} (${m.base.runs} run${m.base.runs === 1 ? '' : 's'})`,
+    `${num(m.cand.median)} (${m.cand.runs} run${m.cand.runs === 1 ? '' : 's'})`,
+    interval(m),
+    signedPct(m.change),
+    m.noise_df > 0 ? `${pct(m.noise)} (${m.noise_df} df, ${m.noise_source})` : 'unknown',
     `${icon[m.verdict]}`,
   ]);
   out.push(mdGrid(headers, rows).trimEnd());
-  out.push('', `**${c.pass ? 'PASS' : 'FAIL'}**: ${c.slower} slower, ${c.faster} faster, ${c.metrics.length - c.slower - c.faster} unchanged of ${c.metrics.length} metrics.`);
-  const reasons = new Map<string, string[]>();
-  for (const m of c.metrics) {
-    const k = `${TEST_NAME[m.test]}: ${m.test_why}`;
-    reasons.set(k, [...(reasons.get(k) ?? []), m.metric]);
-  }
-  out.push('', 'Tests (↑: higher is better; change is in the worse direction):', '');
-  for (const [k, ms] of reasons) out.push(`- ${k} (${[...new Set(ms)].join(', ')})`);
-  for (const m of c.metrics) if (m.verdict !== 'no change' || m.reason.startsWith('within noise')) out.push(`- ${m.config} ${m.metric}: ${m.reason}`);
+  const verdict = !c.pass ? 'FAIL' : c.inconclusive > 0 ? 'INCONCLUSIVE' : 'PASS';
+  out.push('', `**${verdict}**: ${c.slower} slower, ${c.faster} faster, ${c.inconclusive} inconclusive, ${c.metrics.length - c.slower - c.faster - c.inconclusive} unchanged of ${c.metrics.length} metrics.`);
+  out.push('', 'Why (↑: higher is better; change is in the worse direction):', '');
+  for (const m of c.metrics) out.push(`- ${m.config} ${m.metric}: ${icon[m.verdict].split(' ').slice(1).join(' ')}, ${m.reason}`);
   if (c.unmatched.length) out.push('', `Not compared (one side only): ${c.unmatched.map((u) => `${u.config} [${u.side}]`).join('; ')}`);
   if (c.caveats.length) out.push('', 'Caution — the rows say their machine was busy or their timings noisy; a verdict may reflect the machine, not the change:', '', ...c.caveats.map((w) => `- ${w}`));
   return out.join('\n') + '\n';
 }
 
-const CSV_COLUMNS = ['config', 'metric', 'higher_is_better', 'base_n', 'base_median', 'cand_n', 'cand_median', 'ratio', 'ratio_low', 'ratio_high', 'change', 'p', 'test', 'threshold', 'noise', 'verdict', 'reason', 'test_why'] as const;
+const CSV_COLUMNS = ['config', 'metric', 'higher_is_better', 'base_n', 'base_runs', 'base_median', 'cand_n', 'cand_runs', 'cand_median', 'ratio', 'ratio_low', 'ratio_high', 'change', 'threshold', 'noise', 'noise_df', 'verdict', 'reason', 'p', 'test', 'test_why'] as const;
 
 export function comparisonCsv(c: Comparison): string {
   const lines = [CSV_COLUMNS.join(',')];
@@ -319,17 +412,20 @@ export function comparisonCsv(c: Comparison): string {
       metric: m.metric,
       higher_is_better: m.higher_is_better,
       base_n: m.base.n,
+      base_runs: m.base.runs,
       base_median: m.base.median,
       cand_n: m.cand.n,
+      cand_runs: m.cand.runs,
       cand_median: m.cand.median,
       ratio: m.ratio,
-      ratio_low: m.ratio_low,
-      ratio_high: m.ratio_high,
+      ratio_low: Number.isFinite(m.ratio_low) ? m.ratio_low : null,
+      ratio_high: Number.isFinite(m.ratio_high) ? m.ratio_high : null,
       change: m.change,
       p: m.p,
       test: m.test,
       threshold: m.threshold,
-      noise: m.noise,
+      noise: Number.isFinite(m.noise) ? m.noise : null,
+      noise_df: m.noise_df,
       verdict: m.verdict,
       reason: m.reason,
       test_why: m.test_why,

@@ -135,7 +135,7 @@ describe('store CLI: import, report and compare', () => {
     expect(sql<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM runs')[0].n).toBe(3);
   });
 
-  it('compare: exit 1 when slower, 0 when not, 2 for a missing run or no shared metric', async () => {
+  it('compare: one run per side is inconclusive (3); with repeated runs in the store, identical runs never fail and -t 1 against -t 2 does (1)', async () => {
     const write = (name: string, rows: BenchRow[]) => {
       const f = join(tmp, name);
       writeFileSync(f, JSON.stringify(rows));
@@ -143,14 +143,31 @@ describe('store CLI: import, report and compare', () => {
     };
     const t2 = write('t2.json', [row('/m/ggml-tiny.bin', 2, [100, 101, 99, 100.5, 99.5])]);
     const t1 = write('t1.json', [row('/m/ggml-tiny.bin', 1, [180, 182, 179, 181, 180])]);
-    const t2b = write('t2b.json', [row('/m/ggml-tiny.bin', 2, [100.4, 100.9, 99.2, 100.1, 99.9])]);
-    const slow = await run(['compare', t2, t1]);
+    // two files are two processes and nothing else: no verdict either way
+    const alone = await run(['compare', t2, t1]);
+    expect(alone.code).toBe(3);
+    expect(alone.stdout).toMatch(/encode_ms .*🟡 inconclusive/);
+    expect(alone.stderr).toMatch(/inconclusive: these runs cannot tell a change/);
+    // four runs of the same configuration, each process a few percent off the others, as on this VM
+    const rdb = join(tmp, 'repeat.db');
+    const shifts = [1.0, 1.051, 0.985, 1.057];
+    for (const [i, f] of shifts.entries()) {
+      const file = write(`same-${i}.json`, [row('/m/ggml-tiny.bin', 2, [100, 100.3, 99.7, 100.1, 99.9].map((x) => x * f))]);
+      expect((await run(['db', 'import', file, '--format', 'json', '--db', rdb, '--tag', `same${i}`])).code).toBe(0);
+    }
+    expect((await run(['db', 'import', t1, '--format', 'json', '--db', rdb, '--tag', 'one'])).code).toBe(0);
+    for (let i = 0; i < 4; i++) {
+      for (let j = i + 1; j < 4; j++) {
+        const c = await run(['compare', `tag:same${i}`, `tag:same${j}`, '--db', rdb, '-o', 'json']);
+        expect(c.code, `same${i} against same${j}`).not.toBe(1);
+        expect(JSON.parse(c.stdout)).toMatchObject({ slower: 0 });
+      }
+    }
+    const slow = await run(['compare', 'tag:same0', 'tag:one', '--db', rdb]);
     expect(slow.code).toBe(1);
     expect(slow.stdout).toMatch(/encode_ms .*🔴 slower/);
+    expect(slow.stdout).toMatch(/3 df, the store's repeated runs/);
     expect(slow.stderr).toMatch(/the gate fails/);
-    const same = await run(['compare', t2, t2b, '-o', 'json']);
-    expect(same.code).toBe(0);
-    expect(JSON.parse(same.stdout)).toMatchObject({ pass: true, slower: 0 });
     const missing = await run(['compare', '1', '99', '--db', db]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/99: no run 99/);
