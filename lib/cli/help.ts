@@ -28,7 +28,7 @@ commands:
   recommend  model, quantization, threads and preset for realtime|batch|embedded|server, with evidence
   profile    one scenario under perf or valgrind (massif, memcheck, callgrind): reports and a summary
   report     reports over the results store (md, csv, json) or an HTML page with charts
-  compare    BASE CAND: each metric's ratio, a test and a verdict; exit 1 when slower (a CI gate)
+  compare    BASE CAND: each metric's ratio over runs and a verdict; exit 1 slower, 3 inconclusive
   db         info | runs | import | copy | delete | migrate — the results store (SQLite, PostgreSQL)
   help CMD   help for one command
 
