@@ -22,14 +22,17 @@ export type ErrorCode =
   | 'STORE_LOCKED'
   | 'STORE_UNAVAILABLE'
   | 'STORE_FAILED'
+  /** ab: a side does not start, or its blocks keep failing: no verdict can be made */
+  | 'AB_FAILED'
   | 'NOT_FOUND';
 
 /**
  * Codes the command line answers with exit code 2: the input was wrong (usage, an argument, a
  * store that is not one, is newer than this code, is locked or does not answer, a run that does not
- * exist), as opposed to a measurement or a gate that failed (exit code 1).
+ * exist, an ab whose sides cannot be measured), as opposed to a measurement or a gate that failed
+(exit code 1).
  */
-export const INPUT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['USAGE', 'INVALID_ARGUMENT', 'STORE_INVALID', 'STORE_VERSION', 'STORE_LOCKED', 'STORE_UNAVAILABLE', 'NOT_FOUND']);
+export const INPUT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['USAGE', 'INVALID_ARGUMENT', 'STORE_INVALID', 'STORE_VERSION', 'STORE_LOCKED', 'STORE_UNAVAILABLE', 'NOT_FOUND', 'AB_FAILED']);
 
 /** The one error class of the package: `code` says what went wrong, `message` says it to a person. */
 export class WhisperPerfError extends Error {

@@ -1,4 +1,5 @@
 /** The --help texts: kept next to the commands they describe and checked by tests. */
+import { AB_HELP } from './ab.js';
 import { hardwareHelpFor } from './help-hardware.js';
 import { streamHelpFor } from './help-stream.js';
 import { QUALITY_HELP } from './help-quality.js';
@@ -29,6 +30,7 @@ commands:
   profile    one scenario under perf or valgrind (massif, memcheck, callgrind): reports and a summary
   report     reports over the results store (md, csv, json) or an HTML page with charts
   compare    BASE CAND: each metric's ratio over runs and a verdict; exit 1 slower, 3 inconclusive
+  ab         SIDE SIDE: builds or configurations interleaved in fresh processes, a gate (--calibrate: its error rates)
   db         info | runs | import | copy | delete | migrate — the results store (SQLite, PostgreSQL)
   help CMD   help for one command
 
@@ -180,6 +182,8 @@ export function helpFor(command: string): string {
       return REPORT_HELP;
     case 'compare':
       return COMPARE_HELP;
+    case 'ab':
+      return AB_HELP;
     case 'db':
       return DB_HELP;
     default:

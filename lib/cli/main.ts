@@ -13,6 +13,7 @@ import { runSysinfo } from './sysinfo.js';
 import { runWer } from './wer.js';
 import { runReport } from './report.js';
 import { runCompare } from './compare.js';
+import { runAb } from './ab.js';
 import { runDb } from './db.js';
 import { runRtf } from './rtf.js';
 import { runTranscribe } from './transcribe.js';
@@ -66,6 +67,8 @@ export async function main(argv: string[], ctx: CliContext): Promise<number> {
         return await runReport(rest, ctx);
       case 'compare':
         return await runCompare(rest, ctx);
+      case 'ab':
+        return await runAb(rest, ctx);
       case 'db':
         return await runDb(rest, ctx);
       case 'rtf':

@@ -1,0 +1,374 @@
+/**
+ * `ab`: two (or more) builds or configurations compared the way bench:parity compares the addon
+ * with native whisper.cpp. On these VMs a process's own speed differs by up to 10% from another
+ * process of the same binary and the machine drifts over minutes, so:
+ * - every block starts a fresh process per side, in a start order that rotates;
+ * - inside a block the sides take turns chunk by chunk (lib/ab/chunks.ts), so the figures compared
+ *   are taken within a second of each other;
+ * - a unit is as many consecutive blocks as there are sides (every side started in every position
+ *   once); units are the replicates: ratio = exp(mean over units of the mean ln(side/base)), with a
+ *   Student-t 95% interval over units (blockRatio);
+ * - the verdict against a margin: slower when the whole interval is above 1 + margin, faster when
+ *   below 1 − margin, same when inside ±margin, inconclusive otherwise; blocks go on while a gated
+ *   stage is inconclusive, up to the time budget.
+ */
+import { resolve } from 'node:path';
+
+import { blockRatio, median, type BlockRatio } from '../bench/stats.js';
+import { resolveBuilds } from '../bench/builds.js';
+import { WhisperPerfError } from '../errors.js';
+import { ensureDefaultModel } from '../models/default.js';
+import { packageRoot } from '../native.js';
+import { accumulateChunks, CHUNKS, HEAT, LOOP_STAGES, runCommand, sideOrder, type ChunkResult, type LoopStage, type SideBlock } from './chunks.js';
+import { SideProcess } from './driver.js';
+
+/** One side as asked for. */
+export interface AbSideSpec {
+  /** label in tables (default: the build's name, plus what differs) */
+  name?: string;
+  /** a `whisper-perf builds` name, a build folder or a .node file (default: the loader's own choice) */
+  build?: string;
+  threads?: number;
+  flashAttn?: boolean;
+  /** 'cpu' or a GPU index */
+  device?: string;
+  /** environment variables of this side's processes */
+  env?: Record<string, string>;
+  /** a known slowdown injected into every measured call (a fraction; calibration) */
+  inject?: number;
+}
+
+export interface AbOptions {
+  /** the sides; the first is the baseline every other is compared with */
+  sides: AbSideSpec[];
+  /** ggml model (default: the synthetic tiny.en) */
+  model?: string;
+  /** defaults for every side */
+  threads?: number;
+  flashAttn?: boolean;
+  /** half-width of "same", a fraction (default 0.03) */
+  margin?: number;
+  /** seconds the run may take (default 300) */
+  budgetS?: number;
+  /** blocks before any verdict may stop the run (default 6 units) */
+  minBlocks?: number;
+  /** blocks at most (default: no limit but the budget) */
+  maxBlocks?: number;
+  /** stages whose verdicts decide (default encode, decode) */
+  stages?: LoopStage[];
+  /** every side's malloc with transparent huge pages (default true; see bench:parity) */
+  hugepages?: boolean;
+  onProgress?: (p: AbProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface AbProgress {
+  block: number;
+  blocks: number;
+  elapsedS: number;
+  budgetS: number;
+  /** median per-run ms per stage of each side in this block */
+  figures: Record<string, Record<LoopStage, number>>;
+}
+
+export type AbVerdict = 'slower' | 'faster' | 'same' | 'inconclusive';
+
+export interface AbStage {
+  stage: LoopStage | 'load';
+  gated: boolean;
+  /** medians over blocks of the block figures (ms per run; load: ms) */
+  baseMs: number;
+  sideMs: number;
+  ratio: BlockRatio;
+  verdict: AbVerdict;
+  /** the smallest slowdown this interval's width lets the run call slower: (1 + margin)·√(high/low) − 1 */
+  detectable: number;
+}
+
+export interface AbSideInfo {
+  name: string;
+  build: string;
+  addonPath: string;
+  variant: string;
+  whisperVersion: string;
+  pin: string;
+  threads: number;
+  flashAttn: boolean;
+  device: string;
+  env: Record<string, string>;
+  inject: number;
+}
+
+export interface AbComparison {
+  side: string;
+  stages: AbStage[];
+  /** process CPU time per round, side/base */
+  cpu: BlockRatio;
+  verdict: AbVerdict;
+}
+
+export interface AbResult {
+  model: string;
+  margin: number;
+  budgetS: number;
+  elapsedS: number;
+  sides: AbSideInfo[];
+  blocks: number;
+  unitSize: number;
+  units: number;
+  /** blocks started again after a side failed in them */
+  discardedBlocks: number;
+  failures: string[];
+  comparisons: AbComparison[];
+  /** why the run stopped */
+  stopped: 'decided' | 'budget' | 'max-blocks';
+  /** slower when a gated stage of any side is slower, else inconclusive when one is, else same/faster */
+  verdict: AbVerdict;
+  /** 0 no gated stage slower (all decided), 1 a gated stage slower, 3 inconclusive at the end */
+  exitCode: 0 | 1 | 3;
+  /** notes a reader needs: other whisper.cpp versions, injected sides */
+  notes: string[];
+}
+
+export const AB_DEFAULTS = Object.freeze({ margin: 0.03, budgetS: 300, minUnits: 6, stages: ['encode', 'decode'] as LoopStage[] });
+const HUGEPAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
+/** consecutive failed tries of one block before the run gives up */
+const MAX_BLOCK_TRIES = 3;
+
+/** The verdict of a ratio's interval against ±margin. */
+export function abVerdict(r: BlockRatio, margin: number): AbVerdict {
+  if (r.n < 2) return 'inconclusive';
+  if (r.low > 1 + margin) return 'slower';
+  if (r.high < 1 - margin) return 'faster';
+  if (r.low >= 1 - margin && r.high <= 1 + margin) return 'same';
+  return 'inconclusive';
+}
+
+/** The smallest true slowdown whose interval, this wide, would lie wholly above 1 + margin. */
+export function detectableSlowdown(r: BlockRatio, margin: number): number {
+  if (r.n < 2 || !(r.low > 0)) return NaN;
+  return (1 + margin) * Math.sqrt(r.high / r.low) - 1;
+}
+
+interface BlockRecord {
+  order: string[];
+  sides: Record<string, SideBlock & { loadMs: number }>;
+}
+
+/** Compares every side with the first over the blocks so far. */
+export function compareAb(blocks: readonly BlockRecord[], names: readonly string[], margin: number, gated: readonly LoopStage[]): AbComparison[] {
+  const k = names.length;
+  const whole = Math.floor(blocks.length / k) * k;
+  const used = blocks.slice(0, whole);
+  const base = names[0];
+  return names.slice(1).map((side) => {
+    const fig = (s: string, stage: LoopStage | 'load') => used.map((b) => (stage === 'load' ? b.sides[s].loadMs : b.sides[s].chunkMedianMs[stage]));
+    const stages: AbStage[] = (['load', ...LOOP_STAGES] as const).map((stage) => {
+      const ratio = blockRatio(fig(side, stage), fig(base, stage), k);
+      return {
+        stage,
+        gated: stage !== 'load' && gated.includes(stage),
+        baseMs: median(fig(base, stage)),
+        sideMs: median(fig(side, stage)),
+        ratio,
+        verdict: abVerdict(ratio, margin),
+        detectable: detectableSlowdown(ratio, margin),
+      };
+    });
+    const cpu = blockRatio(
+      used.map((b) => b.sides[side].measuredCpuMs),
+      used.map((b) => b.sides[base].measuredCpuMs),
+      k,
+    );
+    return { side, stages, cpu, verdict: overall(stages.filter((s) => s.gated).map((s) => s.verdict)) };
+  });
+}
+
+function overall(vs: AbVerdict[]): AbVerdict {
+  if (vs.includes('slower')) return 'slower';
+  if (vs.includes('inconclusive')) return 'inconclusive';
+  if (vs.length > 0 && vs.every((v) => v === 'faster')) return 'faster';
+  return 'same';
+}
+
+const label = (s: AbSideSpec, i: number) => s.name ?? s.build ?? (i === 0 ? 'A' : String.fromCharCode(65 + i));
+
+/** Runs the comparison; see the module comment. Rejects with USAGE for bad options, AB_FAILED when sides keep failing. */
+export async function ab(options: AbOptions): Promise<AbResult> {
+  const margin = options.margin ?? AB_DEFAULTS.margin;
+  const budgetS = options.budgetS ?? AB_DEFAULTS.budgetS;
+  const gated = options.stages ?? AB_DEFAULTS.stages;
+  if (!Array.isArray(options.sides) || options.sides.length < 2) throw new WhisperPerfError('ab: at least two sides', 'USAGE');
+  if (options.sides.length > 8) throw new WhisperPerfError('ab: at most 8 sides', 'USAGE');
+  if (!(margin > 0 && margin < 0.5)) throw new WhisperPerfError(`ab: margin ${margin}: a fraction between 0 and 0.5 (0.03 is 3%)`, 'USAGE');
+  if (!(budgetS >= 10 && budgetS <= 7 * 24 * 3600)) throw new WhisperPerfError(`ab: budget ${budgetS} s: from 10 s to a week`, 'USAGE');
+  for (const s of gated) if (!LOOP_STAGES.includes(s)) throw new WhisperPerfError(`ab: unknown stage ${s}: ${LOOP_STAGES.join(', ')}`, 'USAGE');
+  const k = options.sides.length;
+  const minBlocks = Math.ceil((options.minBlocks ?? AB_DEFAULTS.minUnits * k) / k) * k;
+  const maxBlocks = options.maxBlocks === undefined ? Infinity : Math.ceil(options.maxBlocks / k) * k;
+  if (maxBlocks < 2 * k) throw new WhisperPerfError(`ab: --max-blocks ${options.maxBlocks}: at least two units (${2 * k} blocks) are needed for an interval`, 'USAGE');
+  const model = options.model ? resolve(options.model) : await ensureDefaultModel();
+
+  // the sides, resolved: a build name becomes its .node; names made unique
+  const names: string[] = [];
+  const specs = options.sides.map((s, i) => {
+    let name = label(s, i);
+    while (names.includes(name)) name = `${name}′`;
+    names.push(name);
+    let addonPath = '';
+    if (s.build) {
+      const [b] = resolveBuilds([s.build]);
+      if (b.problem) throw new WhisperPerfError(`ab: side ${name}: build ${s.build} cannot be used: ${b.problem}`, 'USAGE');
+      addonPath = b.path;
+    }
+    const threads = s.threads ?? options.threads ?? 4;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 1024) throw new WhisperPerfError(`ab: side ${name}: threads ${threads}`, 'USAGE');
+    const device = s.device ?? 'cpu';
+    if (device !== 'cpu' && !/^\d+$/.test(device)) throw new WhisperPerfError(`ab: side ${name}: device ${device}: cpu or a GPU index`, 'USAGE');
+    const inject = s.inject ?? 0;
+    if (!(inject >= 0 && inject < 1)) throw new WhisperPerfError(`ab: side ${name}: inject ${inject}: a fraction below 1`, 'USAGE');
+    return { name, spec: s, addonPath, threads, flashAttn: s.flashAttn ?? options.flashAttn ?? true, device, env: s.env ?? {}, inject };
+  });
+  type Side = (typeof specs)[number];
+
+  const sideScript = resolve(packageRoot, 'dist', 'ab', 'side.js');
+  const start = (s: Side) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...s.env };
+    delete env.WHISPER_PERF_INJECT_SLOWDOWN;
+    if (s.addonPath) env.WHISPER_PERF_ADDON = s.addonPath;
+    if (s.inject > 0) env.WHISPER_PERF_INJECT_SLOWDOWN = String(s.inject);
+    if (options.hugepages ?? true) env.GLIBC_TUNABLES = env.GLIBC_TUNABLES ? `${env.GLIBC_TUNABLES}:${HUGEPAGES_TUNABLE}` : HUGEPAGES_TUNABLE;
+    const args = [sideScript, '-m', model, '-t', String(s.threads)];
+    if (!s.flashAttn) args.push('-nfa');
+    if (s.device === 'cpu') args.push('-ng');
+    else args.push('--device', s.device);
+    return SideProcess.start(s.name, process.execPath, args, env);
+  };
+
+  // preflight: each side starts once, so a build that does not load or a model one side cannot
+  // load is a clear error before any block, and the report can say what each side ran
+  const sides: AbSideInfo[] = [];
+  for (const s of specs) {
+    let p: SideProcess | undefined;
+    try {
+      p = await start(s);
+    } catch (e) {
+      throw new WhisperPerfError(`ab: side ${s.name} does not start: ${(e as Error).message}`, 'AB_FAILED', { cause: e });
+    } finally {
+      await p?.stop();
+    }
+    const r = p.ready;
+    sides.push({
+      name: s.name,
+      build: s.spec.build ?? 'default',
+      addonPath: String(r.addonPath),
+      variant: String(r.variant),
+      whisperVersion: String(r.whisperVersion),
+      pin: String(r.pin),
+      threads: s.threads,
+      flashAttn: s.flashAttn,
+      device: s.device,
+      env: s.env,
+      inject: s.inject,
+    });
+  }
+  const notes: string[] = [];
+  const versions = new Set(sides.map((s) => `${s.whisperVersion} (${s.pin})`));
+  if (versions.size > 1) notes.push(`the sides run different whisper.cpp versions: ${sides.map((s) => `${s.name} ${s.whisperVersion} (${s.pin})`).join(', ')}`);
+  for (const s of sides) if (s.inject > 0) notes.push(`side ${s.name} has a known slowdown of ${(s.inject * 100).toFixed(1)}% injected into every measured call`);
+
+  const t0 = performance.now();
+  const elapsed = () => (performance.now() - t0) / 1000;
+  const blocks: BlockRecord[] = [];
+  const failures: string[] = [];
+  let discarded = 0;
+  let turn = 0;
+  let comparisons: AbComparison[] = [];
+  let stopped: AbResult['stopped'] = 'budget';
+  let unitStart = 0;
+  let unitSeconds = 0;
+
+  while (blocks.length < maxBlocks) {
+    options.signal?.throwIfAborted();
+    const b = blocks.length;
+    if (b % k === 0) {
+      // a unit ends here: decide, or go on while the budget has room for another unit
+      if (b > 0) unitSeconds = Math.max(unitSeconds, elapsed() - unitStart);
+      if (b >= 2 * k) {
+        comparisons = compareAb(blocks, names, margin, gated);
+        const decided = comparisons.every((c) => c.stages.every((s) => !s.gated || s.verdict !== 'inconclusive'));
+        if (decided && b >= minBlocks) {
+          stopped = 'decided';
+          break;
+        }
+        if (elapsed() + unitSeconds > budgetS) break;
+      } else if (b === k && 2 * unitSeconds > budgetS * 1.5) {
+        throw new WhisperPerfError(
+          `ab: the budget of ${budgetS} s is too small: one unit of ${k} blocks took ${unitSeconds.toFixed(0)} s and an interval needs two; --budget ${Math.ceil(2.5 * unitSeconds)} or more`,
+          'USAGE',
+        );
+      }
+      unitStart = elapsed();
+    }
+    const order = sideOrder(b, specs);
+    let tries = 0;
+    for (;;) {
+      const procs = new Map<string, SideProcess>();
+      try {
+        for (const s of order) procs.set(s.name, await start(s));
+        for (const s of order) await procs.get(s.name)!.command(runCommand(HEAT));
+        const parts = new Map<string, { spec: (typeof CHUNKS)[number]; r: ChunkResult }[]>(specs.map((s) => [s.name, []]));
+        for (const spec of CHUNKS) {
+          for (const s of sideOrder(turn++, specs)) {
+            const r = (await procs.get(s.name)!.command(runCommand(spec))) as unknown as ChunkResult;
+            parts.get(s.name)!.push({ spec, r });
+          }
+        }
+        const rec: BlockRecord = { order: order.map((s) => s.name), sides: {} };
+        for (const s of specs) rec.sides[s.name] = { ...accumulateChunks(parts.get(s.name)!), loadMs: procs.get(s.name)!.ready.loadMs };
+        blocks.push(rec);
+        break;
+      } catch (e) {
+        discarded++;
+        failures.push(`block ${b + 1}: ${(e as Error).message}`);
+        if (++tries >= MAX_BLOCK_TRIES) {
+          throw new WhisperPerfError(`ab: block ${b + 1} failed ${tries} times, the last: ${(e as Error).message}`, 'AB_FAILED', { cause: e });
+        }
+      } finally {
+        for (const p of procs.values()) {
+          p.kill();
+          await p.stop();
+        }
+      }
+    }
+    const last = blocks[blocks.length - 1];
+    options.onProgress?.({
+      block: blocks.length,
+      blocks: Number.isFinite(maxBlocks) ? maxBlocks : blocks.length,
+      elapsedS: elapsed(),
+      budgetS,
+      figures: Object.fromEntries(names.map((n) => [n, last.sides[n].chunkMedianMs])),
+    });
+  }
+  if (blocks.length >= maxBlocks && stopped !== 'decided') stopped = 'max-blocks';
+  if (blocks.length < 2 * k) throw new WhisperPerfError(`ab: only ${blocks.length} blocks ran: an interval needs two units (${2 * k} blocks)`, 'AB_FAILED');
+  comparisons = compareAb(blocks, names, margin, gated);
+  const verdict = overall(comparisons.map((c) => c.verdict));
+  return {
+    model,
+    margin,
+    budgetS,
+    elapsedS: elapsed(),
+    sides,
+    blocks: blocks.length,
+    unitSize: k,
+    units: Math.floor(blocks.length / k),
+    discardedBlocks: discarded,
+    failures,
+    comparisons,
+    stopped,
+    verdict,
+    exitCode: verdict === 'slower' ? 1 : verdict === 'inconclusive' ? 3 : 0,
+    notes,
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * `ab --calibrate`: the gate's own false-alarm rate and power, measured. A/A runs the same side
+ * against itself; A/A′ runs it against itself with a known slowdown injected into every measured
+ * call of the second side (WHISPER_PERF_INJECT_SLOWDOWN, honoured by the addon's bench loop only).
+ * Each is a whole `ab` run at the same settings; the rates carry Wilson 95% intervals.
+ */
+import { median } from '../bench/stats.js';
+import { ab, type AbOptions, type AbResult, type AbSideSpec, type AbVerdict } from './ab.js';
+import type { LoopStage } from './chunks.js';
+
+export interface CalibrateOptions extends Omit<AbOptions, 'sides' | 'onProgress'> {
+  /** the side measured against itself (default: the default build) */
+  side?: AbSideSpec;
+  /** ab runs of each kind (default 20) */
+  runs?: number;
+  /** the injected slowdown (default 0.05) */
+  inject?: number;
+  onRun?: (kind: 'A/A' | "A/A'", i: number, runs: number, r: AbResult) => void;
+}
+
+export interface RateWithInterval {
+  count: number;
+  of: number;
+  rate: number;
+  low: number;
+  high: number;
+}
+
+export interface CalibrationKind {
+  kind: 'A/A' | "A/A'";
+  runs: number;
+  verdicts: Record<AbVerdict, number>;
+  /** A/A: runs with a gated stage called slower (false alarms); A/A′: runs with every gated stage slower (detections) */
+  rate: RateWithInterval;
+  medianSeconds: number;
+  medianBlocks: number;
+  /** per gated stage, the median smallest detectable slowdown */
+  detectable: Partial<Record<LoopStage, number>>;
+  results: AbResult[];
+}
+
+export interface Calibration {
+  inject: number;
+  margin: number;
+  budgetS: number;
+  aa: CalibrationKind;
+  aaPrime: CalibrationKind;
+}
+
+/** Wilson score interval of count/of at 95%. */
+export function wilson(count: number, of: number): RateWithInterval {
+  if (of === 0) return { count, of, rate: NaN, low: 0, high: 1 };
+  const z = 1.959963984540054;
+  const p = count / of;
+  const d = 1 + (z * z) / of;
+  const c = (p + (z * z) / (2 * of)) / d;
+  const h = (z * Math.sqrt((p * (1 - p)) / of + (z * z) / (4 * of * of))) / d;
+  return { count, of, rate: p, low: Math.max(0, c - h), high: Math.min(1, c + h) };
+}
+
+function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages: readonly LoopStage[]): CalibrationKind {
+  const verdicts: Record<AbVerdict, number> = { slower: 0, faster: 0, same: 0, inconclusive: 0 };
+  for (const r of results) verdicts[r.verdict]++;
+  const gatedOf = (r: AbResult) => r.comparisons[0].stages.filter((s) => s.gated);
+  const hit = (r: AbResult) => (kind === 'A/A' ? gatedOf(r).some((s) => s.verdict === 'slower') : gatedOf(r).every((s) => s.verdict === 'slower'));
+  const detectable: Partial<Record<LoopStage, number>> = {};
+  for (const st of stages) {
+    const xs = results.map((r) => r.comparisons[0].stages.find((s) => s.stage === st)?.detectable ?? NaN).filter(Number.isFinite);
+    if (xs.length) detectable[st] = median(xs);
+  }
+  return {
+    kind,
+    runs: results.length,
+    verdicts,
+    rate: wilson(results.filter(hit).length, results.length),
+    medianSeconds: median(results.map((r) => r.elapsedS)),
+    medianBlocks: median(results.map((r) => r.blocks)),
+    detectable,
+    results,
+  };
+}
+
+/** Runs the A/A and A/A′ series, alternating, and summarizes them. */
+export async function calibrate(options: CalibrateOptions = {}): Promise<Calibration> {
+  const runs = options.runs ?? 20;
+  const inject = options.inject ?? 0.05;
+  const base: AbSideSpec = options.side ?? {};
+  const { side: _side, runs: _runs, inject: _inject, onRun, ...abOptions } = options;
+  const stages = abOptions.stages ?? ['encode', 'decode'];
+  const aa: AbResult[] = [];
+  const aap: AbResult[] = [];
+  for (let i = 0; i < runs; i++) {
+    options.signal?.throwIfAborted();
+    const a = await ab({ ...abOptions, sides: [{ ...base, name: 'A' }, { ...base, name: 'A2' }] });
+    aa.push(a);
+    onRun?.('A/A', i + 1, runs, a);
+    const p = await ab({ ...abOptions, sides: [{ ...base, name: 'A' }, { ...base, name: "A'", inject }] });
+    aap.push(p);
+    onRun?.("A/A'", i + 1, runs, p);
+  }
+  return {
+    inject,
+    margin: aa[0]?.margin ?? abOptions.margin ?? 0.03,
+    budgetS: aa[0]?.budgetS ?? abOptions.budgetS ?? 300,
+    aa: summarizeKind('A/A', aa, stages),
+    aaPrime: summarizeKind("A/A'", aap, stages),
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The interleaved workload that `ab` and bench:parity share: whisper-bench's calls (the addon's
+ * bench loop, binding/bench_loop.h) in small numbers, cut into short chunks of one stage each, so
+ * that the sides can take turns chunk by chunk and each side's chunk runs within a second of the
+ * others' same chunk.
+ */
+import { median } from '../bench/stats.js';
+
+/** Stages the bench loop measures. */
+export const LOOP_STAGES = Object.freeze(['encode', 'decode', 'batchd', 'prompt'] as const);
+export type LoopStage = (typeof LOOP_STAGES)[number];
+export type StageFigures = Record<LoopStage, number>;
+
+/** One `run` of the bench loop: heat-up, then the measured calls of each stage. */
+export interface ChunkSpec {
+  heat: number;
+  heatDecodes: number;
+  nEncode: number;
+  nDecode: number;
+  nBatch: number;
+  nPrompt: number;
+}
+
+const chunk = (o: Partial<ChunkSpec>): ChunkSpec => Object.freeze({ heat: 0, heatDecodes: 0, nEncode: 0, nDecode: 0, nBatch: 0, nPrompt: 0, ...o });
+
+/**
+ * One round: 1 encode, 4 × 32 single-token decodes, 4 × 4 batches of 5 tokens and 8 prompts of
+ * 256 tokens, as 17 chunks of 0.1–0.8 s each for tiny on 2 cores (whisper-bench's own mix is
+ * 1 encode to 16 prompts).
+ */
+export const CHUNKS: readonly ChunkSpec[] = Object.freeze(
+  [0, 1, 2, 3].flatMap((g) => [
+    ...(g === 2 ? [chunk({ nEncode: 1 })] : []),
+    chunk({ nPrompt: 1 }),
+    chunk({ nDecode: 32 }),
+    chunk({ nPrompt: 1 }),
+    chunk({ nBatch: 4 }),
+  ]),
+);
+
+/** A light heat-up of a model that has not computed yet, before its round's chunks. */
+export const HEAT: ChunkSpec = chunk({ heat: 1, heatDecodes: 16 });
+
+/** whisper.cpp's run counts of a chunk per stage: batchd and prompt count tokens. */
+export const stageRuns = (spec: ChunkSpec): StageFigures => ({ encode: spec.nEncode, decode: spec.nDecode, batchd: spec.nBatch * 5, prompt: spec.nPrompt * 256 });
+
+/** The round's totals: calls per stage over all chunks. */
+export const ROUND: Omit<ChunkSpec, 'heat' | 'heatDecodes'> = Object.freeze(
+  CHUNKS.reduce((a, c) => ({ nEncode: a.nEncode + c.nEncode, nDecode: a.nDecode + c.nDecode, nBatch: a.nBatch + c.nBatch, nPrompt: a.nPrompt + c.nPrompt }), {
+    nEncode: 0,
+    nDecode: 0,
+    nBatch: 0,
+    nPrompt: 0,
+  }),
+);
+
+/** The driver's `run` command for a chunk (or any bench spec). */
+export function runCommand(c: ChunkSpec): string {
+  return `run ${c.heat} ${c.heatDecodes} ${c.nEncode} ${c.nDecode} ${c.nBatch} ${c.nPrompt}`;
+}
+
+/** What a side reports for one chunk (the bench loop's result, or the native driver's). */
+export interface ChunkResult {
+  wallPerRunMs: StageFigures;
+  perRunMs: StageFigures;
+  measuredCpuMs: number;
+}
+
+/** One side's figures for a block, from its chunks. */
+export interface SideBlock {
+  runs: StageFigures;
+  /** wall time per run, weighted by each chunk's runs */
+  wallPerRunMs: StageFigures;
+  /** each stage's median over its chunks of their per-run wall time: the figure compared */
+  chunkMedianMs: StageFigures;
+  chunkWallMs: Record<LoopStage, number[]>;
+  /** whisper.cpp's own per-run timing (no injected busy-wait) */
+  perRunMs: StageFigures;
+  wallTotalMs: StageFigures;
+  measuredCpuMs: number;
+  wallMs: number;
+}
+
+const zero = (): StageFigures => ({ encode: 0, decode: 0, batchd: 0, prompt: 0 });
+
+/**
+ * One side's figures for a block from its chunks' results: per-run figures weighted by each
+ * chunk's runs, CPU and wall summed, and each stage's median over its chunks of their per-run wall
+ * time, so a burst of the host's noise that slows one chunk cannot move it.
+ */
+export function accumulateChunks(parts: readonly { spec: ChunkSpec; r: ChunkResult }[]): SideBlock {
+  const runs = zero();
+  const wall = zero();
+  const own = zero();
+  const perChunk: Record<LoopStage, number[]> = { encode: [], decode: [], batchd: [], prompt: [] };
+  let measuredCpuMs = 0;
+  for (const { spec, r } of parts) {
+    const n = stageRuns(spec);
+    for (const s of LOOP_STAGES) {
+      if (n[s] === 0) continue;
+      runs[s] += n[s];
+      wall[s] += r.wallPerRunMs[s] * n[s];
+      own[s] += r.perRunMs[s] * n[s];
+      perChunk[s].push(r.wallPerRunMs[s]);
+    }
+    measuredCpuMs += r.measuredCpuMs;
+  }
+  const per = (t: StageFigures) => Object.fromEntries(LOOP_STAGES.map((s) => [s, runs[s] > 0 ? t[s] / runs[s] : 0])) as StageFigures;
+  const med = (xs: number[]) => (xs.length === 0 ? 0 : median(xs));
+  return {
+    runs,
+    wallPerRunMs: per(wall),
+    chunkMedianMs: Object.fromEntries(LOOP_STAGES.map((s) => [s, med(perChunk[s])])) as StageFigures,
+    chunkWallMs: perChunk,
+    perRunMs: per(own),
+    wallTotalMs: wall,
+    measuredCpuMs,
+    wallMs: LOOP_STAGES.reduce((a, s) => a + wall[s], 0),
+  };
+}
+
+/**
+ * Who goes when at step `i` (a block's start order, a chunk's turn): the sides rotate by one
+ * place each step and the rotation reverses every `sides.length` steps, so each n steps put every
+ * side in every position once, and over 2·n steps every side also follows every other side equally
+ * often.
+ */
+export function sideOrder<T>(i: number, sides: readonly T[]): T[] {
+  const n = sides.length;
+  const k = i % n;
+  const rotated = [...sides.slice(k), ...sides.slice(0, k)];
+  return Math.floor(i / n) % 2 === 1 ? rotated.reverse() : rotated;
+}

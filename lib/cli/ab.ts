@@ -1,0 +1,227 @@
+/** `whisper-perf ab SIDE SIDE...`: builds or configurations interleaved in fresh processes, a gate with a known error rate. */
+import { ab, AB_DEFAULTS, type AbResult, type AbSideSpec } from '../ab/ab.js';
+import { calibrate, type Calibration, type RateWithInterval } from '../ab/calibrate.js';
+import { LOOP_STAGES, type LoopStage } from '../ab/chunks.js';
+import { parseStringList } from '../bench/params.js';
+import { WhisperPerfError } from '../errors.js';
+import { parseThreshold } from './compare.js';
+import { type CliContext, parse, writeData } from './context.js';
+import { formatDuration, progressSink } from './progress.js';
+
+export const AB_HELP = `usage: whisper-perf ab SIDE SIDE... [options]
+       whisper-perf ab --calibrate [SIDE] [--runs N] [--inject 5%] [options]
+
+Compares two or more addon builds or configurations on whisper-bench's workload. Every
+block starts a fresh process per side (start order rotating) and the sides take turns
+in short chunks (one encode, 32 decodes, 4 batches or one prompt), so the figures compared
+are taken within a second of each other; as many blocks as sides form a unit (each side
+started in each position once), and the interval of each side / the first side is a
+Student-t interval over units. On these VMs one process's speed differs by up to 10% from
+the next, so a comparison of one process per side says nothing; this does.
+
+A SIDE is a build (a name from whisper-perf builds, a build folder or a .node file), or
+a comma list of key=value: build=NAME, t=N (threads), fa=on|off, device=cpu|N,
+name=LABEL, env.VAR=VALUE (any environment variable of that side's processes).
+The first side is the baseline.
+
+Verdicts per stage, against --margin: slower (the whole interval above 1 + margin),
+faster (below 1 − margin), same (within ±margin), inconclusive (otherwise). Blocks go on
+while a gated stage is inconclusive, until --budget. The table says, per stage, the
+smallest slowdown the run could have called slower at its width.
+
+options:
+  -m, --model PATH       ggml model (default: the synthetic tiny.en)
+  -t, --threads N        threads of every side that does not say (default 4)
+      --fa on|off        flash attention of every side that does not say (default on)
+      --margin PCT       half-width of "same" (default 3%)
+      --budget S         seconds the run may take (default 300)
+      --stages LIST      gated stages: encode, decode, batchd, prompt (default encode,decode)
+      --min-blocks N     blocks before a verdict may stop the run (default 6 units)
+      --max-blocks N     blocks at most (default: as the budget allows)
+      --no-hugepages     leave malloc as it is (default: transparent huge pages on every side)
+      --calibrate        measure this gate: --runs A/A runs (the side against itself) and as many
+                         A/A' runs (against itself with --inject slowdown injected into every
+                         measured call); prints the false-alarm and detection rates
+      --runs N           calibration runs of each kind (default 20)
+      --inject PCT       calibration's injected slowdown (default 5%)
+  -o, --output FMT       md (default) or json
+      --out FILE         write it to FILE instead of stdout
+  -h, --help             this help
+
+Exit codes: 0 no gated stage slower and all decided, 1 a gated stage slower, 3
+inconclusive at the end of the budget, 2 usage or a side that cannot be measured (a build
+that does not load, a model one side cannot load, blocks that keep failing).
+
+Examples:
+  whisper-perf ab native generic -t 2                 # two builds (npm run build:native -- --out build-generic --no-native)
+  whisper-perf ab t=1 t=2                             # two configurations of the default build
+  whisper-perf ab build=native,env.GGML_SCHED_MAX_COPIES=1 native
+  whisper-perf ab --calibrate -t 2 --runs 20          # the gate's false-alarm rate and power here
+`;
+
+/** Parses one SIDE argument. */
+export function parseSide(text: string): AbSideSpec {
+  if (!text.includes('=')) return { build: text };
+  const side: AbSideSpec = {};
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new WhisperPerfError(`side ${JSON.stringify(text)}: ${JSON.stringify(part)} is not key=value`, 'USAGE');
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (key === 'build') side.build = value;
+    else if (key === 'name') side.name = value;
+    else if (key === 't' || key === 'threads') {
+      if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1024) throw new WhisperPerfError(`side ${JSON.stringify(text)}: threads ${JSON.stringify(value)}`, 'USAGE');
+      side.threads = Number(value);
+    } else if (key === 'fa') {
+      if (value !== 'on' && value !== 'off') throw new WhisperPerfError(`side ${JSON.stringify(text)}: fa=on or fa=off`, 'USAGE');
+      side.flashAttn = value === 'on';
+    } else if (key === 'device') {
+      if (value !== 'cpu' && !/^\d+$/.test(value)) throw new WhisperPerfError(`side ${JSON.stringify(text)}: device=cpu or a GPU index`, 'USAGE');
+      side.device = value;
+    } else if (key.startsWith('env.') && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key.slice(4))) {
+      if (key.slice(4) === 'WHISPER_PERF_INJECT_SLOWDOWN') throw new WhisperPerfError('the injected slowdown is --calibrate\'s alone', 'USAGE');
+      side.env = { ...side.env, [key.slice(4)]: value };
+    } else throw new WhisperPerfError(`side ${JSON.stringify(text)}: unknown key ${JSON.stringify(key)} (build, t, fa, device, name, env.VAR)`, 'USAGE');
+  }
+  if (!side.name) {
+    const bits = [side.build, side.threads !== undefined ? `t=${side.threads}` : '', side.flashAttn !== undefined ? `fa=${side.flashAttn ? 'on' : 'off'}` : '', side.device ? `device=${side.device}` : '', ...Object.entries(side.env ?? {}).map(([k, v]) => `${k}=${v}`)].filter(Boolean);
+    side.name = bits.join(',') || 'default';
+  }
+  return side;
+}
+
+const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—');
+const ms = (x: number) => (x >= 100 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toPrecision(3));
+const ratioText = (r: { ratio: number; low: number; high: number }) => `${r.ratio.toFixed(3)} [${r.low.toFixed(3)}, ${r.high.toFixed(3)}]`;
+const STAGE_LABEL: Record<LoopStage | 'load', string> = { load: 'load (ms)', encode: 'encode (ms)', decode: 'decode (ms/token)', batchd: 'batchd (ms/token)', prompt: 'prompt (ms/token)' };
+const ICON = { slower: '🔴 slower', faster: '🟢 faster', same: '⚪ same', inconclusive: '🟡 inconclusive' } as const;
+
+/** The result as markdown. */
+export function abMarkdown(r: AbResult): string {
+  const out: string[] = [];
+  out.push(`ab: ${r.blocks} blocks (${r.units} units of ${r.unitSize}) in ${formatDuration(r.elapsedS * 1000)}, margin ±${pct(r.margin)}, stopped: ${r.stopped === 'decided' ? 'every gated stage decided' : r.stopped === 'budget' ? `budget of ${r.budgetS} s` : '--max-blocks'}`);
+  out.push('');
+  out.push('| side | build | variant | whisper.cpp | threads | fa | device | env |');
+  out.push('| --- | --- | --- | --- | ---: | --- | --- | --- |');
+  for (const s of r.sides) {
+    const env = Object.entries(s.env).map(([k, v]) => `${k}=${v}`).join(' ');
+    out.push(`| ${s.name}${s.inject ? ` (+${pct(s.inject)} injected)` : ''} | ${s.build} | ${s.variant} | ${s.whisperVersion} | ${s.threads} | ${s.flashAttn ? 'on' : 'off'} | ${s.device} | ${env || '—'} |`);
+  }
+  const base = r.sides[0].name;
+  for (const c of r.comparisons) {
+    out.push('', `**${c.side} / ${base}**: ${ICON[c.verdict]}`, '');
+    out.push(`| stage | ${base} | ${c.side} | ${c.side}/${base} [95% CI] | verdict | smallest detectable slowdown | gated |`);
+    out.push('| --- | ---: | ---: | --- | --- | ---: | --- |');
+    for (const s of c.stages) {
+      out.push(`| ${STAGE_LABEL[s.stage]} | ${ms(s.baseMs)} | ${ms(s.sideMs)} | ${ratioText(s.ratio)} | ${ICON[s.verdict]} | ${pct(s.detectable)} | ${s.gated ? 'yes' : 'no'} |`);
+    }
+    out.push('', `Process CPU time per round, ${c.side}/${base}: ${ratioText(c.cpu)}.`);
+  }
+  if (r.discardedBlocks) out.push('', `${r.discardedBlocks} block(s) were run again after a side failed in them: ${r.failures.join('; ')}`);
+  for (const n of r.notes) out.push('', `Note: ${n}.`);
+  out.push('', `**${r.verdict === 'slower' ? 'FAIL' : r.verdict === 'inconclusive' ? 'INCONCLUSIVE' : 'PASS'}**`);
+  return out.join('\n') + '\n';
+}
+
+const rate = (x: RateWithInterval) => `${x.count}/${x.of} = ${pct(x.rate)} [${pct(x.low)}, ${pct(x.high)}]`;
+
+export function calibrationMarkdown(c: Calibration): string {
+  const out: string[] = [];
+  out.push(`ab --calibrate: margin ±${pct(c.margin)}, budget ${c.budgetS} s per run, injected slowdown ${pct(c.inject)}`, '');
+  out.push('| kind | runs | slower | same | faster | inconclusive | rate [Wilson 95%] | median time | median blocks | median detectable |');
+  out.push('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |');
+  for (const k of [c.aa, c.aaPrime]) {
+    const det = Object.entries(k.detectable).map(([s, v]) => `${s} ${pct(v)}`).join(', ');
+    const what = k.kind === 'A/A' ? 'false alarms' : 'detections';
+    out.push(`| ${k.kind} | ${k.runs} | ${k.verdicts.slower} | ${k.verdicts.same} | ${k.verdicts.faster} | ${k.verdicts.inconclusive} | ${what}: ${rate(k.rate)} | ${formatDuration(k.medianSeconds * 1000)} | ${k.medianBlocks} | ${det} |`);
+  }
+  out.push('', "A/A: the same side against itself; a false alarm is a run that calls a gated stage slower. A/A': the second side with the injected slowdown; a detection is a run that calls every gated stage slower.");
+  return out.join('\n') + '\n';
+}
+
+export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
+  const { values, positionals } = parse('ab', argv, {
+    model: { type: 'string', short: 'm' },
+    threads: { type: 'string', short: 't' },
+    fa: { type: 'string' },
+    margin: { type: 'string' },
+    budget: { type: 'string' },
+    stages: { type: 'string' },
+    'min-blocks': { type: 'string' },
+    'max-blocks': { type: 'string' },
+    'no-hugepages': { type: 'boolean' },
+    calibrate: { type: 'boolean' },
+    runs: { type: 'string' },
+    inject: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    out: { type: 'string' },
+  });
+  if (values.help) {
+    ctx.stdout(AB_HELP);
+    return 0;
+  }
+  const int = (name: string, v: string | undefined, min: number, max: number) => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new WhisperPerfError(`${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`, 'USAGE');
+    return Number(v);
+  };
+  const format = values.output ?? 'md';
+  if (format !== 'md' && format !== 'json') throw new WhisperPerfError(`-o: expected md or json, got ${JSON.stringify(format)}`, 'USAGE');
+  const fa = values.fa;
+  if (fa !== undefined && fa !== 'on' && fa !== 'off') throw new WhisperPerfError(`--fa: expected on or off, got ${JSON.stringify(fa)}`, 'USAGE');
+  const stages = values.stages ? parseStringList('--stages', values.stages) : undefined;
+  for (const s of stages ?? []) if (!(LOOP_STAGES as readonly string[]).includes(s)) throw new WhisperPerfError(`--stages: unknown stage ${JSON.stringify(s)}: ${LOOP_STAGES.join(', ')}`, 'USAGE');
+  const common = {
+    model: values.model,
+    threads: int('-t', values.threads, 1, 1024),
+    flashAttn: fa === undefined ? undefined : fa === 'on',
+    margin: values.margin !== undefined ? parseThreshold(values.margin) : undefined,
+    budgetS: int('--budget', values.budget, 10, 7 * 24 * 3600),
+    stages: stages as LoopStage[] | undefined,
+    minBlocks: int('--min-blocks', values['min-blocks'], 1, 100000),
+    maxBlocks: int('--max-blocks', values['max-blocks'], 1, 100000),
+    hugepages: !values['no-hugepages'],
+  };
+  const bar = progressSink();
+  try {
+    if (values.calibrate) {
+      if (positionals.length > 1) throw new WhisperPerfError('ab --calibrate: at most one SIDE (it is measured against itself)', 'USAGE');
+      const runs = int('--runs', values.runs, 1, 1000) ?? 20;
+      const c = await calibrate({
+        ...common,
+        side: positionals[0] ? parseSide(positionals[0]) : undefined,
+        runs,
+        inject: values.inject !== undefined ? parseThreshold(values.inject) : undefined,
+        onRun: (kind, i, n, r) => {
+          bar.done();
+          ctx.stderr(`calibrate ${kind} ${i}/${n}: ${r.verdict} in ${formatDuration(r.elapsedS * 1000)} (${r.blocks} blocks; ${r.comparisons[0].stages.filter((s) => s.gated).map((s) => `${s.stage} ${ratioText(s.ratio)}`).join(', ')})\n`);
+        },
+      });
+      writeData(ctx, format === 'json' ? JSON.stringify(c, null, 2) : calibrationMarkdown(c), values.out);
+      return 0;
+    }
+    if (values.runs !== undefined || values.inject !== undefined) throw new WhisperPerfError('--runs and --inject go with --calibrate', 'USAGE');
+    if (positionals.length < 2) throw new WhisperPerfError(`ab: expected two or more SIDEs, got ${positionals.length} (try: whisper-perf ab --help)`, 'USAGE');
+    const r = await ab({
+      ...common,
+      sides: positionals.map(parseSide),
+      onProgress: (p) => {
+        const first = Object.keys(p.figures)[0];
+        const line = Object.entries(p.figures)
+          .map(([n, f]) => `${n === first ? '' : `${n}/${first} `}enc ${ms(f.encode)} dec ${ms(f.decode)}`)
+          .join(' | ');
+        bar.update(Math.min(p.elapsedS, p.budgetS), p.budgetS, `block ${p.block}: ${line}`);
+      },
+    });
+    bar.done();
+    writeData(ctx, format === 'json' ? JSON.stringify(r, null, 2) : abMarkdown(r), values.out);
+    if (r.exitCode === 1) ctx.stderr(`whisper-perf: ${r.comparisons.filter((c) => c.verdict === 'slower').map((c) => c.side).join(', ')} slower than ${r.sides[0].name} beyond ±${pct(r.margin)}: the gate fails\n`);
+    if (r.exitCode === 3) ctx.stderr(`whisper-perf: inconclusive after ${r.blocks} blocks (${formatDuration(r.elapsedS * 1000)}): a longer --budget narrows the intervals\n`);
+    return r.exitCode;
+  } finally {
+    bar.done();
+  }
+}
+
+export { AB_DEFAULTS };
