@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+
+import { abVerdict, compareAb, detectableSlowdown } from '../../lib/ab/ab.js';
+import { wilson } from '../../lib/ab/calibrate.js';
+import { accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type SideBlock } from '../../lib/ab/chunks.js';
+import type { BlockRatio } from '../../lib/bench/stats.js';
+import { parseSide } from '../../lib/cli/ab.js';
+
+const r = (ratio: number, low: number, high: number, n = 6): BlockRatio => ({ ratio, low, high, n, blocks: 2 * n, sdLog: 0, method: 'block-t' });
+
+describe('ab: verdicts against the margin', () => {
+  it('slower only when the whole interval is above 1 + margin; same only when it lies within ±margin', () => {
+    expect(abVerdict(r(1.06, 1.031, 1.09), 0.03)).toBe('slower');
+    expect(abVerdict(r(1.05, 1.029, 1.07), 0.03)).toBe('inconclusive');
+    expect(abVerdict(r(1.0, 0.975, 1.025), 0.03)).toBe('same');
+    expect(abVerdict(r(1.0, 0.965, 1.035), 0.03)).toBe('inconclusive');
+    expect(abVerdict(r(0.9, 0.88, 0.969), 0.03)).toBe('faster');
+    // one unit has no interval
+    expect(abVerdict(r(2, 2, 2, 1), 0.03)).toBe('inconclusive');
+  });
+
+  it('the smallest detectable slowdown is the margin widened by the interval half-width', () => {
+    expect(detectableSlowdown(r(1, 0.98, 1.02), 0.03)).toBeCloseTo(1.03 * Math.sqrt(1.02 / 0.98) - 1, 12);
+    expect(Number.isNaN(detectableSlowdown(r(1, 1, 1, 1), 0.03))).toBe(true);
+  });
+
+  it("Wilson's interval: 0 of 20 is [0, 16.1%], 19 of 20 is [76.4%, 99.1%]", () => {
+    const zero = wilson(0, 20);
+    expect(zero.rate).toBe(0);
+    expect(zero.low).toBe(0);
+    expect(zero.high).toBeCloseTo(0.1611, 3);
+    const nineteen = wilson(19, 20);
+    expect(nineteen.low).toBeCloseTo(0.7639, 3);
+    expect(nineteen.high).toBeCloseTo(0.9911, 3);
+  });
+});
+
+describe('ab: the interleaved workload', () => {
+  it('rotates start positions so that each unit of n blocks starts every side in every position once', () => {
+    const sides = ['a', 'b', 'c'];
+    for (let u = 0; u < 4; u++) {
+      const firsts = [0, 1, 2].map((i) => sideOrder(u * 3 + i, sides)[0]);
+      expect(new Set(firsts).size).toBe(3);
+    }
+    expect(sideOrder(0, ['a', 'b'])).toEqual(['a', 'b']);
+    expect(sideOrder(1, ['a', 'b'])).toEqual(['b', 'a']);
+  });
+
+  it("a round holds whisper-bench's four stages, and a stage's figure is the median over its chunks", () => {
+    const totals = CHUNKS.reduce((a, c) => {
+      const n = stageRuns(c);
+      for (const s of LOOP_STAGES) a[s] += n[s];
+      return a;
+    }, { encode: 0, decode: 0, batchd: 0, prompt: 0 });
+    expect(totals).toEqual({ encode: 1, decode: 128, batchd: 80, prompt: 2048 });
+    // one slow decode chunk out of four does not move the median
+    const parts = CHUNKS.map((spec, i) => {
+      const slow = spec.nDecode > 0 && i === 1 ? 10 : 1;
+      return { spec, r: { wallPerRunMs: { encode: 500, decode: 3 * slow, batchd: 2, prompt: 1 }, perRunMs: { encode: 500, decode: 3, batchd: 2, prompt: 1 }, measuredCpuMs: 10 } };
+    });
+    const b = accumulateChunks(parts);
+    expect(b.chunkMedianMs.decode).toBe(3);
+    expect(b.wallPerRunMs.decode).toBeCloseTo((3 * 32 * 3 + 30 * 32) / 128, 9);
+    expect(b.measuredCpuMs).toBe(10 * CHUNKS.length);
+  });
+
+  it('compareAb: units of n blocks; a side 10% slower on encode in every block is slower, the rest same', () => {
+    const side = (encode: number, decode: number): SideBlock & { loadMs: number } => ({
+      runs: { encode: 1, decode: 128, batchd: 80, prompt: 2048 },
+      wallPerRunMs: { encode, decode, batchd: 2, prompt: 1 },
+      chunkMedianMs: { encode, decode, batchd: 2, prompt: 1 },
+      chunkWallMs: { encode: [encode], decode: [decode], batchd: [2], prompt: [1] },
+      perRunMs: { encode, decode, batchd: 2, prompt: 1 },
+      wallTotalMs: { encode, decode: decode * 128, batchd: 160, prompt: 2048 },
+      measuredCpuMs: 1000,
+      wallMs: 1000,
+      loadMs: 100,
+    });
+    // each block's processes draw a speed of their own (±4%), shared by a block's sides
+    const drift = [1, 1.04, 0.97, 1.02, 0.99, 1.03, 0.96, 1.01, 1.0, 0.98, 1.05, 0.995, 1.0];
+    const blocks = drift.map((d, i) => ({ order: i % 2 ? ['b', 'a'] : ['a', 'b'], sides: { a: side(500 * d, 3 * d), b: side(550 * d * (1 + (i % 2 ? 0.005 : -0.005)), 3 * d * (1 + (i % 2 ? 0.004 : -0.004))) } }));
+    const [c] = compareAb(blocks, ['a', 'b'], 0.03, ['encode', 'decode']);
+    expect(c.side).toBe('b');
+    const enc = c.stages.find((s) => s.stage === 'encode')!;
+    expect(enc.ratio.n).toBe(6); // 13 blocks: the trailing half unit is left out
+    expect(enc.ratio.ratio).toBeCloseTo(1.1, 2);
+    expect(enc.verdict).toBe('slower');
+    const dec = c.stages.find((s) => s.stage === 'decode')!;
+    expect(dec.verdict).toBe('same');
+    expect(c.stages.find((s) => s.stage === 'prompt')!.gated).toBe(false);
+    expect(c.verdict).toBe('slower');
+  });
+});
+
+describe('ab: sides on the command line', () => {
+  it('a bare word is a build; key=value lists set build, threads, fa, device, env and name', () => {
+    expect(parseSide('native')).toEqual({ build: 'native' });
+    expect(parseSide('build=generic,t=2,fa=off,device=cpu,env.GGML_X=1')).toEqual({
+      build: 'generic',
+      threads: 2,
+      flashAttn: false,
+      device: 'cpu',
+      env: { GGML_X: '1' },
+      name: 'generic,t=2,fa=off,device=cpu,GGML_X=1',
+    });
+    expect(parseSide('t=1,name=one')).toEqual({ threads: 1, name: 'one' });
+  });
+
+  it('bad sides are usage errors that name the problem', () => {
+    expect(() => parseSide('t=0')).toThrow(/threads "0"/);
+    expect(() => parseSide('fa=maybe')).toThrow(/fa=on or fa=off/);
+    expect(() => parseSide('color=red')).toThrow(/unknown key "color"/);
+    expect(() => parseSide('env.WHISPER_PERF_INJECT_SLOWDOWN=0.1')).toThrow(/--calibrate/);
+    expect(() => parseSide('t=1,oops')).toThrow(/not key=value/);
+  });
+});
