@@ -1,6 +1,8 @@
 /**
- * The pure parts of bench/parity.mjs: argument parsing, the order of sides in a round, the
- * paired per-stage comparison with its verdict, the self-check and the markdown report.
+ * The pure parts of bench/parity.mjs: argument parsing, the paired per-stage comparison with its
+ * verdict against a target, the self-check and the markdown report. The interleaved workload
+ * (chunks, rotation, per-block figures) and the addon's side process are the product's own, in
+ * lib/ab/ (dist/ab/), shared with `whisper-perf ab`.
  * Nothing here loads the addon or spawns a process, so it is unit-tested
  * (test/unit/parity.test.ts).
  *
@@ -10,12 +12,14 @@
 import { parseArgs } from 'node:util';
 
 import { parseTimings } from '../dist/logs.js';
-import { blockRatio, median, summarize } from '../dist/bench/stats.js';
+import { blockRatio, summarize } from '../dist/bench/stats.js';
+import { LOOP_STAGES } from '../dist/ab/chunks.js';
+
+// the interleaved workload is the product's own (lib/ab/chunks.ts, shared with `whisper-perf ab`)
+export { accumulateChunks, CHUNKS, HEAT, LOOP_STAGES, ROUND, runCommand, sideOrder, stageRuns } from '../dist/ab/chunks.js';
 
 /** The compared stages, in table order. */
 export const STAGES = Object.freeze(['load', 'encode', 'decode', 'batchd', 'prompt']);
-/** Stages the bench loop measures (and the self-check slows down). */
-export const LOOP_STAGES = Object.freeze(['encode', 'decode', 'batchd', 'prompt']);
 
 /** Highest acceptable ratio addon/native per stage. */
 export const TARGETS = Object.freeze({ load: 1.05, encode: 1.03, decode: 1.03, batchd: 1.03, prompt: 1.03 });
@@ -28,72 +32,6 @@ export const STAGE_LABELS = Object.freeze({
   batchd: 'batchd (ms/token)',
   prompt: 'prompt (ms/token)',
 });
-
-/**
- * One round: whisper-bench's calls (binding/bench_loop.h) in small numbers, cut into short
- * chunks, and the sides take turns chunk by chunk (native, addon, injected, in rotating order), so
- * each side's chunk runs within a second of the others' same chunk: 1 encode, 4 × 32
- * single-token decodes (n_past 0…31), 4 × 4 batches of 5 tokens and 8 prompts of 256 tokens
- * (whisper-bench's own mix is 1 encode to 16 prompts). A round is about 4.5 s of compute per side
- * at 1 thread for tiny on 2 cores (2.3 s at 2).
- */
-const chunk = (o) => Object.freeze({ heat: 0, heatDecodes: 0, nEncode: 0, nDecode: 0, nBatch: 0, nPrompt: 0, ...o });
-export const CHUNKS = Object.freeze(
-  [0, 1, 2, 3].flatMap((g) => [
-    ...(g === 2 ? [chunk({ nEncode: 1 })] : []),
-    chunk({ nPrompt: 1 }),
-    chunk({ nDecode: 32 }),
-    chunk({ nPrompt: 1 }),
-    chunk({ nBatch: 4 }),
-  ]),
-);
-/** A light heat-up of a model that has not computed yet (fresh mode), before its round's chunks. */
-export const HEAT = chunk({ heat: 1, heatDecodes: 16 });
-
-/** whisper.cpp's run counts of a chunk per stage: batchd and prompt count tokens. */
-export const stageRuns = (spec) => ({ encode: spec.nEncode, decode: spec.nDecode, batchd: spec.nBatch * 5, prompt: spec.nPrompt * 256 });
-
-/** The round's totals: calls per stage over all chunks. */
-export const ROUND = Object.freeze(
-  CHUNKS.reduce((a, c) => ({ nEncode: a.nEncode + c.nEncode, nDecode: a.nDecode + c.nDecode, nBatch: a.nBatch + c.nBatch, nPrompt: a.nPrompt + c.nPrompt }), { nEncode: 0, nDecode: 0, nBatch: 0, nPrompt: 0 }),
-);
-
-/**
- * One side's figures for a block from its chunks' results ({ spec, r }, r as the driver or the
- * addon report a chunk: per-run wall and whisper.cpp times per stage, measured CPU time): per-run
- * figures weighted by each chunk's runs, CPU and wall summed, and each stage's median over its
- * chunks of their per-run wall time (chunkMedianMs), the figure the comparison uses: a burst of
- * the host's noise that slows one chunk cannot move it.
- */
-export function accumulateChunks(parts) {
-  const runs = { encode: 0, decode: 0, batchd: 0, prompt: 0 };
-  const wall = { encode: 0, decode: 0, batchd: 0, prompt: 0 };
-  const own = { encode: 0, decode: 0, batchd: 0, prompt: 0 };
-  const perChunk = { encode: [], decode: [], batchd: [], prompt: [] };
-  let measuredCpuMs = 0;
-  for (const { spec, r } of parts) {
-    const n = stageRuns(spec);
-    for (const s of LOOP_STAGES) {
-      if (n[s] === 0) continue;
-      runs[s] += n[s];
-      wall[s] += r.wallPerRunMs[s] * n[s];
-      own[s] += r.perRunMs[s] * n[s];
-      perChunk[s].push(r.wallPerRunMs[s]);
-    }
-    measuredCpuMs += r.measuredCpuMs;
-  }
-  const per = (t) => Object.fromEntries(LOOP_STAGES.map((s) => [s, runs[s] > 0 ? t[s] / runs[s] : 0]));
-  return {
-    runs,
-    wallPerRunMs: per(wall),
-    chunkMedianMs: Object.fromEntries(LOOP_STAGES.map((s) => [s, perChunk[s].length > 0 ? median(perChunk[s]) : 0])),
-    chunkWallMs: perChunk,
-    perRunMs: per(own),
-    wallTotalMs: wall,
-    measuredCpuMs,
-    wallMs: LOOP_STAGES.reduce((a, s) => a + wall[s], 0),
-  };
-}
 
 export const MODES = Object.freeze(['fresh', 'served']);
 /** Blocks per thread count and mode: each block starts fresh processes for every side. */
@@ -135,7 +73,7 @@ export const PARITY_HELP = `usage: npm run bench:parity -- [options]
 Does the addon add overhead to whisper.cpp? Alternates short chunks of whisper-bench's workload
 (one encode, 32 decodes, 4 batches or one prompt) between a native process
 (build/Release/whisper-perf-native-bench: the same whisper.cpp build and the same loop, no Node)
-and a Node process running the addon (bench/parity-addon.mjs), a fraction of a second each. Every
+and a Node process running the addon (dist/ab/side.js, as whisper-perf ab), a fraction of a second each. Every
 block starts fresh processes, in rotating start order, because a process's own speed varies. A
 self-check runs a third side, the addon with a known injected slowdown (--inject), which the
 detector must flag as FAIL: the proof that "within target" is not just noise.
@@ -272,24 +210,6 @@ export function nativeArgs({ model, threads, flashAttn, useGpu, nativeThread = f
   if (!useGpu) args.push('-ng');
   if (nativeThread) args.push('--on-thread');
   return args;
-}
-
-/** The driver's `run` command for a chunk (or any bench spec). */
-export function runCommand(block) {
-  return `run ${block.heat} ${block.heatDecodes} ${block.nEncode} ${block.nDecode} ${block.nBatch} ${block.nPrompt}`;
-}
-
-/**
- * Who goes when at step `i` (0-based: a block's start order, a chunk's turn): the sides rotate by
- * one place each step and the rotation reverses every `sides.length` steps, so each n steps put
- * every side in every position once, and over 2·n steps every side also follows every other side
- * equally often.
- */
-export function sideOrder(i, sides) {
-  const n = sides.length;
-  const k = i % n;
-  const rotated = [...sides.slice(k), ...sides.slice(0, k)];
-  return Math.floor(i / n) % 2 === 1 ? rotated.reverse() : rotated;
 }
 
 /** The verdict of a ratio's interval against a target; see VERDICT_RULE. */

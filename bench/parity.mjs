@@ -4,8 +4,9 @@
  *
  * The native side is build/Release/whisper-perf-native-bench: a plain C++ process linked with the
  * same whisper.cpp build, running the addon's own bench loop (binding/bench_loop.h) in short
- * chunks on request. The addon side is bench/parity-addon.mjs: a Node process that runs the same
- * chunks through the addon, speaking the same line protocol. A round is a list of chunks
+ * chunks on request. The addon side is dist/ab/side.js (lib/ab/side.ts, the side process of
+ * `whisper-perf ab`): a Node process that runs the same chunks through the addon, speaking the same
+ * line protocol. A round is a list of chunks
  * (parity-lib.mjs CHUNKS); the sides take turns chunk by chunk in rotating order.
  *
  * A block starts a fresh process for every side, in rotating start order, and runs its rounds: a
@@ -28,10 +29,11 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { buildInfo, ensureDefaultModel, systemInfo, version, whisperVersion } from 'whisper-perf';
+
+import { SideProcess } from '../dist/ab/driver.js';
 
 import {
   CHUNKS,
@@ -57,53 +59,16 @@ import {
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const err = (line) => process.stderr.write(line + '\n');
 const INJECT_VAR = 'WHISPER_PERF_INJECT_SLOWDOWN';
-const ADDON_DRIVER = join(root, 'bench', 'parity-addon.mjs');
-
-/** A side's process: one JSON line per command (the native driver and parity-addon.mjs alike). */
-class Driver {
-  static async start(side, cmd, args, env) {
-    const d = new Driver();
-    d.side = side;
-    d.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
-    d.stderr = '';
-    d.child.stderr.setEncoding('utf8').on('data', (t) => (d.stderr += t));
-    d.lines = createInterface({ input: d.child.stdout })[Symbol.asyncIterator]();
-    d.exited = new Promise((r) => {
-      d.child.on('error', (e) => r(e.message));
-      d.child.on('close', (code, signal) => r(signal ?? code));
-    });
-    const ready = await d.next();
-    if (!ready.ready) throw new Error(`the ${side} driver did not start: ${JSON.stringify(ready)}`);
-    d.ready = ready;
-    d.loadMs = ready.loadMs;
-    d.systemInfo = /system_info: n_threads = \d+ \/ \d+ \| (.*)/.exec(d.stderr)?.[1]?.trim() ?? null;
-    return d;
-  }
-  async next() {
-    const r = await Promise.race([this.lines.next(), this.exited.then((c) => ({ exited: c }))]);
-    if (r.exited !== undefined || r.done) throw new Error(`the ${this.side} driver exited (${r.exited ?? 'eof'}): ${this.stderr.trim().split('\n').slice(-5).join(' | ')}`);
-    const o = JSON.parse(r.value);
-    if (o.error) throw new Error(`${this.side} driver: ${o.error}`);
-    return o;
-  }
-  async command(line) {
-    this.child.stdin.write(line + '\n');
-    return this.next();
-  }
-  async stop() {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.stdin.end('quit\n');
-    await this.exited;
-  }
-}
+const ADDON_DRIVER = join(root, 'dist', 'ab', 'side.js');
 
 /** Starts one side's process for a block. */
 function startSide(side, { threads, mode, opts, modelPath, nativeBin, env: baseEnv }) {
   const args = nativeArgs({ model: modelPath, threads, flashAttn: opts.flashAttn, useGpu: opts.useGpu, nativeThread: side === 'native' && opts.nativeThread });
-  if (side === 'native') return Driver.start(side, nativeBin, args, baseEnv);
+  if (side === 'native') return SideProcess.start(side, nativeBin, args, baseEnv);
   const env = { ...baseEnv };
   delete env[INJECT_VAR];
   if (side === 'injected') env[INJECT_VAR] = String(opts.inject);
-  return Driver.start(side, process.execPath, [ADDON_DRIVER, ...args, ...(mode === 'served' ? ['--served'] : [])], env);
+  return SideProcess.start(side, process.execPath, [ADDON_DRIVER, ...args, ...(mode === 'served' ? ['--served'] : [])], env);
 }
 
 /** One whole whisper-bench process, for the reference line. */
@@ -144,10 +109,10 @@ async function runBlocks(mode, threads, opts, ctx, progress) {
     const drivers = {};
     try {
       for (const side of order) drivers[side] = await startSide(side, { threads, mode, opts, ...ctx });
-      if (b === 0 && drivers.native.systemInfo && ctx.addonSystemInfo && drivers.native.systemInfo !== ctx.addonSystemInfo) {
-        err(`warning: the native driver's system_info differs from the addon's:\n  native: ${drivers.native.systemInfo}\n  addon:  ${ctx.addonSystemInfo}`);
+      if (b === 0 && drivers.native.systemInfo() && ctx.addonSystemInfo && drivers.native.systemInfo() !== ctx.addonSystemInfo) {
+        err(`warning: the native driver's system_info differs from the addon's:\n  native: ${drivers.native.systemInfo()}\n  addon:  ${ctx.addonSystemInfo}`);
       }
-      const loadMs = Object.fromEntries(sides.map((s) => [s, [drivers[s].loadMs]]));
+      const loadMs = Object.fromEntries(sides.map((s) => [s, [drivers[s].ready.loadMs]]));
       const addonSides = sides.filter((s) => s !== 'native');
       const blockTids = Object.fromEntries(addonSides.map((s) => [s, new Set(drivers[s].ready.tids ?? [])]));
       for (const side of order) await drivers[side].command(runCommand(HEAT));

@@ -32,7 +32,7 @@ import { buildInfo } from '../system.js';
 const pbkdf2Async = promisify(pbkdf2);
 const reply = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
-const v = { model: '', threads: NaN, served: false, nfa: false, ng: false, device: 0 };
+const v = { model: '', threads: NaN, served: false, nfa: false, ng: false, device: undefined as number | undefined };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -45,11 +45,12 @@ for (let i = 0; i < argv.length; i++) {
   else v.model = '';
 }
 const threads = v.threads;
-if (!v.model || !Number.isInteger(threads) || threads < 1 || !Number.isInteger(v.device) || v.device < 0) {
+if (!v.model || !Number.isInteger(threads) || threads < 1 || (v.device !== undefined && !(Number.isInteger(v.device) && v.device >= 0))) {
   process.stderr.write('usage: node dist/ab/side.js -m MODEL -t N [--served] [-nfa] [-ng] [--device N]\n');
   process.exit(2);
 }
-const loadOpts = { flashAttn: !v.nfa, useGpu: !v.ng, gpuDevice: v.device };
+// a GPU index only when one was named: with none, the loader's own default (and no GPU build is fine)
+const loadOpts = { flashAttn: !v.nfa, useGpu: !v.ng, ...(v.device !== undefined ? { gpuDevice: v.device } : {}) };
 const inject = Number(process.env.WHISPER_PERF_INJECT_SLOWDOWN ?? 0);
 const pcm = testSignal(5);
 
