@@ -22,7 +22,7 @@ import {
   NativeState,
   NativeTimed,
 } from './native.js';
-import { checkMemory, estimateModelMemory, memoryLimitOf, stateMemory } from './bench/capacity.js';
+import { checkMemory, estimateModelMemory, memoryLimitOf, stateMemory } from './memory.js';
 import { gpuDevices } from './system.js';
 import { checkBool, checkInt, checkObject, checkPcm, checkThreads, describe } from './validate.js';
 

@@ -14,7 +14,7 @@ import { readSync } from 'node:fs';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { checkMemory, memoryLimitOf } from '../bench/capacity.js';
+import { checkMemory, memoryLimitOf } from '../memory.js';
 import { WhisperPerfError, invalidArgument } from '../errors.js';
 import { decodeWithFfmpeg } from './ffmpeg.js';
 import { resample } from './resample.js';

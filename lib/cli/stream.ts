@@ -2,7 +2,8 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import { CAPACITY_MODES, capacity, MAX_STREAMS, parseMemorySize, type CapacityOptions } from '../bench/capacity.js';
+import { CAPACITY_MODES, capacity, MAX_STREAMS, type CapacityOptions } from '../bench/capacity.js';
+import { parseMemorySize } from '../memory.js';
 import { parseIntList, parseOutputFormat, parseStringList, usageError } from '../bench/params.js';
 import { isPresetName, PRESET_NAMES, type PresetName, type PresetParams } from '../bench/presets.js';
 import { checkStreamParams, MAX_LENGTH_MS, STREAM_DEFAULTS, streamBenchmark, type StreamOptions } from '../bench/stream.js';

@@ -2,17 +2,8 @@
 // real-time N, memory sizes, and the rows' outputs (no addon).
 import { describe, expect, it } from 'vitest';
 
-import {
-  availableMemory,
-  capacity,
-  checkCapacityMemory,
-  maxDecoders,
-  maxRealtimeStreams,
-  parseMemorySize,
-  stateMemory,
-  streamMemoryBytes,
-  workerExecArgv,
-} from '../../lib/bench/capacity.js';
+import { capacity, checkCapacityMemory, maxRealtimeStreams, streamMemoryBytes, workerExecArgv } from '../../lib/bench/capacity.js';
+import { availableMemory, maxDecoders, parseMemorySize, stateMemory } from '../../lib/memory.js';
 import type { BenchRow } from '../../lib/bench/types.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { formatRows } from '../../lib/report/formats.js';
