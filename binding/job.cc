@@ -2,7 +2,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "addon.h"
+#include "common.h"
 #include "bench_loop.h"
 
 namespace wp {

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "addon.h"
+#include "common.h"
 #include "whisper.h"
 
 namespace wp {

@@ -8,7 +8,7 @@
 #include <memory>
 #include <mutex>
 
-#include "addon.h"
+#include "common.h"
 #include "whisper.h"
 
 namespace wp {

@@ -1,5 +1,5 @@
-// Shared declarations of the whisper-perf addon: per-instance data, error helper,
-// log capture and the promise-owning worker base class.
+// What every unit of the addon shares: per-instance data, the error helper, log capture, the
+// promise-owning job base class and small helpers (see common.cc).
 #pragma once
 
 #include <napi.h>
@@ -7,6 +7,7 @@
 #include <memory>
 
 #include <atomic>
+#include <mutex>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -29,6 +30,15 @@ struct AddonData {
 extern std::atomic<int> g_liveContexts;
 
 AddonData* Data(Napi::Env env);
+
+// One whisper context or state creation at a time, process-wide (see common.cc).
+std::mutex& InitMutex();
+
+// Option readers for the plain objects TypeScript passes: the value when it has the right type,
+// else the default.
+int IntOpt(const Napi::Object& o, const char* key, int def);
+float FloatOpt(const Napi::Object& o, const char* key, float def);
+bool BoolOpt(const Napi::Object& o, const char* key, bool def);
 
 // Builds a WhisperPerfError (or a plain Error before the class was registered).
 Napi::Error MakeError(Napi::Env env, const std::string& code, const std::string& message);
