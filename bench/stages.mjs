@@ -23,7 +23,8 @@ import { promises as fsp } from 'node:fs';
 import { promisify } from 'node:util';
 
 import { Bench } from 'tinybench';
-import { buildInfo, ensureDefaultModel, loadModel, summarize, systemInfo, testSignal, version } from 'whisper-perf';
+import { buildInfo, ensureDefaultModel, loadModel, systemInfo, testSignal, version } from 'whisper-perf';
+import { summarize } from 'whisper-perf/stats';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const err = (line) => process.stderr.write(line + '\n');

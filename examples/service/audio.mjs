@@ -1,7 +1,7 @@
 // From an HTTP upload to 16 kHz mono PCM: the Content-Type decides how the body is read, the
 // library's loadAudio does the decoding (WAV in-process, other formats through ffmpeg) and all of
 // the validation.
-import { loadAudio, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from 'whisper-perf';
+import { loadAudio, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from 'whisper-perf/audio';
 
 /** An error the service answers with `status` and a JSON body `{ error: { code, message } }`. */
 export class ServiceError extends Error {

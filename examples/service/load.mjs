@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { percentile } from 'whisper-perf';
+import { percentile } from 'whisper-perf/stats';
 
 import { parseMetrics } from './metrics.mjs';
 import { uploads, wav } from './payloads.mjs';

@@ -1,6 +1,6 @@
 // Uploads for the service's tests and load test: valid audio made with the library's test signal
 // and WAV encoder, and hostile uploads (malformed WAV, lying headers, non-audio, wrong types).
-import { encodeWav, testSignal } from 'whisper-perf';
+import { encodeWav, testSignal } from 'whisper-perf/audio';
 
 /** A WAV of the speech-like test signal: `seconds` at `rate` Hz, `channels` channels, 16-bit. */
 export function wav(seconds, { rate = 16000, channels = 1, seed = 1 } = {}) {

@@ -6,7 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { loadModel, type LoadOptions, type TranscribeOptions } from '../index.js';
+import { loadModel } from '../guarded.js';
+import type { LoadOptions, TranscribeOptions } from '../model.js';
 
 interface CapacityWorkerData {
   modelPath: string;

@@ -150,6 +150,9 @@ describe('installed in another project', () => {
         expect(out.encodeMedian).toBeGreaterThan(0);
         expect(out.encodeMs).toBeGreaterThan(0);
         expect(out.missingModelCode).toBe('MODEL_NOT_FOUND');
+        // subpath exports: whisper-perf/stats computes, whisper-perf/store says its driver is missing
+        expect(out.median).toBe(2);
+        expect(out.storeWithoutDriver).toBe('STORE_UNAVAILABLE');
       });
 
       it('serves a CommonJS service through import()', () => {

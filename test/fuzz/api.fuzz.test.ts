@@ -28,9 +28,8 @@ import {
   testSignal,
   validateModelFile,
   wer,
-  type Model,
-  type WhisperState,
-} from '../../lib/index.js';
+} from '../../lib/guarded.js';
+import type { Model, WhisperState } from '../../lib/model.js';
 import { loadBinding } from '../../lib/native.js';
 import { encoderRow } from '../fixtures/rows.js';
 import { attempt, options, real, tally, weird } from './harness.js';

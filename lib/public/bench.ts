@@ -1,0 +1,21 @@
+/** whisper-perf/bench: the workloads (whisper-bench, micro, threads, builds, rtf, stream, capacity, profile, ab), presets, recommendations and monitors. */
+export { benchmark, checkStreamParams, checkCapacityMemory, parseMemorySize } from '../guarded.js';
+export { provenance, type BenchmarkOptions, type BenchmarkProgress } from '../bench/engine.js';
+export type { BenchRow, Stat, Provenance, OutputFormat, BenchWhat } from '../bench/types.js';
+export type { BenchWorkloadOptions, BenchWorkloadResult } from '../model.js';
+export type { WhisperTimings, BufferSizes } from '../logs.js';
+export { microBench } from '../bench/micro.js';
+export { threads, sweepThreads, pickThreads, type ThreadsOptions, type ThreadsResult, type ThreadsPoint, type ThreadsPick } from '../bench/threads.js';
+export { listBuilds, resolveBuilds, type AddonBuild, type BuildFileInfo } from '../bench/builds.js';
+export { benchmarkBuilds, rtfBuilds, deriveBuildRatios, type BuildBenchmarkOptions } from '../bench/variants.js';
+export { startResourceMonitor, type ResourceFigures, type ResourceMonitor } from '../bench/resources.js';
+export { startGpuMonitor, parseNvidiaSmi, findNvidiaSmi, type GpuFigures, type GpuMonitor, type GpuSample } from '../bench/gpu-monitor.js';
+export { recommend, recommendGuide, recommendFromRows, USE_CASES, type UseCase, type RecommendOptions, type Recommendation, type Candidate } from '../bench/recommend.js';
+export { profile, PROFILE_TOOLS, PROFILE_WHATS, type ProfileOptions, type ProfileResult, type ProfileTool, type ProfileWhat } from '../bench/profile.js';
+export { rtf, rtfRow, WARMUP_AUDIO_S, type RtfOptions, type RtfAudio } from '../bench/rtf.js';
+export { stream, streamBenchmark, streamRow, streamVerdict, streamLines, StreamScheduler, windowPcm, STREAM_DEFAULTS, KEEPS_UP_FRACTION, type StreamOptions, type StreamRun, type StreamStep, type StreamResult, type StreamModel, type StreamWindow, type StreamBenchmarkOptions } from '../bench/stream.js';
+export { capacity, streamMemoryBytes, maxRealtimeStreams, CAPACITY_MODES, MAX_STREAMS, type CapacityOptions, type CapacityMode } from '../bench/capacity.js';
+export { availableMemory, stateMemory, maxDecoders, type StateMemory, type AvailableMemory } from '../memory.js';
+export { PRESETS, PRESET_NAMES, getPreset, isPresetName, presetThreads, resolvePreset, presetFullParams, presetRows, type Preset, type PresetName, type PresetParams, type PresetOptions, type PresetRow, type ThreadsPolicy } from '../bench/presets.js';
+export { ab, abVerdict, detectableSlowdown, AB_DEFAULTS, type AbOptions, type AbResult, type AbSideSpec, type AbSideInfo, type AbComparison, type AbStage, type AbVerdict, type AbProgress } from '../ab/ab.js';
+export { calibrate, wilson, type Calibration, type CalibrationKind, type CalibrateOptions, type RateWithInterval } from '../ab/calibrate.js';
