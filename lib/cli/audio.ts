@@ -6,8 +6,35 @@ import { WhisperPerfError } from '../errors.js';
 import { loadAudio } from '../audio/load.js';
 import { TEST_AUDIO_KINDS, writeTestAudio, type SpeechCache, type TestAudioKind } from '../audio/speech.js';
 import { parseIntList, parseStringList, usageError } from '../bench/params.js';
-import { AUDIO_HELP } from './help.js';
 import { CliContext, parse, writeData } from './context.js';
+
+export const AUDIO_HELP = `usage: whisper-perf audio <gen|info> [options]
+
+  audio gen --duration LIST [--kind LIST] [--out-dir DIR] [--text FILE] [--voice V]
+            [--wpm N] [--rate HZ] [--seed N] [-o md|json|jsonl|csv] [--out FILE]
+      write 16-bit mono WAVs of the given durations (seconds: 10,30,60), one per kind
+      and duration, named KIND-Ds.wav, each with its reference transcript beside it
+      (KIND-Ds.txt: the words actually spoken; empty for non-speech). Kinds:
+        speech   espeak-ng (must be installed) reading a built-in public-domain text,
+                 or --text FILE; whole sentences, the last cut to the words that fit,
+                 then silence; the text repeats when it runs out
+        silence  zeros
+        noise    white noise, peak 0.1 (--seed N)
+        tones    two mixed sine tones, 440 Hz and 1250 Hz
+      --voice V (espeak-ng voice, default en-us), --wpm N (words per minute, default
+      160), --rate HZ (default 16000). Prints a table of the files written.
+  audio info FILE... [-o md|json|jsonl|csv] [--no-ffmpeg]
+      decode each file as whisper-perf would (WAV in-process; MP3, FLAC, Ogg, M4A ...
+      through ffmpeg) and print its format, codec, rate, channels, bits and duration.
+      A file that fails gets a row with its error; the exit code is then 1.
+
+Accepted WAV: PCM 8/16/24/32-bit, float 32/64-bit, A-law, mu-law; plain or
+WAVE_FORMAT_EXTENSIBLE; 1..64 channels (averaged to mono); 1000..768000 Hz. Inputs over
+2 GiB or 4 hours are refused before decoding.
+
+options:
+  -h, --help   this help
+`;
 
 type Cell = string | number | boolean | null;
 type Table = Record<string, Cell>[];

@@ -6,12 +6,41 @@ import { WhisperPerfError } from '../errors.js';
 import { validateModelFile } from '../models/ggml.js';
 import { formatRows } from '../report/formats.js';
 import { MAX_THREADS } from '../validate.js';
-import { BENCH_HELP } from './help.js';
 import { CliContext, parse, writeData } from './context.js';
 import { progressSink } from './progress.js';
 import { benchmarkBuilds } from '../bench/variants.js';
 import { resolveBuilds } from '../bench/builds.js';
 import { benchWithStore, STORE_OPTIONS, wantsStore } from './store-options.js';
+import { STORE_OPTIONS_HELP } from './store-options.js';
+
+export const BENCH_HELP = `usage: whisper-perf bench [options]
+
+Runs whisper.cpp's whisper-bench workload in-process: one encode, 256 single-token
+decodes, 64 five-token batches and 16 prompts of 256 tokens per repetition, after a
+cold run and warm-up. Every option that takes a value takes a list (a,b,c) and
+integer ranges (1-8, 1-16*2 doubling, 2-12+2 stepping); the run is their product.
+
+options:
+  -m, --model LIST       ggml model files (default: synthetic tiny.en, generated once)
+  -t, --threads LIST     thread counts (default: min(4, cores))
+  -r, --repetitions N    measured repetitions per cell (default 3)
+      --warmup N         heat-up loops after the cold run (default 1)
+      --fa LIST          flash attention on/off (default on)
+      --device LIST      cpu or GPU indices, e.g. cpu,0 (default cpu without a GPU build)
+  -w, --what LIST        encoder (default), memcpy, mulmat; encoder,mulmat also gives the
+                         encoder's share of the measured mul_mat peak
+  -o, --output FMT       md (default), csv, json, jsonl, sql
+      --out FILE         write the data to FILE instead of stdout (atomically)
+      --delay SECONDS    pause between cells (default 0)
+      --quick            shortened workload (32 decodes, 8 batches, 2 prompts)
+      --build LIST       addon builds to compare (whisper-perf builds lists them: native,generic
+                         ...): each runs the sweep in its own process; the table shows each
+                         build's variant and options and its time ratio to the first build
+      --no-progress      no progress bar even on a terminal
+${STORE_OPTIONS_HELP}  -h, --help             this help
+
+Exit code 1 when any cell failed (its row carries the error), 2 on a usage error.
+`;
 
 export async function runBench(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parse('bench', argv, {

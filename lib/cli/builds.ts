@@ -3,8 +3,27 @@ import { checkLoads, listBuilds, type AddonBuild } from '../bench/builds.js';
 import { WhisperPerfError } from '../errors.js';
 import { buildOptionsSummary } from '../report/hardware.js';
 import { mdTable } from '../report/table.js';
-import { BUILDS_HELP } from './help-hardware.js';
 import { CliContext, parse, writeData } from './context.js';
+
+export const BUILDS_HELP = `usage: whisper-perf builds [options]
+
+Lists the addon builds found: every build[-NAME]/<type>/whisper_perf.node of the package (each
+made by \`npm run build:native -- --out DIR ...\`) and every x86-64-level prebuild, with
+the build info beside it (whisper-perf-build.json): variant, instruction sets, build
+type, backends, whisper.cpp version. Each is test-loaded in a child process.
+
+Names (what \`bench --build\` takes): build-X/ is X (build-generic → generic); build/
+goes by its variant (native) or "default"; a prebuild is its level (x86-64-v3, v3).
+A folder name or a path to a .node file works too.
+
+options:
+  -o, --output FMT   md (default) or json
+      --out FILE     write the data to FILE instead of stdout (atomically)
+      --no-check     do not test-load the builds
+  -h, --help         this help
+
+Exit code 1 when a build does not load.
+`;
 
 export interface BuildListing extends AddonBuild {
   /** whisper.cpp version reported by the addon when loaded in a child process; absent with --no-check */

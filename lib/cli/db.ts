@@ -12,9 +12,35 @@ import { defaultStoreLocation, displayLocation, openStore } from '../store/open.
 import { startRun } from '../store/recorder.js';
 import { packageVersion } from '../system.js';
 import { type CliContext, parse, writeData } from './context.js';
-import { DB_HELP } from './help-store.js';
 import { parseTags } from './store-options.js';
 import { FILTER_OPTIONS, parseFilter } from './store-filters.js';
+import { FILTER_HELP } from './store-filters.js';
+
+export const DB_HELP = `usage: whisper-perf db <command> [options]
+
+  db info                      the store's location, schema version, runs and results
+  db runs [filters]            the stored runs (-o md|csv|json)
+  db import FILE... [--format F] [--tag NAME] [--host NAME]
+                               import whisper.cpp's own output, one run per file, marked
+                               native: whisper-bench text (-w 0, 1, 2), whisper-cli output
+                               (the timing lines), scripts/bench.py CSV; or rows printed by
+                               whisper-perf bench -o json. F: whisper-bench, whisper-cli,
+                               bench-py, json (default: recognized from the text)
+  db copy --to FILE|URL [filters]
+                               copy runs into another store (SQLite ↔ PostgreSQL); runs the
+                               destination already holds are skipped
+  db delete RUN...             delete runs and their results
+  db migrate                   apply pending schema migrations and print the version
+
+options:
+${FILTER_HELP}  -o, --output FMT       md (default), csv, json
+  -h, --help             this help
+
+The store: a SQLite file (WAL mode; default ~/.local/share/whisper-perf/results.db, or
+WHISPER_PERF_DB) or a PostgreSQL database (--db postgres://user:pass@host:5432/db).
+Exit code 2 for a store that is not one, is newer than this code, is locked or does
+not answer, or a run that does not exist.
+`;
 
 export async function runDb(argv: string[], ctx: CliContext): Promise<number> {
   const [sub, ...rest] = argv;

@@ -9,9 +9,32 @@ import { validateModelFile } from '../models/ggml.js';
 import { writeSyntheticModel } from '../models/synth.js';
 import { QUANT_TYPES, quantizeModel, type QuantType } from '../models/quantize.js';
 import { parseIntList } from '../bench/params.js';
-import { MODELS_HELP } from './help.js';
 import { CliContext, parse } from './context.js';
 import { progressSink } from './progress.js';
+
+export const MODELS_HELP = `usage: whisper-perf models <synth|download|list|info|quantize> [options]
+
+  models synth SIZE [-o PATH] [--ftype f16|f32] [--seed N]
+      write a whisper.cpp ggml model with the exact architecture of SIZE (tiny, tiny.en,
+      base, base.en, small, small.en, medium, medium.en, large-v3, large-v3-turbo ...)
+      and deterministic random weights. Timings on it are real; transcripts are not.
+      Default PATH: ./ggml-SIZE-synthetic.bin
+  models download NAME [--dir DIR] [--base-url URL] [--sha1 HEX]
+      fetch ggml-NAME.bin from the whisper.cpp model host, resuming a partial download
+      and verifying its checksum. --base-url serves it from elsewhere (a mirror, a test).
+  models list [-o md|json]
+      the known model names with their published sizes, and the models in the cache
+  models info PATH [-o md|json]
+      validate a model file and print its header: type, hyper-parameters, ftype, size,
+      parameter count, synthetic or not
+  models quantize IN OUT TYPE [-o md|json]
+      quantize an f16/f32 model with ggml's own quantizer (in-process, off the event loop):
+      TYPE q8_0, q5_1, q5_0, q4_1, q4_0, or a k-quant (q6_k, q5_k, q4_k, q3_k, q2_k: rows
+      must be a multiple of 256 values, so not tiny). The output is validated before it is kept.
+
+options:
+  -h, --help   this help
+`;
 
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 

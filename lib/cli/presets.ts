@@ -5,7 +5,24 @@ import type { OutputFormat } from '../bench/types.js';
 import { WhisperPerfError } from '../errors.js';
 import { csvField, sqlLiteral } from '../report/formats.js';
 import { parse, writeData, type CliContext } from './context.js';
-import { PRESETS_HELP } from './help-rtf.js';
+
+export const PRESETS_HELP = `usage: whisper-perf presets [-o md|csv|json|jsonl|sql]
+
+Prints the transcription presets with the exact whisper_full parameters they set on
+this machine (threads from each preset's policy). With -o json each preset also has
+every whisper_full parameter it sends ("whisper_full").
+
+  speed     greedy, one candidate, no temperature fallback, every core
+  balanced  whisper_full's defaults (transcribe() without a preset): greedy, best-of 5
+            on fallback, temperature +0.2 per fallback, min(4, cores) threads
+  quality   whisper-cli's defaults: beam search of 5, best-of 5, fallback +0.2, every core
+  realtime  as whisper-stream: greedy, one candidate, no fallback, one segment per
+            window, every core but one
+
+options:
+  -o, --output FMT   md (default), csv, json, jsonl, sql
+  -h, --help         this help
+`;
 
 type Flat = string | number | boolean | null;
 

@@ -7,7 +7,41 @@ import { WhisperPerfError } from '../errors.js';
 import { validateModelFile } from '../models/ggml.js';
 import { mdTable } from '../report/table.js';
 import { CliContext, parse, writeData } from './context.js';
-import { PROFILE_HELP } from './help-hardware.js';
+
+export const PROFILE_HELP = `usage: whisper-perf profile --tool perf|massif|memcheck|callgrind [options]
+
+Runs one scenario of a model in a child process under a profiler, writes the tool's
+reports into a folder and prints a short summary:
+  perf       perf stat (task clock, context switches, page faults; cycles,
+             instructions, IPC, cache and branch misses where the CPU exposes its
+             counters) and perf record → top functions. Counts cover the scenario only
+             (perf's control FIFO switches counting on around it).
+  massif     valgrind: peak heap and the allocation sites at the peak
+  memcheck   valgrind: errors and leaks
+  callgrind  valgrind: instructions per function → top functions
+Valgrind runs the whole process 20-100× slower, one thread at a time (default -t 1).
+Where the kernel forbids perf events, or the CPU exposes no hardware counters (most
+virtual machines), the command says so; valgrind needs no permission.
+
+options:
+  -m, --model PATH    ggml model (default: synthetic tiny.en)
+  -w, --what W        encode (default: one encode of 30 s), decode (256 single-token
+                      decodes after an encode) or transcribe (whisper_full of 30 s)
+      --tool TOOL     perf, massif, memcheck or callgrind (required)
+  -t, --threads N     threads (default min(4, cores) under perf, 1 under valgrind)
+  -r, --repeat N      scenario runs (default 1)
+  -f, --file PATH     audio for --what transcribe (default: 30 s of test signal)
+      --build NAME    the addon build to profile (whisper-perf builds; default: the loaded
+                      one). Valgrind does not emulate AVX-512: under valgrind an AVX-512 build
+                      gives way to one without it (e.g. generic) when there is one
+      --out-dir DIR   where the reports go (default whisper-perf-profile/TOOL-WHAT-TIME)
+      --timeout S     stop a tool run after S seconds (default 600)
+  -o, --output FMT    md (default) or json
+      --out FILE      write the summary to FILE instead of stdout
+  -h, --help          this help
+
+Exit code 1 when the tool is missing or not permitted, or the run failed.
+`;
 
 export async function runProfile(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parse('profile', argv, {

@@ -7,8 +7,47 @@ import { calibrate, calibrationSource, readRowFiles, recommendFromRows, USE_CASE
 import { WhisperPerfError } from '../errors.js';
 import { mdTable } from '../report/table.js';
 import { CliContext, parse, writeData } from './context.js';
-import { RECOMMEND_HELP } from './help-hardware.js';
 import { progressSink } from './progress.js';
+
+export const RECOMMEND_HELP = `usage: whisper-perf recommend --use-case CASE [options] [--from FILE ...]
+       whisper-perf recommend --guide [options] [--from FILE ...]
+
+Picks the model, quantization, thread count and preset that meet a use case's
+real-time-factor target (RTF = processing time / audio time) with a margin, from
+measured rows: bench or rtf output (-o json or jsonl) given with --from, or, without
+them, a short calibration run on this machine (synthetic tiny.en and base.en at 1,
+cores/2 and all cores, one run each; progress on stderr). Prints the answer, why, and
+every row judged (the evidence). A bench row's RTF is estimated as (mel of 30 s +
+1 encode + 100 decodes) / 30 s; an rtf row's is measured.
+
+use cases (default RTF target):
+  realtime   one live stream, per-stream RTF ≤ 0.5: the largest model that meets it,
+             the fastest thread count, preset realtime
+  batch      a queue of files, machine-wide RTF (rtf × threads / cores) ≤ 0.25: the
+             largest model, the most efficient thread count, cores/threads jobs at once
+  embedded   a small device, RTF ≤ 1 within --memory and --cores: the largest model
+             that fits, the fewest threads that meet the target
+  server     concurrent requests, per-request RTF ≤ 0.5: the largest model, the most
+             efficient thread count, cores/threads requests at once
+
+options:
+  -u, --use-case CASE  realtime, batch, embedded or server
+      --guide          one line per use case (the use-case table of this machine)
+      --memory GB      memory available (GB, 10^9 bytes): peak RSS × (1 + margin) must fit
+      --cores N        cores available (default: the logical cores)
+      --rtf-target X   the RTF target (default per use case)
+      --margin PCT     margin in percent (default 25): rtf × (1 + margin) ≤ target
+      --from FILE      rows measured before (repeatable; files may also be positional)
+  -m, --models LIST    models of the calibration run (names such as tiny.en, or paths)
+      --rows-out FILE  keep the calibration run's rows (JSON) to answer again with --from
+  -o, --output FMT     md (default) or json
+      --out FILE       write the data to FILE instead of stdout
+      --no-progress    no progress bar even on a terminal
+  -h, --help           this help
+
+When nothing fits (e.g. --memory below every model's need), the answer is empty and
+says why; the exit code is still 0.
+`;
 
 const positiveNumber = (opt: string, text: string | undefined): number | undefined => {
   if (text === undefined) return undefined;

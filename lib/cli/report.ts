@@ -8,8 +8,27 @@ import { buildViews, DEFAULT_VIEWS, renderViews, VIEWS, type ViewName } from '..
 import { defaultStoreLocation, displayLocation, openStore } from '../store/open.js';
 import type { ResultFilter, Store } from '../store/types.js';
 import { type CliContext, parse, writeData } from './context.js';
-import { REPORT_HELP } from './help-store.js';
 import { FILTER_OPTIONS, parseFilter } from './store-filters.js';
+import { FILTER_HELP } from './store-filters.js';
+
+export const REPORT_HELP = `usage: whisper-perf report [options]
+
+Reports on the stored results: runs, the fastest configuration per model, the best
+thread count per model, mean and best RTF per model × threads, the stage breakdown,
+memory per model, and the history of a metric over runs.
+
+options:
+${FILTER_HELP}      --view LIST        runs, fastest, threads, rtf, stages, memory, history, results
+                         (default: all but results; -o csv takes one view, default results)
+      --metric NAME      the metric of the history view and chart (default encode_ms)
+  -o, --output FMT       md (default), csv, json
+      --out FILE         write the report to FILE instead of stdout (atomically)
+      --html FILE        write a self-contained HTML page with charts to FILE (opens offline)
+  -h, --help             this help
+
+Exit code 2 when the store is missing, not a store, newer than this code, locked, or
+does not answer.
+`;
 
 /** The runs and results a filter selects: results of matching runs, and the runs that have them. */
 export async function selectData(store: Store, filter: ResultFilter) {

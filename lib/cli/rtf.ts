@@ -7,8 +7,38 @@ import { validateModelFile } from '../models/ggml.js';
 import { formatRows } from '../report/formats.js';
 import { MAX_THREADS } from '../validate.js';
 import { parse, writeData, type CliContext } from './context.js';
-import { RTF_HELP } from './help-rtf.js';
 import { progressSink } from './progress.js';
+
+export const RTF_HELP = `usage: whisper-perf rtf -f FILES [options]
+
+The real-time-factor matrix: every combination of models × audio files × presets ×
+threads, each cell transcribed whole (whisper_full, in-process) --warmup times on its
+first 30 s, then -r times measured. RTF = processing time / audio duration (below 1 is
+faster than real time); RTFx is its inverse. Each model is loaded once, each file
+decoded once (WAV in-process, other formats through ffmpeg). Lists take commas and
+ranges (-t 1,2,4 or 1-8*2).
+
+options:
+  -f, --file LIST        audio files (also as positional arguments)
+  -m, --model LIST       ggml model files (default: synthetic tiny.en, generated once)
+  -t, --threads LIST     thread counts (default: each preset's thread policy)
+  -p, --preset LIST      speed, balanced, quality, realtime (default balanced; see
+                         whisper-perf presets)
+  -r, --repetitions N    measured transcriptions per cell (default 3)
+      --warmup N         warm-up transcriptions of the first 30 s per cell (default 1)
+  -l, --language LANG    language code, or auto (default en)
+      --device D         cpu or a GPU index (default cpu without a GPU build)
+      --fa on|off        flash attention (default on)
+  -o, --output FMT       md (default: table, warnings and summary), csv, json, jsonl, sql
+      --out FILE         write the data to FILE instead of stdout (atomically)
+      --delay SECONDS    pause between cells (default 0)
+      --no-progress      no progress bar even on a terminal
+  -h, --help             this help
+
+A file that does not decode, a model that does not load or a failed transcription
+makes a row with its error; the sweep goes on and the exit code is 1. A bad option or
+an unusable model file is a usage error (exit code 2) before anything runs.
+`;
 
 /** `-p a,b`: preset names, each checked (USAGE naming the presets otherwise). */
 export function parsePresetList(option: string, text: string): PresetName[] {

@@ -1,8 +1,18 @@
 /** `whisper-perf sysinfo`: the machine and the build. */
 import { WhisperPerfError } from '../errors.js';
 import { buildInfo, systemInfo } from '../system.js';
-import { SYSINFO_HELP } from './help.js';
 import { CliContext, parse } from './context.js';
+
+export const SYSINFO_HELP = `usage: whisper-perf sysinfo [options]
+
+Prints the machine (CPU model, cores, memory, whisper.cpp's CPU features, ggml devices
+with their memory) and the addon's build (whisper.cpp version and pin, compiler, build
+type, variant, backends, GGML options).
+
+options:
+  -o, --output FMT   md (default) or json
+  -h, --help         this help
+`;
 
 const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
 

@@ -5,8 +5,32 @@ import { WhisperPerfError } from '../errors.js';
 import { validateModelFile } from '../models/ggml.js';
 import { mdTable } from '../report/table.js';
 import { CliContext, parse, writeData } from './context.js';
-import { THREADS_HELP } from './help-hardware.js';
 import { progressSink } from './progress.js';
+
+export const THREADS_HELP = `usage: whisper-perf threads [-m MODEL] [-f FILE] [options]
+
+Finds the best thread counts for a model on this machine: sweeps 1 ... the logical
+cores, doubling (1, 2, 4, ... and the core count) until a doubling cuts the time by
+less than --min-gain, then bisecting around the best count. Answers, each with its
+reason and the table behind it:
+  fastest         the lowest median time
+  most efficient  the highest speed-up per thread (for many jobs at once: throughput)
+  knee            the smallest count after which no larger count is 10% faster
+One run is whisper-bench's shortened workload (1 encode, 32 decodes, 8 batches,
+2 prompts), or with -f a transcription of FILE (greedy, no temperature fallback).
+
+options:
+  -m, --model PATH     ggml model (default: synthetic tiny.en)
+  -f, --file PATH      audio to transcribe instead of the bench workload
+  -r, --repetitions N  runs per thread count (default 3)
+      --max N          largest thread count (default: the logical cores)
+      --fa on|off      flash attention (default on)
+      --min-gain F     a doubling must cut the time by this fraction to go on (default 0.05)
+  -o, --output FMT     md (default) or json
+      --out FILE       write the data to FILE instead of stdout
+      --no-progress    no progress bar even on a terminal
+  -h, --help           this help
+`;
 
 export async function runThreads(argv: string[], ctx: CliContext): Promise<number> {
   const { values, positionals } = parse('threads', argv, {

@@ -11,9 +11,39 @@ import { formatSegments, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../re
 import { transcribeFile, type FileTranscript, type TranscribeFileOptions } from '../transcribe.js';
 import { MAX_THREADS } from '../validate.js';
 import { parse, type CliContext } from './context.js';
-import { TRANSCRIBE_HELP } from './help-rtf.js';
 import { progressSink } from './progress.js';
 import { checkModels, parseLanguage, parsePresetList, single } from './rtf.js';
+
+export const TRANSCRIBE_HELP = `usage: whisper-perf transcribe FILE... [options]
+
+Transcribes audio files in-process: the text (or srt, vtt, json) on stdout, timings
+on stderr. On a terminal the segments are printed as they come.
+
+options:
+  -m, --model FILE       ggml model (default: synthetic tiny.en — its text is meaningless)
+  -p, --preset NAME      speed, balanced, quality, realtime (options below override it)
+  -t, --threads N        threads (default: the preset's, else min(4, cores))
+  -l, --language LANG    language code, or auto to detect it (default en)
+  -o, --output FMT       txt (default), srt, vtt, json
+      --out-dir DIR      write DIR/NAME.FMT per input file instead of stdout
+      --translate        translate to English
+      --beam-size N      beam search with N beams (0: greedy)
+      --best-of N        greedy candidates on fallback
+      --no-fallback      no temperature fallback
+      --audio-ctx N      encoder context (0: all 1500 frames)
+      --max-len N        max segment length in characters (0: none)
+      --split-on-word    with --max-len: split on words
+      --offset MS        start at this offset
+      --duration MS      transcribe this much audio (0: to the end)
+      --prompt TEXT      initial prompt
+      --device D         cpu or a GPU index
+      --no-progress      no progress bar even on a terminal
+  -h, --help             this help
+
+A missing file, a directory or a bad option is a usage error (exit code 2); a file
+that does not decode is reported and the others still run (exit code 1). Ctrl-C
+aborts the transcription in progress.
+`;
 
 /** One line of timings for stderr. */
 export function timingLine(t: FileTranscript): string {

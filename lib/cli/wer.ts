@@ -4,8 +4,31 @@ import { basename, join, parse as parsePath } from 'node:path';
 
 import { WhisperPerfError } from '../errors.js';
 import { corpusWer, formatAlignment, type CorpusWerResult } from '../quality/wer.js';
-import { WER_HELP } from './help.js';
 import { CliContext, parse, writeData } from './context.js';
+
+export const WER_HELP = `usage: whisper-perf wer REF HYP [options]
+
+Word error rate of the hypothesis transcript HYP against the reference REF:
+(substitutions + deletions + insertions) / reference words, from a word-level
+alignment. REF and HYP are two text files, or two directories of them paired by
+base name (ref/a.txt with hyp/a.txt or hyp/a.hyp); a file without its pair is a
+usage error. Over several pairs the WER is the corpus's total errors over its total
+reference words, not a mean of per-file rates.
+
+Both texts first go through the English normalizer (lowercase, punctuation,
+contractions, spelled numbers to digits, British to American spelling, filler words
+removed: see normalizeText in the API docs), unless --no-normalize.
+An empty reference with a non-empty hypothesis has no WER of its own (a warning);
+its insertions count in the total.
+
+options:
+  -o, --output FMT   md (default) or json: { wer, substitutions, deletions,
+                     insertions, ref_words, hyp_words, files: [...] }
+      --out FILE     write the data to FILE instead of stdout (atomically)
+      --align        print the word alignment (REF/HYP rows, S/D/I markers)
+      --no-normalize compare the texts as they are, split on whitespace
+  -h, --help         this help
+`;
 
 /** A reference/hypothesis pair of files with its label. */
 export interface FilePair {
