@@ -6,10 +6,10 @@
  */
 import { guarded, guardedAsync } from './errors.js';
 import { loadModel as loadModel_ } from './model.js';
-import { benchmark as benchmark_ } from './bench/engine.js';
+import { benchmark as benchmark_ } from './workloads/engine.js';
 import { formatRows as formatRows_ } from './report/formats.js';
-import { checkStreamParams as checkStreamParams_ } from './bench/stream.js';
-import { checkCapacityMemory as checkCapacityMemory_ } from './bench/capacity.js';
+import { checkStreamParams as checkStreamParams_ } from './workloads/stream.js';
+import { checkCapacityMemory as checkCapacityMemory_ } from './workloads/capacity.js';
 import { parseMemorySize as parseMemorySize_ } from './memory.js';
 import { normalizeText as normalizeText_, normalizeWords as normalizeWords_ } from './quality/normalize.js';
 import { wer as wer_, corpusWer as corpusWer_ } from './quality/wer.js';

@@ -24,8 +24,8 @@ export {
 } from './model.js';
 export { loadModel, benchmark, formatRows, loadAudio, testSignal } from './guarded.js';
 export { transcribeFile, type TranscribeFileOptions, type FileTranscript } from './transcribe.js';
-export type { BenchmarkOptions } from './bench/engine.js';
-export type { BenchRow, OutputFormat } from './bench/types.js';
+export type { BenchmarkOptions } from './workloads/engine.js';
+export type { BenchRow, OutputFormat } from './measure/types.js';
 export type { LoadAudioOptions, LoadedAudio } from './audio/load.js';
 export { systemInfo, buildInfo, gpuDevices, type SystemInfo, type BuildInfo } from './system.js';
 export { ensureDefaultModel } from './models/default.js';

@@ -3,12 +3,38 @@
 // prebuilds/ for the consumer test, so both are first brought up to date with the tree. Both steps
 // are incremental: a few seconds each when nothing changed.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
+/** Removes what dist/ holds for sources that no longer exist (a moved or deleted lib/ file): tsc's incremental build leaves them. */
+function removeStale(dir = join(root, 'dist')) {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const f of readdirSync(dir)) {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) {
+      n += removeStale(p);
+      if (readdirSync(p).length === 0) rmSync(p, { recursive: true });
+      continue;
+    }
+    const m = /^(.*)\.(js|d\.ts|js\.map|d\.ts\.map)$/.exec(f);
+    if (!m) continue;
+    const source = join(root, 'lib', p.slice(join(root, 'dist').length + 1, p.length - f.length), `${m[1]}.ts`);
+    if (!existsSync(source)) {
+      rmSync(p);
+      n++;
+    }
+  }
+  return n;
+}
+
+const stale = removeStale();
+if (stale > 0) process.stderr.write(`[pretest] removed ${stale} file(s) of dist/ whose source is gone\n`);
+
 const steps = [
   ['dist/ from lib/', [join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc'), '-p', 'tsconfig.build.json']],
   ['prebuilds/ for the consumer test', [join(root, 'scripts', 'prebuild.mjs')]],

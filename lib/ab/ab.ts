@@ -14,8 +14,8 @@
  */
 import { resolve } from 'node:path';
 
-import { blockRatio, median, type BlockRatio } from '../bench/stats.js';
-import { resolveBuilds } from '../bench/builds.js';
+import { blockRatio, median, type BlockRatio } from '../measure/stats.js';
+import { resolveBuilds } from '../workloads/builds.js';
 import { WhisperPerfError } from '../errors.js';
 import { ensureDefaultModel } from '../models/default.js';
 import { packageRoot } from '../native.js';

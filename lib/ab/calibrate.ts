@@ -4,7 +4,7 @@
  * call of the second side (WHISPER_PERF_INJECT_SLOWDOWN, honoured by the addon's bench loop only).
  * Each is a whole `ab` run at the same settings; the rates carry Wilson 95% intervals.
  */
-import { median } from '../bench/stats.js';
+import { median } from '../measure/stats.js';
 import { ab, type AbOptions, type AbResult, type AbSideSpec, type AbVerdict } from './ab.js';
 import type { LoopStage } from './chunks.js';
 

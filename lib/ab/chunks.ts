@@ -4,7 +4,7 @@
  * that the sides can take turns chunk by chunk and each side's chunk runs within a second of the
  * others' same chunk.
  */
-import { median } from '../bench/stats.js';
+import { median } from '../measure/stats.js';
 
 /** Stages the bench loop measures. */
 export const LOOP_STAGES = Object.freeze(['encode', 'decode', 'batchd', 'prompt'] as const);

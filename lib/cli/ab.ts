@@ -2,7 +2,7 @@
 import { ab, AB_DEFAULTS, type AbResult, type AbSideSpec } from '../ab/ab.js';
 import { calibrate, type Calibration, type RateWithInterval } from '../ab/calibrate.js';
 import { LOOP_STAGES, type LoopStage } from '../ab/chunks.js';
-import { parseStringList } from '../bench/params.js';
+import { parseStringList } from '../measure/params.js';
 import { WhisperPerfError } from '../errors.js';
 import { parseThreshold } from './compare.js';
 import { type CliContext, parse, writeData } from './context.js';

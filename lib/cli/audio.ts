@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { WhisperPerfError } from '../errors.js';
 import { loadAudio } from '../audio/load.js';
 import { TEST_AUDIO_KINDS, writeTestAudio, type SpeechCache, type TestAudioKind } from '../audio/speech.js';
-import { parseIntList, parseStringList, usageError } from '../bench/params.js';
+import { parseIntList, parseStringList, usageError } from '../measure/params.js';
 import { CliContext, parse, writeData } from './context.js';
 
 export const AUDIO_HELP = `usage: whisper-perf audio <gen|info> [options]

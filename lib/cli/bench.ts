@@ -1,15 +1,15 @@
 /** `whisper-perf bench`: parse, validate everything up front, run, print. */
-import { benchmark, BenchmarkOptions } from '../bench/engine.js';
-import { parseBoolList, parseDeviceList, parseIntList, parseOutputFormat, parseStringList, usageError } from '../bench/params.js';
-import type { BenchWhat } from '../bench/types.js';
+import { benchmark, BenchmarkOptions } from '../workloads/engine.js';
+import { parseBoolList, parseDeviceList, parseIntList, parseOutputFormat, parseStringList, usageError } from '../measure/params.js';
+import type { BenchWhat } from '../measure/types.js';
 import { WhisperPerfError } from '../errors.js';
 import { validateModelFile } from '../models/ggml.js';
 import { formatRows } from '../report/formats.js';
 import { MAX_THREADS } from '../validate.js';
 import { CliContext, parse, writeData } from './context.js';
 import { progressSink } from './progress.js';
-import { benchmarkBuilds } from '../bench/variants.js';
-import { resolveBuilds } from '../bench/builds.js';
+import { benchmarkBuilds } from '../workloads/variants.js';
+import { resolveBuilds } from '../workloads/builds.js';
 import { benchWithStore, STORE_OPTIONS, wantsStore } from './store-options.js';
 import { STORE_OPTIONS_HELP } from './store-options.js';
 

@@ -1,5 +1,5 @@
 /** `whisper-perf builds`: the addon builds found (build* folders and prebuilds) with their build info. */
-import { checkLoads, listBuilds, type AddonBuild } from '../bench/builds.js';
+import { checkLoads, listBuilds, type AddonBuild } from '../workloads/builds.js';
 import { WhisperPerfError } from '../errors.js';
 import { buildOptionsSummary } from '../report/hardware.js';
 import { mdTable } from '../report/table.js';

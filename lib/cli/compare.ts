@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import { parseStringList } from '../bench/params.js';
+import { parseStringList } from '../measure/params.js';
 import { WhisperPerfError } from '../errors.js';
 import { betweenRunSpread, compareRows, comparisonCsv, comparisonMarkdown, type CompareSide } from '../report/compare.js';
 import { parseImport } from '../store/native-import.js';

@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 
-import { parseIntList } from '../bench/params.js';
+import { parseIntList } from '../measure/params.js';
 import { WhisperPerfError } from '../errors.js';
 import { buildViews, renderViews } from '../report/views.js';
 import { copyStore } from '../store/copy.js';

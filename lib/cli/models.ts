@@ -8,7 +8,7 @@ import { defaultCacheDir, downloadModel } from '../models/download.js';
 import { validateModelFile } from '../models/ggml.js';
 import { writeSyntheticModel } from '../models/synth.js';
 import { QUANT_TYPES, quantizeModel, type QuantType } from '../models/quantize.js';
-import { parseIntList } from '../bench/params.js';
+import { parseIntList } from '../measure/params.js';
 import { CliContext, parse } from './context.js';
 import { progressSink } from './progress.js';
 

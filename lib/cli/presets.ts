@@ -1,7 +1,7 @@
 /** `whisper-perf presets`: the transcription presets and their exact parameters. */
-import { parseOutputFormat } from '../bench/params.js';
-import { presetFullParams, presetRows, type PresetRow } from '../bench/presets.js';
-import type { OutputFormat } from '../bench/types.js';
+import { parseOutputFormat } from '../measure/params.js';
+import { presetFullParams, presetRows, type PresetRow } from '../presets.js';
+import type { OutputFormat } from '../measure/types.js';
 import { WhisperPerfError } from '../errors.js';
 import { csvField, sqlLiteral } from '../report/formats.js';
 import { parse, writeData, type CliContext } from './context.js';

@@ -1,8 +1,8 @@
 /** `whisper-perf profile`: one scenario under perf or valgrind; reports in a folder and a short summary. */
 import { basename } from 'node:path';
 
-import { parseOneInt as one, usageError } from '../bench/params.js';
-import { profile, PROFILE_TOOLS, PROFILE_WHATS, type ProfileResult, type ProfileTool, type ProfileWhat } from '../bench/profile.js';
+import { parseOneInt as one, usageError } from '../measure/params.js';
+import { profile, PROFILE_TOOLS, PROFILE_WHATS, type ProfileResult, type ProfileTool, type ProfileWhat } from '../workloads/profile.js';
 import { WhisperPerfError } from '../errors.js';
 import { validateModelFile } from '../models/ggml.js';
 import { mdTable } from '../report/table.js';

@@ -1,7 +1,7 @@
 /** `whisper-perf quality`: quality against speed. Parse, validate up front, run, print. */
 import { basename } from 'node:path';
 
-import { parseStringList, usageError } from '../bench/params.js';
+import { parseStringList, usageError } from '../measure/params.js';
 import { QUANT_TYPES, type QuantType } from '../models/quantize.js';
 import { quality, type QualityOptions } from '../quality/sweep.js';
 import { parse, type CliContext } from './context.js';

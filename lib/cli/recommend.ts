@@ -2,8 +2,8 @@
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 
-import { parseIntList, parseStringList, usageError } from '../bench/params.js';
-import { calibrate, calibrationSource, readRowFiles, recommendFromRows, USE_CASES, type Recommendation, type UseCase } from '../bench/recommend.js';
+import { parseIntList, parseStringList, usageError } from '../measure/params.js';
+import { calibrate, calibrationSource, readRowFiles, recommendFromRows, USE_CASES, type Recommendation, type UseCase } from '../advise/recommend.js';
 import { WhisperPerfError } from '../errors.js';
 import { mdTable } from '../report/table.js';
 import { CliContext, parse, writeData } from './context.js';

@@ -1,7 +1,7 @@
 /** `whisper-perf report`: views over the store as md/csv/json, or an HTML page with charts. */
 import { renameSync, writeFileSync } from 'node:fs';
 
-import { parseStringList } from '../bench/params.js';
+import { parseStringList } from '../measure/params.js';
 import { WhisperPerfError } from '../errors.js';
 import { reportHtml } from '../report/html.js';
 import { buildViews, DEFAULT_VIEWS, renderViews, VIEWS, type ViewName } from '../report/views.js';

@@ -1,7 +1,7 @@
 /** `whisper-perf rtf`: the real-time-factor matrix. Parse, validate up front, run, print. */
-import { parseBoolList, parseDeviceList, parseIntList, parseOutputFormat, parseStringList, usageError } from '../bench/params.js';
-import { isPresetName, PRESET_NAMES, type PresetName } from '../bench/presets.js';
-import { rtf, type RtfOptions } from '../bench/rtf.js';
+import { parseBoolList, parseDeviceList, parseIntList, parseOutputFormat, parseStringList, usageError } from '../measure/params.js';
+import { isPresetName, PRESET_NAMES, type PresetName } from '../presets.js';
+import { rtf, type RtfOptions } from '../workloads/rtf.js';
 import { WhisperPerfError } from '../errors.js';
 import { validateModelFile } from '../models/ggml.js';
 import { formatRows } from '../report/formats.js';

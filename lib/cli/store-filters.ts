@@ -1,5 +1,5 @@
 /** The filter options report, compare and db share, parsed into a ResultFilter. */
-import { parseIntList, parseStringList } from '../bench/params.js';
+import { parseIntList, parseStringList } from '../measure/params.js';
 import { WhisperPerfError } from '../errors.js';
 import type { ResultFilter } from '../store/types.js';
 

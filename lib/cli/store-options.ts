@@ -8,14 +8,14 @@
  */
 import { buildInfo, packageVersion, systemInfo } from '../system.js';
 import { INPUT_ERROR_CODES, WhisperPerfError } from '../errors.js';
-import type { BenchmarkOptions } from '../bench/engine.js';
-import { deriveScaling, derivePeakFraction } from '../bench/engine.js';
-import type { BenchRow } from '../bench/types.js';
-import { parseIntList } from '../bench/params.js';
+import type { BenchmarkOptions } from '../workloads/engine.js';
+import { deriveScaling, derivePeakFraction } from '../workloads/engine.js';
+import type { BenchRow } from '../measure/types.js';
+import { parseIntList } from '../measure/params.js';
 import { defaultStoreLocation, displayLocation, openStore } from '../store/open.js';
 import { resumeRun, startRun, type RunRecorder } from '../store/recorder.js';
 import type { AnyRow, Store } from '../store/types.js';
-import { cellKeyOfRow } from '../bench/cells.js';
+import { cellKeyOfRow } from '../measure/cells.js';
 import type { CliContext } from './context.js';
 
 /** The options to spread into a command's parse() spec. */

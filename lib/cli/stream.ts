@@ -2,12 +2,12 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import { CAPACITY_MODES, capacity, MAX_STREAMS, type CapacityOptions } from '../bench/capacity.js';
+import { CAPACITY_MODES, capacity, MAX_STREAMS, type CapacityOptions } from '../workloads/capacity.js';
 import { parseMemorySize } from '../memory.js';
-import { parseIntList, parseOutputFormat, parseStringList, usageError } from '../bench/params.js';
-import { isPresetName, PRESET_NAMES, type PresetName, type PresetParams } from '../bench/presets.js';
-import { checkStreamParams, MAX_LENGTH_MS, STREAM_DEFAULTS, streamBenchmark, type StreamOptions } from '../bench/stream.js';
-import type { BenchRow } from '../bench/types.js';
+import { parseIntList, parseOutputFormat, parseStringList, usageError } from '../measure/params.js';
+import { isPresetName, PRESET_NAMES, type PresetName, type PresetParams } from '../presets.js';
+import { checkStreamParams, MAX_LENGTH_MS, STREAM_DEFAULTS, streamBenchmark, type StreamOptions } from '../workloads/stream.js';
+import type { BenchRow } from '../measure/types.js';
 import { WhisperPerfError } from '../errors.js';
 import { validateModelFile } from '../models/ggml.js';
 import { formatRows } from '../report/formats.js';

@@ -1,6 +1,6 @@
 /** `whisper-perf threads`: the fastest, most efficient and knee thread counts, with the table behind them. */
-import { parseBoolList, parseOneInt as one, usageError } from '../bench/params.js';
-import { threads, type ThreadsResult } from '../bench/threads.js';
+import { parseBoolList, parseOneInt as one, usageError } from '../measure/params.js';
+import { threads, type ThreadsResult } from '../workloads/threads.js';
 import { WhisperPerfError } from '../errors.js';
 import { validateModelFile } from '../models/ggml.js';
 import { mdTable } from '../report/table.js';

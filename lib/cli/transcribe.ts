@@ -2,8 +2,8 @@
 import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 
-import { parseDeviceList, parseIntList, usageError } from '../bench/params.js';
-import { type PresetName } from '../bench/presets.js';
+import { parseDeviceList, parseIntList, usageError } from '../measure/params.js';
+import { type PresetName } from '../presets.js';
 import { WhisperPerfError } from '../errors.js';
 import { loadModel, type Model, type TranscriptSegment } from '../model.js';
 import { ensureDefaultModel } from '../models/default.js';

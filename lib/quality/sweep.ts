@@ -4,7 +4,7 @@
  * corpus WER, peak memory, model file size and a sample of its output, and the Pareto frontier
  * of RTF against WER marked (`pareto`).
  *
- * It is the real-time-factor sweep (lib/bench/rtf.ts: presets, loadAudio, each model loaded once,
+ * It is the real-time-factor sweep (lib/workloads/rtf.ts: presets, loadAudio, each model loaded once,
  * each file decoded once, warm-ups, repetitions, the cell monitors for memory and CPU) with the
  * text of each cell's last measured transcription kept, then:
  *
@@ -41,9 +41,9 @@ import { mkdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 
 import { loadAudio } from '../audio/load.js';
-import { defaultRtfDeps, runRtf, type RtfAudio, type RtfDeps, type RtfModel, type RtfOptions, type RtfTranscript } from '../bench/rtf.js';
-import { summarize } from '../bench/stats.js';
-import type { BenchRow, Stat } from '../bench/types.js';
+import { defaultRtfDeps, runRtf, type RtfAudio, type RtfDeps, type RtfModel, type RtfOptions, type RtfTranscript } from '../workloads/rtf.js';
+import { summarize } from '../measure/stats.js';
+import type { BenchRow, Stat } from '../measure/types.js';
 import { invalidArgument, WhisperPerfError } from '../errors.js';
 import { loadModel } from '../model.js';
 import { defaultCacheDir } from '../models/download.js';

@@ -29,8 +29,8 @@
  */
 import { basename } from 'node:path';
 
-import { summarize, tQuantile975 } from '../bench/stats.js';
-import type { Stat } from '../bench/types.js';
+import { summarize, tQuantile975 } from '../measure/stats.js';
+import type { Stat } from '../measure/types.js';
 import { WhisperPerfError } from '../errors.js';
 import { higherIsBetter, isStat, paramsOf } from '../store/metrics.js';
 import { csvField } from './formats.js';

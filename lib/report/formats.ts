@@ -18,7 +18,7 @@
  * Every format's text ends with a newline (json is JSON.stringify(rows, null, 2) plus '\n').
  */
 import * as path from 'node:path';
-import type { BenchRow, OutputFormat, Stat } from '../bench/types.js';
+import type { BenchRow, OutputFormat, Stat } from '../measure/types.js';
 import { invalidArgument } from '../errors.js';
 import { buildMdColumns, flattenHardware, hardwareMdColumns, HARDWARE_COLUMNS } from './hardware.js';
 import { rtfMarkdown } from './rtf.js';

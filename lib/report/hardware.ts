@@ -9,7 +9,7 @@
  * build_name, build_path, build_baseline, encode_ratio, encode_ratio_low, encode_ratio_high,
  * decode_ratio.
  */
-import type { BenchRow } from '../bench/types.js';
+import type { BenchRow } from '../measure/types.js';
 
 type SqlType = 'TEXT' | 'INTEGER' | 'REAL';
 type FlatValue = string | number | boolean | null;

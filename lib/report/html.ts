@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 
 import { WhisperPerfError } from '../errors.js';
 import { isStat, valueOf } from '../store/metrics.js';
-import type { Stat } from '../bench/types.js';
+import type { Stat } from '../measure/types.js';
 import { buildViews, modelName, pool, type ReportData, type ReportTable, type Cell } from './views.js';
 
 /** whisper-bench's workload per run: tokens per stage (examples/bench/bench.cpp). */

@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 
-import type { BenchRow } from '../bench/types.js';
+import type { BenchRow } from '../measure/types.js';
 import { fmtRtf } from './rtf.js';
 import { fixed, recordTable, type RecordColumn } from './table.js';
 

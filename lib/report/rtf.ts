@@ -9,7 +9,7 @@
  */
 import * as path from 'node:path';
 
-import type { BenchRow, Stat } from '../bench/types.js';
+import type { BenchRow, Stat } from '../measure/types.js';
 import { fixed, recordTable, type RecordColumn } from './table.js';
 
 /** One model × threads group of the summary: the cells' median RTFs. */

@@ -8,7 +8,7 @@
  *   when there are no ties and n_a·n_b ≤ 400, else the normal approximation with tie correction
  *   and continuity correction.
  */
-import { outlierIndices } from '../bench/stats.js';
+import { outlierIndices } from '../measure/stats.js';
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; relative error below 1e-13). */
 export function lnGamma(x: number): number {

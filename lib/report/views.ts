@@ -17,8 +17,8 @@
  */
 import { basename } from 'node:path';
 
-import { scaling, summarize } from '../bench/stats.js';
-import type { Stat } from '../bench/types.js';
+import { scaling, summarize } from '../measure/stats.js';
+import type { Stat } from '../measure/types.js';
 import { WhisperPerfError } from '../errors.js';
 import { isStat, metricsOf, valueOf } from '../store/metrics.js';
 import type { RunRecord, StoredResult } from '../store/types.js';

@@ -13,7 +13,7 @@
  */
 import { basename } from 'node:path';
 
-import type { Stat } from '../bench/types.js';
+import type { Stat } from '../measure/types.js';
 
 /** Fields that describe where and with what a row was measured, not what: never parameters or figures. */
 export const PROVENANCE_FIELDS: ReadonlySet<string> = new Set([

@@ -22,9 +22,9 @@
  * - **json**: rows printed by `whisper-perf bench -o json` (or jsonl), kept as they are.
  */
 
-import { parseMemcpy, parseMulmat } from '../bench/parse-micro.js';
-import { summarize } from '../bench/stats.js';
-import type { Stat } from '../bench/types.js';
+import { parseMemcpy, parseMulmat } from '../measure/parse-micro.js';
+import { summarize } from '../measure/stats.js';
+import type { Stat } from '../measure/types.js';
 import { WhisperPerfError } from '../errors.js';
 import type { AnyRow } from './types.js';
 

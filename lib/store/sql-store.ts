@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 
-import { cellKeyOfRow } from '../bench/cells.js';
+import { cellKeyOfRow } from '../measure/cells.js';
 import { WhisperPerfError } from '../errors.js';
 import type { Driver, SqlValue } from './driver.js';
 import { insertMetrics, LATEST_VERSION, currentVersion } from './migrations.js';

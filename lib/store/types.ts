@@ -62,7 +62,7 @@ export interface StoredResult {
   run_id: number;
   /** 1, 2, ... in the order the run measured its cells */
   seq: number;
-  /** the cell key (lib/bench/cells.ts): rows of one cell share it */
+  /** the cell key (lib/measure/cells.ts): rows of one cell share it */
   cell: string;
   /** ISO time the row was committed */
   created_at: string;

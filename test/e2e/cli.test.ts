@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 
 import { describe, expect, inject, it } from 'vitest';
 
-import type { BenchRow } from '../../lib/bench/types.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { cliRunner } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 
 import { describe, expect, inject, it } from 'vitest';
 
-import type { BenchRow } from '../../lib/bench/types.js';
-import type { Recommendation } from '../../lib/bench/recommend.js';
-import type { ThreadsResult } from '../../lib/bench/threads.js';
-import type { ProfileResult } from '../../lib/bench/profile.js';
+import type { BenchRow } from '../../lib/measure/types.js';
+import type { Recommendation } from '../../lib/advise/recommend.js';
+import type { ThreadsResult } from '../../lib/workloads/threads.js';
+import type { ProfileResult } from '../../lib/workloads/profile.js';
 import { cliRunner } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');

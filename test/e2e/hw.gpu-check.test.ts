@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { describe, expect, inject, it } from 'vitest';
 
-import type { BenchRow } from '../../lib/bench/types.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 
 const script = join(process.cwd(), 'bench', 'gpu-check.sh');
 const cache = inject('cacheDir');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { writeTestAudio } from '../../lib/audio/speech.js';
-import type { BenchRow } from '../../lib/bench/types.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { cliRunner } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { generateTestAudio, writeTestAudio, type SpeechCache } from '../../lib/audio/speech.js';
-import type { BenchRow } from '../../lib/bench/types.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { loadModel } from '../../lib/model.js';
 import { cliRunner, expectUsageError } from '../fixtures/cli.js';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { describe, expect, inject, it } from 'vitest';
 
-import type { BenchRow } from '../../lib/bench/types.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { pgUnavailable, row } from '../fixtures/store.js';
 
 const cli = join(process.cwd(), 'dist', 'cli', 'main.js');

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { loadAudio } from '../../lib/audio/load.js';
 import { writeTestAudio } from '../../lib/audio/speech.js';
-import { stream, type StreamStep } from '../../lib/bench/stream.js';
-import type { BenchRow } from '../../lib/bench/types.js';
+import { stream, type StreamStep } from '../../lib/workloads/stream.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { loadModel } from '../../lib/model.js';
 import { cliRunner, expectUsageError } from '../fixtures/cli.js';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { abVerdict, compareAb, detectableSlowdown } from '../../lib/ab/ab.js';
 import { wilson } from '../../lib/ab/calibrate.js';
 import { accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type SideBlock } from '../../lib/ab/chunks.js';
-import type { BlockRatio } from '../../lib/bench/stats.js';
+import type { BlockRatio } from '../../lib/measure/stats.js';
 import { parseSide } from '../../lib/cli/ab.js';
 
 const r = (ratio: number, low: number, high: number, n = 6): BlockRatio => ({ ratio, low, high, n, blocks: 2 * n, sdLog: 0, method: 'block-t' });

@@ -2,9 +2,9 @@
 // real-time N, memory sizes, and the rows' outputs (no addon).
 import { describe, expect, it } from 'vitest';
 
-import { capacity, checkCapacityMemory, maxRealtimeStreams, streamMemoryBytes, workerExecArgv } from '../../lib/bench/capacity.js';
+import { capacity, checkCapacityMemory, maxRealtimeStreams, streamMemoryBytes, workerExecArgv } from '../../lib/workloads/capacity.js';
 import { availableMemory, maxDecoders, parseMemorySize, stateMemory } from '../../lib/memory.js';
-import type { BenchRow } from '../../lib/bench/types.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { formatRows } from '../../lib/report/formats.js';
 

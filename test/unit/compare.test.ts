@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { summarize } from '../../lib/bench/stats.js';
-import type { BenchRow } from '../../lib/bench/types.js';
+import { summarize } from '../../lib/measure/stats.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { betweenRunSpread, compareRows, comparisonCsv, comparisonMarkdown, type CompareSide, type RunSpread } from '../../lib/report/compare.js';
 import { betaInc, chooseTest, lnGamma, mannWhitney, mannWhitneyFloor, skewness, testSamples, tTwoSided, welch } from '../../lib/report/significance.js';

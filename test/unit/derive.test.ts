@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { derivePeakFraction, deriveScaling } from '../../lib/bench/engine.js';
-import { summarize } from '../../lib/bench/stats.js';
-import type { BenchRow } from '../../lib/bench/types.js';
-import { encoderFlops } from '../../lib/bench/flops.js';
+import { derivePeakFraction, deriveScaling } from '../../lib/workloads/engine.js';
+import { summarize } from '../../lib/measure/stats.js';
+import type { BenchRow } from '../../lib/measure/types.js';
+import { encoderFlops } from '../../lib/measure/flops.js';
 import { encoderRow, mulmatRow } from '../fixtures/rows.js';
 
 const enc = (threads: number, ms: number, model = 'a.bin'): BenchRow => ({ ...encoderRow(), model, threads, encode_ms: summarize([ms, ms, ms]) });

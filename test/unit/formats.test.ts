@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { COLUMNS, csvField, flattenRow, formatRows, sqlLiteral } from '../../lib/report/formats.js';
-import { summarize } from '../../lib/bench/stats.js';
+import { summarize } from '../../lib/measure/stats.js';
 import { encoderRow, failedRow, memcpyRow, mulmatRow, sampleRows } from '../fixtures/rows.js';
 
 /** A small RFC 4180 parser: quoted fields may hold commas, doubled quotes and line breaks. */

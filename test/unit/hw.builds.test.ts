@@ -6,10 +6,10 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { buildCommandFor, listBuilds, resolveBuilds } from '../../lib/bench/builds.js';
-import { summarize } from '../../lib/bench/stats.js';
-import type { BenchRow } from '../../lib/bench/types.js';
-import { deriveBuildRatios } from '../../lib/bench/variants.js';
+import { buildCommandFor, listBuilds, resolveBuilds } from '../../lib/workloads/builds.js';
+import { summarize } from '../../lib/measure/stats.js';
+import type { BenchRow } from '../../lib/measure/types.js';
+import { deriveBuildRatios } from '../../lib/workloads/variants.js';
 import { buildOptionsSummary } from '../../lib/report/hardware.js';
 import { encoderRow } from '../fixtures/rows.js';
 

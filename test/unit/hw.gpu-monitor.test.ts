@@ -6,8 +6,8 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { findNvidiaSmi, parseNvidiaSmi, startGpuMonitor, summarizeGpu } from '../../lib/bench/gpu-monitor.js';
-import { gpuIndexOf, startCellMonitors } from '../../lib/bench/hardware.js';
+import { findNvidiaSmi, parseNvidiaSmi, startGpuMonitor, summarizeGpu } from '../../lib/measure/gpu-monitor.js';
+import { gpuIndexOf, startCellMonitors } from '../../lib/measure/hardware.js';
 
 // Recorded: `nvidia-smi --query-gpu=index,utilization.gpu,memory.used,temperature.gpu,power.draw
 // --format=csv,noheader,nounits -lms 200` on a two-GPU machine (an H100 and a T4 without power

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { parseCallgrindAnnotate, parseMassif, parseMemcheck, parsePerfReport, parsePerfStatCsv, perfStatMetrics, usesAvx512 } from '../../lib/bench/profile.js';
+import { parseCallgrindAnnotate, parseMassif, parseMemcheck, parsePerfReport, parsePerfStatCsv, perfStatMetrics, usesAvx512 } from '../../lib/workloads/profile.js';
 
 const fx = (name: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'hw', name), 'utf8');
 

@@ -2,9 +2,9 @@
 // answer with its reason, and reading rows from files.
 import { describe, expect, it } from 'vitest';
 
-import { parseRowsText, recommendFromRows, rowRtf, TOKENS_PER_WINDOW } from '../../lib/bench/recommend.js';
-import { summarize } from '../../lib/bench/stats.js';
-import type { BenchRow } from '../../lib/bench/types.js';
+import { parseRowsText, recommendFromRows, rowRtf, TOKENS_PER_WINDOW } from '../../lib/advise/recommend.js';
+import { summarize } from '../../lib/measure/stats.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { provenance } from '../fixtures/rows.js';
 
 /** A bench row whose estimated RTF is `rtf` (all of it in the encoder) and whose peak RSS is `rss`. */

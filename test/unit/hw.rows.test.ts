@@ -6,8 +6,8 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { bufferFigures, cellResources, startCellMonitors } from '../../lib/bench/hardware.js';
-import type { BenchRow } from '../../lib/bench/types.js';
+import { bufferFigures, cellResources, startCellMonitors } from '../../lib/measure/hardware.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import * as context from '../../lib/cli/context.js';
 import { COLUMNS, flattenRow, formatRows } from '../../lib/report/formats.js';
 import { mdTable } from '../../lib/report/table.js';

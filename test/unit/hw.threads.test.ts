@@ -2,7 +2,7 @@
 // around the best count, and the three answers with their reasons.
 import { describe, expect, it } from 'vitest';
 
-import { pickThreads, sweepThreads } from '../../lib/bench/threads.js';
+import { pickThreads, sweepThreads } from '../../lib/workloads/threads.js';
 
 /** Amdahl's law with a serial fraction, plus an oversubscription penalty above `cores`. */
 const amdahl = (serial: number, cores: number, base = 1000) => (t: number) => {

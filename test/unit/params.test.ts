@@ -8,7 +8,7 @@ import {
   parseIntList,
   parseOutputFormat,
   parseStringList,
-} from '../../lib/bench/params.js';
+} from '../../lib/measure/params.js';
 
 function usage(fn: () => unknown): WhisperPerfError {
   try {

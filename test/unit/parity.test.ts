@@ -24,7 +24,7 @@ import {
   UsageError,
   verdictFor,
 } from '../../bench/parity-lib.mjs';
-import { blockRatio } from '../../lib/bench/stats.js';
+import { blockRatio } from '../../lib/measure/stats.js';
 
 /** What whisper-bench prints to stderr (examples/bench/bench.cpp + whisper_print_timings). */
 function nativeStderr(o: { load?: number; encode?: number; decode?: number; batchd?: number; prompt?: number; threads?: number } = {}): string {

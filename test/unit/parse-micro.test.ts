@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WhisperPerfError } from '../../lib/errors.js';
-import { parseMemcpy, parseMulmat } from '../../lib/bench/parse-micro.js';
+import { parseMemcpy, parseMulmat } from '../../lib/measure/parse-micro.js';
 
 // printf helpers reproducing the format strings in whisper.cpp's src/whisper.cpp
 const f = (x: number, width: number, prec: number) => x.toFixed(prec).padStart(width); // %W.Pf

@@ -3,8 +3,8 @@
 // frontier, failed cells, synthetic weights, and the output formats.
 import { describe, expect, it } from 'vitest';
 
-import type { RtfDeps, RtfModel, RtfTranscript } from '../../lib/bench/rtf.js';
-import type { BenchRow } from '../../lib/bench/types.js';
+import type { RtfDeps, RtfModel, RtfTranscript } from '../../lib/workloads/rtf.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import type { QuantizeResult } from '../../lib/models/quantize.js';
 import { paretoFrontier, quantizedPath, referenceCandidates, runQuality, type QualityDeps } from '../../lib/quality/sweep.js';

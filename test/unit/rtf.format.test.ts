@@ -1,8 +1,8 @@
 // How rtf rows print: md table + warnings + summary; csv/sql columns; transcript formats.
 import { describe, expect, it } from 'vitest';
 
-import { summarize } from '../../lib/bench/stats.js';
-import type { BenchRow } from '../../lib/bench/types.js';
+import { summarize } from '../../lib/measure/stats.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { COLUMNS, flattenRow, formatRows } from '../../lib/report/formats.js';
 import { summarizeRtf } from '../../lib/report/rtf.js';
 import { timestamp, toSrt, toTxt, toVtt } from '../../lib/report/transcript.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { getPreset, PRESET_NAMES, PRESETS, presetFullParams, presetRows, presetThreads, resolvePreset } from '../../lib/bench/presets.js';
+import { getPreset, PRESET_NAMES, PRESETS, presetFullParams, presetRows, presetThreads, resolvePreset } from '../../lib/presets.js';
 import { formatPresets } from '../../lib/cli/presets.js';
 import { transcribeOptions } from '../../lib/model.js';
 import { WhisperPerfError } from '../../lib/errors.js';

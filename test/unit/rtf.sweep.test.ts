@@ -1,8 +1,8 @@
 // rtf() with its dependencies replaced: the plan, model reuse, decoding once, failed cells, statistics.
 import { describe, expect, it } from 'vitest';
 
-import { rtfRow, runRtf, WARMUP_AUDIO_S, type RtfDeps, type RtfModel, type RtfTranscript } from '../../lib/bench/rtf.js';
-import type { BenchRow } from '../../lib/bench/types.js';
+import { rtfRow, runRtf, WARMUP_AUDIO_S, type RtfDeps, type RtfModel, type RtfTranscript } from '../../lib/workloads/rtf.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import type { TranscribeOptions } from '../../lib/model.js';
 import { provenance } from '../fixtures/rows.js';

@@ -9,7 +9,7 @@ import {
   summarize,
   tQuantile975,
   warningsFor,
-} from '../../lib/bench/stats.js';
+} from '../../lib/measure/stats.js';
 
 describe('summarize', () => {
   it('computes the hand-checked figures of [1,2,3,4,5]', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import type { Stat } from '../../lib/bench/types.js';
+import type { Stat } from '../../lib/measure/types.js';
 import { detectFormat, parseCsv, parseImport } from '../../lib/store/native-import.js';
 import { encoderRow } from '../fixtures/rows.js';
 

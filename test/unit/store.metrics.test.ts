@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { cellKey, cellKeyOfRow } from '../../lib/bench/cells.js';
+import { cellKey, cellKeyOfRow } from '../../lib/measure/cells.js';
 import { higherIsBetter, metricsOf, paramsOf } from '../../lib/store/metrics.js';
 import { encoderRow, mulmatRow } from '../fixtures/rows.js';
 import { rtfRow } from '../fixtures/store.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { cellKeyOfRow } from '../../lib/bench/cells.js';
+import { cellKeyOfRow } from '../../lib/measure/cells.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { copyStore } from '../../lib/store/copy.js';
 import { LATEST_VERSION } from '../../lib/store/migrations.js';

@@ -2,7 +2,7 @@
 // screen, percentiles, and the runner on a fake clock and a fake model (no addon).
 import { describe, expect, it } from 'vitest';
 
-import { latencySummary, percentile } from '../../lib/bench/latency.js';
+import { latencySummary, percentile } from '../../lib/measure/latency.js';
 import {
   checkStreamParams,
   createStream,
@@ -15,8 +15,8 @@ import {
   type StreamDeps,
   type StreamModel,
   type StreamStep,
-} from '../../lib/bench/stream.js';
-import type { BenchRow } from '../../lib/bench/types.js';
+} from '../../lib/workloads/stream.js';
+import type { BenchRow } from '../../lib/measure/types.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { formatRows } from '../../lib/report/formats.js';
 

@@ -10,15 +10,15 @@ import { loadModel, Model } from '../model.js';
 import { ensureDefaultModel } from '../models/default.js';
 import { buildInfo, gpuDevices, packageVersion, systemInfo } from '../system.js';
 import { checkInt, checkThreads, defaultThreads } from '../validate.js';
-import { encoderFlops } from './flops.js';
-import { cartesian } from './params.js';
+import { encoderFlops } from '../measure/flops.js';
+import { cartesian } from '../measure/params.js';
 import { microBench } from './micro.js';
-import { parseMemcpy, parseMulmat } from './parse-micro.js';
-import { MIN_SAMPLES, scaling, summarize, warningsFor } from './stats.js';
+import { parseMemcpy, parseMulmat } from '../measure/parse-micro.js';
+import { MIN_SAMPLES, scaling, summarize, warningsFor } from '../measure/stats.js';
 import { testSignal } from '../audio/generate.js';
-import type { BenchRow, BenchWhat, Provenance } from './types.js';
-import { cellKey } from './cells.js';
-import { cellResources, contentionWarning, startCellMonitors } from './hardware.js';
+import type { BenchRow, BenchWhat, Provenance } from '../measure/types.js';
+import { cellKey } from '../measure/cells.js';
+import { cellResources, contentionWarning, startCellMonitors } from '../measure/hardware.js';
 
 export interface BenchmarkProgress {
   /** cells finished */

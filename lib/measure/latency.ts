@@ -1,6 +1,6 @@
 /**
  * Latency figures of streaming and capacity runs: percentiles of per-step or per-request
- * latencies, beside the bench engine's Stat (lib/bench/stats.ts).
+ * latencies, beside the bench engine's Stat (lib/measure/stats.ts).
  *
  * Percentile rule: linear interpolation between the two closest ranks (Hyndman & Fan type 7,
  * numpy's and R's default): p-th percentile of sorted x[0..n-1] is x[h] + (h − ⌊h⌋)(x[⌊h⌋+1] − x[⌊h⌋])

@@ -14,10 +14,10 @@ import { invalidArgument, WhisperPerfError, type ErrorCode } from '../errors.js'
 import { packageRoot } from '../native.js';
 import { packageVersion } from '../system.js';
 import { checkLoads, resolveBuilds, type AddonBuild } from './builds.js';
-import { cellKeyOfRow } from './cells.js';
+import { cellKeyOfRow } from '../measure/cells.js';
 import type { BenchmarkOptions, BenchmarkProgress } from './engine.js';
-import { ratio } from './stats.js';
-import type { BenchRow } from './types.js';
+import { ratio } from '../measure/stats.js';
+import type { BenchRow } from '../measure/types.js';
 import type { ChildMessage, ChildRequest } from './variant-child.js';
 import type { RtfOptions } from './rtf.js';
 
@@ -28,7 +28,7 @@ export interface BuildBenchmarkOptions extends BenchmarkOptions {
 
 /** The compiled child script; the library runs from dist/, tests from lib/ with dist/ built beside. */
 function childScript(): string {
-  const p = join(packageRoot, 'dist', 'bench', 'variant-child.js');
+  const p = join(packageRoot, 'dist', 'workloads', 'variant-child.js');
   if (!existsSync(p)) throw new WhisperPerfError(`${p} is missing: run \`npm run build\` first`, 'NATIVE_UNAVAILABLE');
   return p;
 }

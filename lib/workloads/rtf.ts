@@ -26,11 +26,11 @@ import { buildInfo, gpuDevices } from '../system.js';
 import { checkInt, checkThreads } from '../validate.js';
 import type { BenchmarkProgress } from './engine.js';
 import { provenance } from './engine.js';
-import { cartesian } from './params.js';
-import { getPreset, presetThreads, resolvePreset, type PresetName, type PresetParams } from './presets.js';
-import { cellResources, contentionWarning, startCellMonitors } from './hardware.js';
-import { MIN_SAMPLES, summarize, warningsFor } from './stats.js';
-import type { BenchRow, Provenance } from './types.js';
+import { cartesian } from '../measure/params.js';
+import { getPreset, presetThreads, resolvePreset, type PresetName, type PresetParams } from '../presets.js';
+import { cellResources, contentionWarning, startCellMonitors } from '../measure/hardware.js';
+import { MIN_SAMPLES, summarize, warningsFor } from '../measure/stats.js';
+import type { BenchRow, Provenance } from '../measure/types.js';
 
 /** Audio already in memory: 16 kHz mono PCM with a name for the rows. */
 export interface RtfAudio {

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { loadModel } from '../guarded.js';
+import { loadModel } from '../model.js';
 import type { LoadOptions, TranscribeOptions } from '../model.js';
 
 interface CapacityWorkerData {

@@ -29,8 +29,8 @@ import { join } from 'node:path';
 import { invalidArgument, WhisperPerfError } from '../errors.js';
 import { syntheticModelPath } from '../models/default.js';
 import { writeSyntheticModel } from '../models/synth.js';
-import { benchmark, type BenchmarkProgress } from './engine.js';
-import type { BenchRow, Stat } from './types.js';
+import { benchmark, type BenchmarkProgress } from '../workloads/engine.js';
+import type { BenchRow, Stat } from '../measure/types.js';
 
 export const USE_CASES = ['realtime', 'batch', 'embedded', 'server'] as const;
 export type UseCase = (typeof USE_CASES)[number];

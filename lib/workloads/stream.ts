@@ -35,11 +35,11 @@ import { ensureDefaultModel } from '../models/default.js';
 import { buildInfo } from '../system.js';
 import { checkBool, checkInt, checkPcm, checkThreads } from '../validate.js';
 import { provenance } from './engine.js';
-import { latencySummary, type LatencySummary } from './latency.js';
-import { resolvePreset, type PresetName, type PresetParams } from './presets.js';
-import { startResourceMonitor, type ResourceFigures, type ResourceMonitor } from './resources.js';
-import { summarize } from './stats.js';
-import type { BenchRow } from './types.js';
+import { latencySummary, type LatencySummary } from '../measure/latency.js';
+import { resolvePreset, type PresetName, type PresetParams } from '../presets.js';
+import { startResourceMonitor, type ResourceFigures, type ResourceMonitor } from '../measure/resources.js';
+import { summarize } from '../measure/stats.js';
+import type { BenchRow } from '../measure/types.js';
 
 /** whisper.cpp's sample rate: samples per millisecond. */
 export const SAMPLES_PER_MS = 16;

@@ -24,9 +24,9 @@ import { loadModel, type Model } from '../model.js';
 import { ensureDefaultModel } from '../models/default.js';
 import { checkInt } from '../validate.js';
 import { provenance } from './engine.js';
-import { cellResources, contentionWarning, startCellMonitors } from './hardware.js';
-import { KNEE_GAIN, scaling, summarize } from './stats.js';
-import type { Provenance, Stat } from './types.js';
+import { cellResources, contentionWarning, startCellMonitors } from '../measure/hardware.js';
+import { KNEE_GAIN, scaling, summarize } from '../measure/stats.js';
+import type { Provenance, Stat } from '../measure/types.js';
 
 export interface ThreadsOptions {
   /** model file (default: the synthetic tiny.en) */

@@ -19,10 +19,10 @@
  */
 import { availableParallelism } from 'node:os';
 
-import { invalidArgument } from '../errors.js';
-import type { TranscribeOptions } from '../model.js';
-import { transcribeOptions } from '../model.js';
-import type { NativeFullOptions } from '../native.js';
+import { invalidArgument } from './errors.js';
+import type { TranscribeOptions } from './model.js';
+import { transcribeOptions } from './model.js';
+import type { NativeFullOptions } from './native.js';
 
 export const PRESET_NAMES = ['speed', 'balanced', 'quality', 'realtime'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];

@@ -37,11 +37,11 @@ import { buildInfo } from '../system.js';
 import { checkInt, checkThreads } from '../validate.js';
 import type { BenchmarkProgress } from './engine.js';
 import { provenance } from './engine.js';
-import { latencySummary } from './latency.js';
-import { resolvePreset, type PresetName, type PresetParams } from './presets.js';
-import { startResourceMonitor } from './resources.js';
-import { summarize } from './stats.js';
-import type { BenchRow } from './types.js';
+import { latencySummary } from '../measure/latency.js';
+import { resolvePreset, type PresetName, type PresetParams } from '../presets.js';
+import { startResourceMonitor } from '../measure/resources.js';
+import { summarize } from '../measure/stats.js';
+import type { BenchRow } from '../measure/types.js';
 
 export type CapacityMode = 'states' | 'workers';
 export const CAPACITY_MODES: readonly CapacityMode[] = ['states', 'workers'];
@@ -147,9 +147,9 @@ interface CellResult {
 function workerUrl(): URL {
   const here = new URL('./capacity-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
-  const dist = new URL('../../dist/bench/capacity-worker.js', import.meta.url);
+  const dist = new URL('../../dist/workloads/capacity-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(dist))) return dist;
-  throw new WhisperPerfError('capacity --workers: dist/bench/capacity-worker.js is missing (npm run build)', 'NATIVE_UNAVAILABLE');
+  throw new WhisperPerfError('capacity --workers: dist/workloads/capacity-worker.js is missing (npm run build)', 'NATIVE_UNAVAILABLE');
 }
 
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);

@@ -413,7 +413,7 @@ export async function profile(options: ProfileOptions): Promise<ProfileResult> {
     vg = onPath('valgrind');
     if (!vg) throw new WhisperPerfError('valgrind is not installed (Debian: `apt-get install valgrind`); or use --tool perf', 'TOOL_UNAVAILABLE');
   }
-  const child = join(packageRoot, 'dist', 'bench', 'profile-child.js');
+  const child = join(packageRoot, 'dist', 'workloads', 'profile-child.js');
   if (!existsSync(child)) throw new WhisperPerfError(`${child} is missing: run \`npm run build\` first`, 'NATIVE_UNAVAILABLE');
   const model = options.model ?? (await ensureDefaultModel({ onProgress: say }));
   if (!existsSync(model)) throw new WhisperPerfError(`model not found: ${model}`, 'MODEL_NOT_FOUND');
