@@ -5,21 +5,15 @@
  * others' same chunk.
  */
 import { median } from '../measure/stats.js';
+import type { NativeBenchOptions, StageFigures } from '../native.js';
 
 /** Stages the bench loop measures. */
 export const LOOP_STAGES = Object.freeze(['encode', 'decode', 'batchd', 'prompt'] as const);
 export type LoopStage = (typeof LOOP_STAGES)[number];
-export type StageFigures = Record<LoopStage, number>;
+export type { StageFigures };
 
-/** One `run` of the bench loop: heat-up, then the measured calls of each stage. */
-export interface ChunkSpec {
-  heat: number;
-  heatDecodes: number;
-  nEncode: number;
-  nDecode: number;
-  nBatch: number;
-  nPrompt: number;
-}
+/** One `run` of the bench loop: heat-up, then the measured calls of each stage (the addon's bench options less the threads). */
+export type ChunkSpec = Omit<NativeBenchOptions, 'threads'>;
 
 const chunk = (o: Partial<ChunkSpec>): ChunkSpec => Object.freeze({ heat: 0, heatDecodes: 0, nEncode: 0, nDecode: 0, nBatch: 0, nPrompt: 0, ...o });
 
@@ -105,12 +99,12 @@ export function accumulateChunks(parts: readonly { spec: ChunkSpec; r: ChunkResu
     }
     measuredCpuMs += r.measuredCpuMs;
   }
-  const per = (t: StageFigures) => Object.fromEntries(LOOP_STAGES.map((s) => [s, runs[s] > 0 ? t[s] / runs[s] : 0])) as StageFigures;
-  const med = (xs: number[]) => (xs.length === 0 ? 0 : median(xs));
+  const byStage = (f: (s: LoopStage) => number): StageFigures => ({ encode: f('encode'), decode: f('decode'), batchd: f('batchd'), prompt: f('prompt') });
+  const per = (t: StageFigures) => byStage((s) => (runs[s] > 0 ? t[s] / runs[s] : 0));
   return {
     runs,
     wallPerRunMs: per(wall),
-    chunkMedianMs: Object.fromEntries(LOOP_STAGES.map((s) => [s, med(perChunk[s])])) as StageFigures,
+    chunkMedianMs: byStage((s) => (perChunk[s].length === 0 ? 0 : median(perChunk[s]))),
     chunkWallMs: perChunk,
     perRunMs: per(own),
     wallTotalMs: wall,
