@@ -314,6 +314,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     let tries = 0;
     for (;;) {
       const procs = new Map<string, SideProcess>();
+      let failed = true;
       try {
         for (const s of order) procs.set(s.name, await start(s));
         for (const s of order) await procs.get(s.name)!.command(runCommand(HEAT));
@@ -327,6 +328,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
         const rec: BlockRecord = { order: order.map((s) => s.name), sides: {} };
         for (const s of specs) rec.sides[s.name] = { ...accumulateChunks(parts.get(s.name)!), loadMs: procs.get(s.name)!.ready.loadMs };
         blocks.push(rec);
+        failed = false;
         break;
       } catch (e) {
         discarded++;
@@ -335,8 +337,9 @@ export async function ab(options: AbOptions): Promise<AbResult> {
           throw new WhisperPerfError(`ab: block ${b + 1} failed ${tries} times, the last: ${(e as Error).message}`, 'AB_FAILED', { cause: e });
         }
       } finally {
+        // a block that failed may have left a side busy: those are killed; the others quit
         for (const p of procs.values()) {
-          p.kill();
+          if (failed) p.kill();
           await p.stop();
         }
       }

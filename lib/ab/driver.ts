@@ -23,6 +23,8 @@ export class SideProcess {
   private constructor(side: string, cmd: string, args: string[], env: NodeJS.ProcessEnv) {
     this.side = side;
     this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    // a write to a side that has just exited fails with EPIPE: the exit is what reports it (next())
+    this.child.stdin.on('error', () => {});
     this.child.stderr.setEncoding('utf8').on('data', (t: string) => {
       // keep the tail only: a long run's log must not grow without bound
       this.stderr = (this.stderr + t).slice(-8192);
