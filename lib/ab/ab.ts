@@ -14,7 +14,7 @@
  */
 import { resolve } from 'node:path';
 
-import { blockRatio, median, type BlockRatio } from '../measure/stats.js';
+import { median, unitsRatio, type BlockRatio } from '../measure/stats.js';
 import { resolveBuilds } from '../workloads/builds.js';
 import { WhisperPerfError } from '../errors.js';
 import { ensureDefaultModel } from '../models/default.js';
@@ -58,6 +58,12 @@ export interface AbOptions {
   stages?: LoopStage[];
   /** every side's malloc with transparent huge pages (default true; see bench:parity) */
   hugepages?: boolean;
+  /**
+   * three sides or more: after each unit (once minBlocks ran), a side whose interval shows it slower
+   * than another on a gated stage by more than the margin stops running; the survivors get the
+   * blocks (the baseline always runs)
+   */
+  race?: boolean;
   onProgress?: (p: AbProgress) => void;
   signal?: AbortSignal;
 }
@@ -101,6 +107,8 @@ export interface AbSideInfo {
 
 export interface AbComparison {
   side: string;
+  /** set when racing stopped this side: after which block, and the side and stage it lost on */
+  dropped?: { afterBlock: number; slowerThan: string; stage: LoopStage; ratio: BlockRatio };
   stages: AbStage[];
   /** process CPU time per round, side/base */
   cpu: BlockRatio;
@@ -114,7 +122,9 @@ export interface AbResult {
   elapsedS: number;
   sides: AbSideInfo[];
   blocks: number;
+  /** sides per unit at the start (racing makes later units smaller) */
   unitSize: number;
+  /** the most units any side shares with the baseline */
   units: number;
   /** blocks started again after a side failed in them */
   discardedBlocks: number;
@@ -155,33 +165,86 @@ interface BlockRecord {
   sides: Record<string, SideBlock & { loadMs: number }>;
 }
 
-/** Compares every side with the first over the blocks so far. */
+/**
+ * One pair's units: consecutive blocks that ran the same sides form a segment; in a segment of k
+ * sides, k consecutive blocks are a unit (every side in every start position once); each unit
+ * gives the mean ln(a/b) of its blocks. Segments change only when racing stops a side.
+ */
+export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, fig: (rec: BlockRecord, side: string) => number): { logs: number[]; blocks: number } {
+  const logs: number[] = [];
+  let used = 0;
+  let i = 0;
+  while (i < blocks.length) {
+    const key = [...blocks[i].order].sort().join('\u0000');
+    let j = i;
+    while (j < blocks.length && [...blocks[j].order].sort().join('\u0000') === key) j++;
+    const k = blocks[i].order.length;
+    if (blocks[i].order.includes(a) && blocks[i].order.includes(b)) {
+      for (let u = i; u + k <= j; u += k) {
+        let sum = 0;
+        for (let x = u; x < u + k; x++) sum += Math.log(fig(blocks[x], a) / fig(blocks[x], b));
+        logs.push(sum / k);
+        used += k;
+      }
+    }
+    i = j;
+  }
+  return { logs, blocks: used };
+}
+
+const figOf = (stage: LoopStage | 'load') => (rec: BlockRecord, side: string) =>
+  stage === 'load' ? rec.sides[side].loadMs : rec.sides[side].chunkMedianMs[stage];
+
+function pairRatio(blocks: readonly BlockRecord[], a: string, b: string, fig: (rec: BlockRecord, side: string) => number): BlockRatio | undefined {
+  const u = pairUnits(blocks, a, b, fig);
+  return u.logs.length > 0 ? unitsRatio(u.logs, u.blocks) : undefined;
+}
+
+/** Compares every side with the first over the blocks so far (the units each pair shares). */
 export function compareAb(blocks: readonly BlockRecord[], names: readonly string[], margin: number, gated: readonly LoopStage[]): AbComparison[] {
-  const k = names.length;
-  const whole = Math.floor(blocks.length / k) * k;
-  const used = blocks.slice(0, whole);
   const base = names[0];
-  return names.slice(1).map((side) => {
-    const fig = (s: string, stage: LoopStage | 'load') => used.map((b) => (stage === 'load' ? b.sides[s].loadMs : b.sides[s].chunkMedianMs[stage]));
-    const stages: AbStage[] = (['load', ...LOOP_STAGES] as const).map((stage) => {
-      const ratio = blockRatio(fig(side, stage), fig(base, stage), k);
-      return {
+  return names.slice(1).flatMap((side) => {
+    const withBoth = blocks.filter((r) => r.order.includes(side) && r.order.includes(base));
+    const stages: AbStage[] = [];
+    for (const stage of ['load', ...LOOP_STAGES] as const) {
+      const ratio = pairRatio(blocks, side, base, figOf(stage));
+      if (!ratio) return [];
+      const figs = (s: string) => withBoth.map((r) => figOf(stage)(r, s));
+      stages.push({
         stage,
         gated: stage !== 'load' && gated.includes(stage),
-        baseMs: median(fig(base, stage)),
-        sideMs: median(fig(side, stage)),
+        baseMs: median(figs(base)),
+        sideMs: median(figs(side)),
         ratio,
         verdict: abVerdict(ratio, margin),
         detectable: detectableSlowdown(ratio, margin),
-      };
-    });
-    const cpu = blockRatio(
-      used.map((b) => b.sides[side].measuredCpuMs),
-      used.map((b) => b.sides[base].measuredCpuMs),
-      k,
-    );
-    return { side, stages, cpu, verdict: overall(stages.filter((s) => s.gated).map((s) => s.verdict)) };
+      });
+    }
+    const cpu = pairRatio(blocks, side, base, (r, s) => r.sides[s].measuredCpuMs)!;
+    return [{ side, stages, cpu, verdict: overall(stages.filter((s) => s.gated).map((s) => s.verdict)) }];
   });
+}
+
+/**
+ * Racing: a side (not the baseline) whose interval against another running side lies wholly above
+ * 1 + margin on a gated stage is slower than that side; returns the first such finding per side.
+ */
+export function raceLosers(blocks: readonly BlockRecord[], running: readonly string[], base: string, margin: number, gated: readonly LoopStage[]) {
+  const out: { side: string; slowerThan: string; stage: LoopStage; ratio: BlockRatio }[] = [];
+  for (const side of running) {
+    if (side === base) continue;
+    search: for (const other of running) {
+      if (other === side) continue;
+      for (const stage of gated) {
+        const r = pairRatio(blocks, side, other, figOf(stage));
+        if (r && r.n >= 2 && r.low > 1 + margin) {
+          out.push({ side, slowerThan: other, stage, ratio: r });
+          break search;
+        }
+      }
+    }
+  }
+  return out;
 }
 
 function overall(vs: AbVerdict[]): AbVerdict {
@@ -204,6 +267,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   if (!(budgetS >= 10 && budgetS <= 7 * 24 * 3600)) throw new WhisperPerfError(`ab: budget ${budgetS} s: from 10 s to a week`, 'USAGE');
   for (const s of gated) if (!LOOP_STAGES.includes(s)) throw new WhisperPerfError(`ab: unknown stage ${s}: ${LOOP_STAGES.join(', ')}`, 'USAGE');
   const k = options.sides.length;
+  if (options.race && k < 3) throw new WhisperPerfError('ab: --race needs three sides or more', 'USAGE');
   const minBlocks = Math.ceil((options.minBlocks ?? AB_DEFAULTS.minUnits * k) / k) * k;
   const maxBlocks = options.maxBlocks === undefined ? Infinity : Math.ceil(options.maxBlocks / k) * k;
   if (maxBlocks < 2 * k) throw new WhisperPerfError(`ab: --max-blocks ${options.maxBlocks}: at least two units (${2 * k} blocks) are needed for an interval`, 'USAGE');
@@ -281,6 +345,9 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   const elapsed = () => (performance.now() - t0) / 1000;
   const blocks: BlockRecord[] = [];
   const failures: string[] = [];
+  const dropped = new Map<string, NonNullable<AbComparison['dropped']>>();
+  let running = [...specs];
+  let segmentStart = 0; // the block where the running set last changed
   let discarded = 0;
   let turn = 0;
   let comparisons: AbComparison[] = [];
@@ -291,12 +358,21 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   while (blocks.length < maxBlocks) {
     options.signal?.throwIfAborted();
     const b = blocks.length;
-    if (b % k === 0) {
+    const n = running.length;
+    if ((b - segmentStart) % n === 0) {
       // a unit ends here: decide, or go on while the budget has room for another unit
       if (b > 0) unitSeconds = Math.max(unitSeconds, elapsed() - unitStart);
       if (b >= 2 * k) {
+        if (options.race && b >= minBlocks) {
+          const losers = raceLosers(blocks, running.map((x) => x.name), names[0], margin, gated);
+          if (losers.length > 0) {
+            for (const l of losers) dropped.set(l.side, { afterBlock: b, slowerThan: l.slowerThan, stage: l.stage, ratio: l.ratio });
+            running = running.filter((x) => !dropped.has(x.name));
+            segmentStart = b;
+          }
+        }
         comparisons = compareAb(blocks, names, margin, gated);
-        const decided = comparisons.every((c) => c.stages.every((s) => !s.gated || s.verdict !== 'inconclusive'));
+        const decided = comparisons.every((c) => dropped.has(c.side) || c.stages.every((s) => !s.gated || s.verdict !== 'inconclusive'));
         if (decided && b >= minBlocks) {
           stopped = 'decided';
           break;
@@ -310,7 +386,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
       }
       unitStart = elapsed();
     }
-    const order = sideOrder(b, specs);
+    const order = sideOrder(b - segmentStart, running);
     let tries = 0;
     for (;;) {
       const procs = new Map<string, SideProcess>();
@@ -318,15 +394,15 @@ export async function ab(options: AbOptions): Promise<AbResult> {
       try {
         for (const s of order) procs.set(s.name, await start(s));
         for (const s of order) await procs.get(s.name)!.command(runCommand(HEAT));
-        const parts = new Map<string, { spec: (typeof CHUNKS)[number]; r: ChunkResult }[]>(specs.map((s) => [s.name, []]));
+        const parts = new Map<string, { spec: (typeof CHUNKS)[number]; r: ChunkResult }[]>(running.map((s) => [s.name, []]));
         for (const spec of CHUNKS) {
-          for (const s of sideOrder(turn++, specs)) {
+          for (const s of sideOrder(turn++, running)) {
             const r = (await procs.get(s.name)!.command(runCommand(spec))) as unknown as ChunkResult;
             parts.get(s.name)!.push({ spec, r });
           }
         }
         const rec: BlockRecord = { order: order.map((s) => s.name), sides: {} };
-        for (const s of specs) rec.sides[s.name] = { ...accumulateChunks(parts.get(s.name)!), loadMs: procs.get(s.name)!.ready.loadMs };
+        for (const s of running) rec.sides[s.name] = { ...accumulateChunks(parts.get(s.name)!), loadMs: procs.get(s.name)!.ready.loadMs };
         blocks.push(rec);
         failed = false;
         break;
@@ -350,13 +426,15 @@ export async function ab(options: AbOptions): Promise<AbResult> {
       blocks: Number.isFinite(maxBlocks) ? maxBlocks : blocks.length,
       elapsedS: elapsed(),
       budgetS,
-      figures: Object.fromEntries(names.map((n) => [n, last.sides[n].chunkMedianMs])),
+      figures: Object.fromEntries(running.map((x) => [x.name, last.sides[x.name].chunkMedianMs])),
     });
   }
   if (blocks.length >= maxBlocks && stopped !== 'decided') stopped = 'max-blocks';
   if (blocks.length < 2 * k) throw new WhisperPerfError(`ab: only ${blocks.length} blocks ran: an interval needs two units (${2 * k} blocks)`, 'AB_FAILED');
-  comparisons = compareAb(blocks, names, margin, gated);
-  const verdict = overall(comparisons.map((c) => c.verdict));
+  comparisons = compareAb(blocks, names, margin, gated).map((c) => (dropped.has(c.side) ? { ...c, dropped: dropped.get(c.side) } : c));
+  // a side racing stopped was shown slower than another side, not necessarily than the baseline:
+  // the verdict is the baseline comparisons' of the sides that ran to the end, and of the dropped ones
+  const verdict = overall(comparisons.filter((c) => !c.dropped || c.verdict === 'slower').map((c) => c.verdict));
   return {
     model,
     margin,
@@ -365,7 +443,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     sides,
     blocks: blocks.length,
     unitSize: k,
-    units: Math.floor(blocks.length / k),
+    units: comparisons.length ? Math.max(...comparisons.map((c) => c.stages[0].ratio.n)) : 0,
     discardedBlocks: discarded,
     failures,
     comparisons,

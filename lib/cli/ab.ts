@@ -39,6 +39,8 @@ options:
       --min-blocks N     blocks before a verdict may stop the run (default 6 units)
       --max-blocks N     blocks at most (default: as the budget allows)
       --no-hugepages     leave malloc as it is (default: transparent huge pages on every side)
+      --race             three sides or more: a side shown slower than another (by more than the
+                         margin, on a gated stage) stops running and the others get its blocks
       --calibrate        measure this gate: --runs A/A runs (the side against itself) and as many
                          A/A' runs (against itself with --inject slowdown injected into every
                          measured call); prints the false-alarm and detection rates
@@ -111,6 +113,7 @@ export function abMarkdown(r: AbResult): string {
   const base = r.sides[0].name;
   for (const c of r.comparisons) {
     out.push('', `**${c.side} / ${base}**: ${ICON[c.verdict]}`, '');
+    if (c.dropped) out.push(`Stopped by the race after block ${c.dropped.afterBlock}: slower than ${c.dropped.slowerThan} on ${c.dropped.stage}, ${ratioText(c.dropped.ratio)}.`, '');
     out.push(`| stage | ${base} | ${c.side} | ${c.side}/${base} [95% CI] | verdict | smallest detectable slowdown | gated |`);
     out.push('| --- | ---: | ---: | --- | --- | ---: | --- |');
     for (const s of c.stages) {
@@ -151,6 +154,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     'min-blocks': { type: 'string' },
     'max-blocks': { type: 'string' },
     'no-hugepages': { type: 'boolean' },
+    race: { type: 'boolean' },
     calibrate: { type: 'boolean' },
     runs: { type: 'string' },
     inject: { type: 'string' },
@@ -182,6 +186,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     minBlocks: int('--min-blocks', values['min-blocks'], 1, 100000),
     maxBlocks: int('--max-blocks', values['max-blocks'], 1, 100000),
     hugepages: !values['no-hugepages'],
+    race: values.race === true,
   };
   const bar = progressSink();
   try {

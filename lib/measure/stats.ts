@@ -405,11 +405,20 @@ export function blockRatio(a: readonly number[], b: readonly number[], unitSize:
     units.push(sum / unitSize);
   }
   if (units.length === 0) throw invalidArgument('blocks', a.length, `at least one whole unit of ${unitSize}`);
-  const n = units.length;
-  const mean = units.reduce((x, y) => x + y, 0) / n;
-  const sdLog = n > 1 ? Math.sqrt(units.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1)) : 0;
+  return unitsRatio(units, units.length * unitSize);
+}
+
+/**
+ * The ratio over units from each unit's mean ln(a/b) (see blockRatio): exp(mean), 95% Student-t
+ * interval with units − 1 degrees of freedom; `blocks` is how many blocks the units hold.
+ */
+export function unitsRatio(unitLogs: readonly number[], blocks: number): BlockRatio {
+  const n = unitLogs.length;
+  if (n === 0) throw invalidArgument('units', n, 'at least one unit');
+  const mean = unitLogs.reduce((x, y) => x + y, 0) / n;
+  const sdLog = n > 1 ? Math.sqrt(unitLogs.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1)) : 0;
   const half = n > 1 ? (tQuantile975(n - 1) * sdLog) / Math.sqrt(n) : 0;
-  return { ratio: Math.exp(mean), low: Math.exp(mean - half), high: Math.exp(mean + half), n, blocks: n * unitSize, sdLog, method: 'block-t' };
+  return { ratio: Math.exp(mean), low: Math.exp(mean - half), high: Math.exp(mean + half), n, blocks, sdLog, method: 'block-t' };
 }
 
 export function scaling(rows: readonly { threads: number; median: number }[]): Scaling {

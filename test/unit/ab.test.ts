@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { abVerdict, compareAb, detectableSlowdown } from '../../lib/ab/ab.js';
+import { abVerdict, compareAb, detectableSlowdown, pairUnits, raceLosers } from '../../lib/ab/ab.js';
 import { wilson } from '../../lib/ab/calibrate.js';
 import { accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type SideBlock } from '../../lib/ab/chunks.js';
 import type { BlockRatio } from '../../lib/measure/stats.js';
@@ -88,6 +88,49 @@ describe('ab: the interleaved workload', () => {
     const dec = c.stages.find((s) => s.stage === 'decode')!;
     expect(dec.verdict).toBe('same');
     expect(c.stages.find((s) => s.stage === 'prompt')!.gated).toBe(false);
+    expect(c.verdict).toBe('slower');
+  });
+});
+
+describe('ab: racing', () => {
+  const side = (encode: number): SideBlock & { loadMs: number } => ({
+    runs: { encode: 1, decode: 128, batchd: 80, prompt: 2048 },
+    wallPerRunMs: { encode, decode: 3, batchd: 2, prompt: 1 },
+    chunkMedianMs: { encode, decode: 3, batchd: 2, prompt: 1 },
+    chunkWallMs: { encode: [encode], decode: [3], batchd: [2], prompt: [1] },
+    perRunMs: { encode, decode: 3, batchd: 2, prompt: 1 },
+    wallTotalMs: { encode, decode: 384, batchd: 160, prompt: 2048 },
+    measuredCpuMs: 1000,
+    wallMs: 1000,
+    loadMs: 100,
+  });
+  const drift = (i: number) => 1 + 0.02 * Math.sin(i * 1.7);
+  // 6 blocks of three sides (2 units), then c is stopped and 4 blocks of two sides (2 units)
+  const blocks = [
+    ...Array.from({ length: 6 }, (_, i) => ({ order: ['a', 'b', 'c'], sides: { a: side(500 * drift(i)), b: side(502 * drift(i)), c: side(600 * drift(i)) } })),
+    ...Array.from({ length: 4 }, (_, i) => ({ order: ['a', 'b'], sides: { a: side(500 * drift(i + 6)), b: side(502 * drift(i + 6)) } })),
+  ];
+
+  it('units follow the segments: 3-side units while three ran, 2-side units after', () => {
+    const fig = (r: (typeof blocks)[number], s: string) => (r.sides as Record<string, SideBlock>)[s].chunkMedianMs.encode;
+    expect(pairUnits(blocks, 'b', 'a', fig)).toMatchObject({ blocks: 10 });
+    expect(pairUnits(blocks, 'b', 'a', fig).logs).toHaveLength(4);
+    expect(pairUnits(blocks, 'c', 'a', fig).logs).toHaveLength(2);
+    expect(pairUnits(blocks, 'c', 'a', fig).blocks).toBe(6);
+  });
+
+  it('a side 20% slower than another is a loser; the baseline never is', () => {
+    const losers = raceLosers(blocks.slice(0, 6), ['a', 'b', 'c'], 'a', 0.03, ['encode']);
+    expect(losers.map((l) => [l.side, l.stage])).toEqual([['c', 'encode']]);
+    expect(losers[0].ratio.ratio).toBeCloseTo(1.2, 2);
+    // the baseline slower than the others is kept running
+    expect(raceLosers(blocks.slice(0, 6), ['c', 'a', 'b'], 'c', 0.03, ['encode'])).toEqual([]);
+  });
+
+  it('compareAb over segments: b against a on all 10 blocks, c on its 6', () => {
+    const [b, c] = compareAb(blocks, ['a', 'b', 'c'], 0.03, ['encode']);
+    expect(b.stages.find((s) => s.stage === 'encode')!.ratio).toMatchObject({ n: 4, blocks: 10 });
+    expect(c.stages.find((s) => s.stage === 'encode')!.ratio).toMatchObject({ n: 2, blocks: 6 });
     expect(c.verdict).toBe('slower');
   });
 });
