@@ -48,10 +48,10 @@ export function requireMultipart(header) {
  * to disk), the fields as strings (`timestamp_granularities[]` as a list). Rejects with the
  * signal's reason when it fires, and turns every parser failure into a 4xx ServiceError.
  * @param {import('fastify').FastifyRequest} request
- * @param {{ signal: AbortSignal, maxFieldBytes: number }} o
+ * @param {{ signal: AbortSignal, maxFieldBytes: number, maxFileBytes: number }} o
  * @returns {Promise<{ file: { bytes: Buffer, filename: string, mimetype: string } | null, fields: Record<string, string | string[]> }>}
  */
-export async function readForm(request, { signal, maxFieldBytes }) {
+export async function readForm(request, { signal, maxFieldBytes, maxFileBytes }) {
   /** @type {Record<string, string | string[]>} */
   const fields = Object.create(null);
   let file = null;
@@ -64,8 +64,9 @@ export async function readForm(request, { signal, maxFieldBytes }) {
       }
       if (part.fieldnameTruncated) throw badField(null, 'a field name is over 100 bytes');
       const name = part.fieldname.endsWith('[]') ? part.fieldname.slice(0, -2) : part.fieldname;
-      if (part.valueTruncated) throw badField(name, `the field ${JSON.stringify(name)} is over ${maxFieldBytes} bytes`, 413, 'FIELD_TOO_LARGE');
+      // a part without a filename is a field to the parser, however large its bytes
       if (name === 'file') throw badField('file', 'the "file" part has no filename: send the audio as a file part (Content-Disposition: form-data; name="file"; filename="…")');
+      if (part.valueTruncated) throw badField(name, `the field ${JSON.stringify(name)} is over ${maxFieldBytes} bytes`, 413, 'FIELD_TOO_LARGE');
       if (!KNOWN_FIELDS.has(name)) throw badField(name, `unknown field ${JSON.stringify(name)}`);
       const value = String(part.value);
       if (name === 'timestamp_granularities' || name === 'include') {
@@ -87,7 +88,7 @@ export async function readForm(request, { signal, maxFieldBytes }) {
   } catch (e) {
     reading.catch(() => {}); // what the parser says after an abort is of no interest
     if (signal.aborted) throw signal.reason;
-    throw formError(e);
+    throw formError(e, maxFileBytes);
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
@@ -95,11 +96,11 @@ export async function readForm(request, { signal, maxFieldBytes }) {
 }
 
 /** A multipart parser's failure as the service's 4xx. */
-function formError(e) {
+function formError(e, maxFileBytes) {
   if (e instanceof ServiceError) return e;
   switch (e?.code) {
     case 'FST_REQ_FILE_TOO_LARGE':
-      return badField('file', `the file is over the limit of ${e.limit ?? 'the configured'} bytes`, 413, 'PAYLOAD_TOO_LARGE');
+      return badField('file', `the file is over the limit of ${maxFileBytes} bytes`, 413, 'PAYLOAD_TOO_LARGE');
     case 'FST_FILES_LIMIT':
       return badField('file', 'more than one file part: send one file per request', 400, 'TOO_MANY_FILES');
     case 'FST_FIELDS_LIMIT':

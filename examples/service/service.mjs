@@ -271,7 +271,7 @@ export async function createService(options = {}) {
         request.raw.on('data', count);
         let form;
         try {
-          form = await readForm(request, { signal: ac.signal, maxFieldBytes: o.maxFieldBytes });
+          form = await readForm(request, { signal: ac.signal, maxFieldBytes: o.maxFieldBytes, maxFileBytes: o.maxBodyBytes });
         } finally {
           request.raw.off('data', count);
         }
