@@ -229,9 +229,10 @@ export async function createService(options = {}) {
       const declared = Number(request.headers['content-length']);
       if (declared > o.maxBodyBytes) throw tooLarge(declared);
     },
-  }, (request) =>
+  }, (request, reply) =>
     handle(request, async (ac, t0) => {
       const { tr, audio, decodeMs, waitMs } = await run(request.body, request.headers['content-type'], ac, t0, {});
+      reply.header('server-timing', serverTiming(decodeMs, waitMs, tr.ms));
       return {
         text: tr.text,
         segments: tr.segments.map((s) => ({ start: s.start, end: s.end, text: s.text })),
@@ -281,9 +282,9 @@ export async function createService(options = {}) {
         if (q.language !== undefined) overrides.language = q.language;
         if (q.prompt !== undefined && q.prompt !== '') overrides.initialPrompt = q.prompt;
         // the file's bytes say what it is (the part's own Content-Type is often a guess)
-        const { tr } = await run(form.file.bytes, undefined, ac, t0, overrides);
+        const { tr, decodeMs, waitMs } = await run(form.file.bytes, undefined, ac, t0, overrides);
         const out = formatTranscription(tr, q, temperature);
-        reply.header('openai-model', q.model).type(out.type);
+        reply.header('openai-model', q.model).header('server-timing', serverTiming(decodeMs, waitMs, tr.ms)).type(out.type);
         return out.body;
       });
     scope.post('/v1/audio/transcriptions', route, openai);
@@ -415,6 +416,11 @@ function abortReason(signal) {
 }
 
 const round = (v, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
+
+/** A Server-Timing header with the time split of a transcription, ms (decode, queue wait, whisper.cpp). */
+function serverTiming(decodeMs, waitMs, whisperMs) {
+  return `decode;dur=${round(decodeMs)}, wait;dur=${round(waitMs)}, whisper;dur=${round(whisperMs)}`;
+}
 
 /** Resolves when `done()` is true, or after `ms` (checks every 20 ms). */
 async function waitFor(done, ms) {

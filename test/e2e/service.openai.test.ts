@@ -4,7 +4,7 @@
 // hostile forms of payloads.mjs, each with the OpenAI-shaped error it must get; load shedding.
 // Transcripts of the synthetic tiny.en are meaningless: shapes, types and statuses are asserted,
 // never the words.
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -361,4 +361,35 @@ describe('service: load shedding under pressure', () => {
       await svc.service.close({ graceMs: 0 });
     }
   });
+});
+
+describe('service: the load test in multipart mode (child processes)', () => {
+  it('--route multipart: no 5xx, no crash, every hostile form a 4xx with a code, the server-side time split read from Server-Timing', async () => {
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, [join('examples', 'service', 'load.mjs'), '--route', 'multipart', '--quick', '--duration', '3', '--json', '--model', tiny], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.stderr.on('data', (d) => (stderr += d));
+      const killer = setTimeout(() => p.kill('SIGKILL'), 100_000);
+      p.on('close', (code) => {
+        clearTimeout(killer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.config.route).toBe('multipart');
+    expect(report.crashes).toBe(0);
+    expect(report.serverErrors).toBe(0);
+    expect(report.problems).toEqual([]);
+    expect(report.hostile.count).toBeGreaterThan(20);
+    expect(report.hostile.answered4xxWithCode).toBe(report.hostile.count);
+    expect(report.valid.count).toBeGreaterThan(0);
+    expect(report.valid.whisperP50Ms).toBeGreaterThan(0);
+    expect(report.shutdown).toEqual({ code: 0, signal: null });
+    for (const s of ['form-two-file-parts', 'form-huge-field', 'form-boundary-never-closed', 'form-file-not-audio', 'oversize-chunked', 'hangup-mid-upload', 'stalled-client']) {
+      expect(report.byScenario[s]?.count, s).toBeGreaterThan(0);
+    }
+  }, 120_000);
 });
