@@ -258,7 +258,7 @@ function rng(seed) {
 
 /**
  * Drives the server with `connections` clients for `durationS` (at most `maxRequests` requests).
- * Every scenario runs once first, then they are drawn by weight.
+ * Every scenario runs once first (even past the deadline), then they are drawn by weight.
  */
 export async function drive({ url, port, durationS, connections, maxRequests, limits, route = 'raw', seed = 42, onProgress }) {
   const list = scenarios(limits, route);
@@ -276,7 +276,9 @@ export async function drive({ url, port, durationS, connections, maxRequests, li
   const t0 = performance.now();
   const deadline = t0 + durationS * 1000;
   const worker = async () => {
-    while (performance.now() < deadline && issued < maxRequests) {
+    // every scenario once even past the deadline (a loaded machine must not drop the last ones),
+    // then drawn by weight until the deadline; never more than maxRequests
+    while ((performance.now() < deadline || issued < list.length) && issued < maxRequests) {
       const s = issued < list.length ? list[issued] : pick();
       issued++;
       const r = await s.run(ctx);
