@@ -330,8 +330,9 @@ describe('service: the official openai client', () => {
 
 describe('service: load shedding under pressure', () => {
   it('over a memory limit, transcription routes answer 503 OVERLOADED with Retry-After; /health and /metrics still answer', async () => {
-    // an RSS limit of 1 byte: always over it once sampled
-    const svc = await start({ maxRssBytes: 1, pressureSampleMs: 20 });
+    // an RSS limit of 1 byte: always over it once sampled. The event-loop check is off: sampled this
+    // often, an interval can hold no delay sample at all, which under-pressure reads as a blocked loop
+    const svc = await start({ maxRssBytes: 1, maxEventLoopDelayMs: 0, pressureSampleMs: 50 });
     try {
       await new Promise((r) => setTimeout(r, 200));
       const client = new OpenAI({ apiKey: 'x', baseURL: `${svc.url}/v1`, maxRetries: 0 });
@@ -352,7 +353,7 @@ describe('service: load shedding under pressure', () => {
   });
 
   it('under the limits nothing is shed (the same request with a limit far above the RSS)', async () => {
-    const svc = await start({ maxRssBytes: 64 * 1024 ** 3, pressureSampleMs: 20 });
+    const svc = await start({ maxRssBytes: 64 * 1024 ** 3, maxEventLoopDelayMs: 0, pressureSampleMs: 50 });
     try {
       await new Promise((r) => setTimeout(r, 200));
       const r: Answer = await send(svc.url, { body: wav(1), type: 'audio/wav' });
