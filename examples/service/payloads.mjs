@@ -2,6 +2,8 @@
 // and WAV encoder, and hostile uploads (malformed WAV, lying headers, non-audio, wrong types).
 import { encodeWav, testSignal } from 'whisper-perf/audio';
 
+import { classifyUpload, pcmAsWav } from './audio.mjs';
+
 /** A WAV of the speech-like test signal: `seconds` at `rate` Hz, `channels` channels, 16-bit. */
 export function wav(seconds, { rate = 16000, channels = 1, seed = 1 } = {}) {
   const mono = testSignal(seconds, seed);
@@ -122,11 +124,22 @@ export function multipartUploads({ maxBodyBytes, maxFieldBytes }) {
   const V1 = '/v1/audio/transcriptions';
   const ok = (name, parts, path = V1) => ({ name, path, body: formBody(parts), type: FORM_TYPE, expect: 'ok' });
   const bad = (name, body, status, code, param = null, type = FORM_TYPE) => ({ name, path: V1, body, type, expect: 'reject', status, code, param });
+  // the valid forms carry the very audio of uploads()' valid bodies (raw PCM as the WAV file a
+  // client would send), so a load test of each route transcribes the same audio
+  const same = Object.fromEntries(uploads().filter((u) => u.expect === 'ok').map((u) => {
+    const kind = classifyUpload(u.type);
+    return [u.name, kind.kind === 'pcm' ? pcmAsWav(u.body, kind) : u.body];
+  }));
+  const format = (value) => ({ name: 'response_format', value });
   return [
-    ok('form-json', [file(), model]),
-    ok('form-verbose-words', [file(), model, { name: 'response_format', value: 'verbose_json' }, { name: 'timestamp_granularities[]', value: 'word' }]),
-    ok('form-srt-fields-first', [model, { name: 'response_format', value: 'srt' }, { name: 'language', value: 'en' }, { name: 'temperature', value: '0' }, file()]),
-    ok('form-inference', [file(audio, 'a.wav'), { name: 'response_format', value: 'json' }], '/inference'),
+    ok('form-json', [file(same['wav-16k-1s']), model]),
+    ok('form-verbose-words', [file(same['wav-16k-2s']), model, format('verbose_json'), { name: 'timestamp_granularities[]', value: 'word' }]),
+    ok('form-srt-fields-first', [model, format('srt'), { name: 'language', value: 'en' }, { name: 'temperature', value: '0' }, file(same['wav-44k-stereo'])]),
+    ok('form-text-no-part-type', [{ name: 'file', filename: 'speech', data: same['wav-no-type'] }, model, format('text')]),
+    ok('form-vtt-from-l16', [file(same['pcm-l16']), model, format('vtt')]),
+    ok('form-inference', [file(same['pcm-f32'], 'a.wav'), format('json')], '/inference'),
+    ok('form-wav-cut-in-data', [file(same['wav-cut-in-data']), model, format('verbose_json')]),
+    ok('form-wav-data-size-lies', [file(same['wav-data-size-lies']), model]),
     bad('form-no-file-part', formBody([model]), 400, 'INVALID_FIELD', 'file'),
     bad('form-two-file-parts', formBody([file(), file(wav(1, { seed: 22 }), 'two.wav')]), 400, 'TOO_MANY_FILES', 'file'),
     bad('form-huge-field', formBody([file(), { name: 'prompt', value: 'x'.repeat(maxFieldBytes + 1000) }]), 413, 'FIELD_TOO_LARGE', 'prompt'),

@@ -47,6 +47,9 @@ import { errorBody, formatTranscription, formLimits, readForm, requireMultipart,
 /** Routes refused under pressure; /health and /metrics still answer, to tell what is going on. */
 const SHEDDABLE = new Set(['/transcribe', '/v1/audio/transcriptions', '/inference']);
 
+/** 5xx answers that shed load rather than report a failure (not logged as server errors). */
+const SHEDDING = new Set(['QUEUE_FULL', 'SHUTTING_DOWN', 'TIMEOUT', 'OVERLOADED']);
+
 /** Room for a form's part heads and fields around its file, in a multipart request's Content-Length. */
 const FORM_OVERHEAD_BYTES = 64 * 1024;
 
@@ -180,7 +183,7 @@ export async function createService(options = {}) {
 
   app.setErrorHandler((err, request, reply) => {
     const { status, code, message, headers, param } = toHttpError(err, request.abort?.signal);
-    if (status >= 500 && code !== 'QUEUE_FULL' && code !== 'SHUTTING_DOWN' && code !== 'TIMEOUT') request.log.error({ err }, 'server error');
+    if (status >= 500 && !SHEDDING.has(code)) request.log.error({ err }, 'server error');
     // a client that left is counted when its connection closes
     if (code !== 'CLIENT_CLOSED') m.errors.inc({ code });
     // an answer sent before the body was read: close the connection rather than read the rest

@@ -228,6 +228,11 @@ describe('service: the official openai client', () => {
       if (u.name.includes('srt')) {
         expect(r.headers!['content-type']).toBe('application/x-subrip; charset=utf-8');
         expect(r.body).toMatch(/^(\d+\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n[^\n]+\n\n)*$/);
+      } else if (u.name.includes('vtt')) {
+        expect(r.headers!['content-type']).toBe('text/vtt; charset=utf-8');
+        expect(r.body!.startsWith('WEBVTT\n\n')).toBe(true);
+      } else if (u.name.includes('text')) {
+        expect(r.headers!['content-type']).toBe('text/plain; charset=utf-8');
       } else {
         expect(r.headers!['content-type']).toBe('application/json; charset=utf-8');
         expect(typeof JSON.parse(r.body!).text).toBe('string');
