@@ -3,7 +3,7 @@
 // the validation.
 import { loadAudio, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE } from 'whisper-perf/audio';
 
-/** An error the service answers with `status` and a JSON body `{ error: { code, message } }`. */
+/** An error the service answers with `status` and a JSON body `{ error: { message, type, param, code } }` (`param`: the form field at fault, if any). */
 export class ServiceError extends Error {
   /** @param {number} status @param {string} code @param {string} message @param {Record<string, string>} [headers] */
   constructor(status, code, message, headers = {}) {
@@ -63,7 +63,7 @@ export function classifyUpload(header) {
   }
   // no Content-Type at all: the bytes say what they are
   if (type === '' || type.startsWith('audio/') || FILE_TYPES.has(type)) return { kind: 'file' };
-  const hint = type === 'multipart/form-data' ? ' (send the file itself as the request body, not a form)' : '';
+  const hint = type === 'multipart/form-data' ? ' (send the file itself as the request body, or the form to POST /v1/audio/transcriptions)' : '';
   throw unsupported(`Content-Type ${JSON.stringify(type)} is not audio${hint}; accepted: ${ACCEPTED_TYPES}`);
 }
 

@@ -3,9 +3,11 @@
 // RSS measured is the server's), drives it with concurrent clients sending a mix of valid audio and
 // hostile uploads (malformed WAV, lying headers, non-audio, empty, huge headers, oversize bodies,
 // clients that vanish mid-upload or mid-transcription, slow clients), samples the server's RSS,
-// then shuts it down with SIGTERM and checks it exits 0.
+// then shuts it down with SIGTERM and checks it exits 0. `--route multipart` sends OpenAI-style
+// forms to POST /v1/audio/transcriptions instead (valid forms and the hostile ones of payloads.mjs);
+// `--route both` runs the two, each on a fresh server, and prints them side by side.
 //
-//   node examples/service/load.mjs [--duration 10] [--connections 4] [--quick] [--json]
+//   node examples/service/load.mjs [--route raw|multipart|both] [--duration 10] [--connections 4] [--quick] [--json]
 //
 // Progress on stderr; the report on stdout (markdown, or JSON with --json). Exit code 1 when a check
 // fails: a 5xx, a crash, a hostile upload answered without a 4xx and a code, a valid one refused.
@@ -20,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { percentile } from 'whisper-perf/stats';
 
 import { parseMetrics } from './metrics.mjs';
-import { uploads, wav } from './payloads.mjs';
+import { BOUNDARY, formBody, FORM_TYPE, multipartUploads, uploads, wav } from './payloads.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const MiB = 1024 * 1024;
@@ -163,36 +165,63 @@ function pieces(buf, n) {
 /**
  * The scenarios: `{ name, expect, weight, run(ctx) }`. expect: 'ok' (200), 'reject' (4xx with a
  * code), 'hangup' (the client leaves; no answer expected, or 200 when the work was done first).
- * @param {{ maxBodyBytes: number, uploadTimeoutMs: number }} limits
+ * `route` 'raw' sends audio bodies to POST /transcribe; 'multipart' sends forms to OpenAI's
+ * POST /v1/audio/transcriptions (and /inference). Both mixes give valid requests the same total
+ * weight, so their throughputs compare.
+ * @param {{ maxBodyBytes: number, uploadTimeoutMs: number, maxFieldBytes?: number }} limits
+ * @param {'raw' | 'multipart'} [route]
  */
-export function scenarios({ maxBodyBytes, uploadTimeoutMs }) {
+export function scenarios({ maxBodyBytes, uploadTimeoutMs, maxFieldBytes = 16 * 1024 }, route = 'raw') {
+  const long = wav(3, { seed: 11 });
+  const small = wav(1, { seed: 12 });
+  if (route === 'multipart') {
+    const forms = multipartUploads({ maxBodyBytes, maxFieldBytes });
+    const valid = forms.filter((u) => u.expect === 'ok').length;
+    const list = forms.map((u) => ({
+      name: u.name,
+      expect: u.expect,
+      weight: u.expect === 'ok' ? VALID_WEIGHT / valid : 1,
+      run: (ctx) => send(ctx.url, { path: u.path, body: u.body, type: u.type, agent: ctx.agent }),
+    }));
+    const asForm = (audio) => formBody([{ name: 'file', filename: 'speech.wav', type: 'audio/wav', data: audio }, { name: 'model', value: 'whisper-1' }]);
+    // an endless form: a file part whose bytes never end
+    const opening = Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="endless.wav"\r\n\r\n`);
+    return [...list, ...socketScenarios({ path: '/v1/audio/transcriptions', type: FORM_TYPE, long: asForm(long), small: asForm(small), opening, maxBodyBytes, uploadTimeoutMs })];
+  }
+  const valid = uploads().filter((u) => u.expect === 'ok').length;
   const list = uploads().map((u) => ({
     name: u.name,
     expect: u.expect,
-    weight: u.expect === 'ok' ? 6 : 1,
+    weight: u.expect === 'ok' ? VALID_WEIGHT / valid : 1,
     run: (ctx) => send(ctx.url, { body: u.body, type: u.type, agent: ctx.agent }),
   }));
-  const long = wav(3, { seed: 11 });
-  const small = wav(1, { seed: 12 });
-  const head = (extra, length) => `POST /transcribe HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: audio/wav\r\n${extra}${length !== undefined ? `Content-Length: ${length}` : 'Transfer-Encoding: chunked'}`;
+  return [...list, ...socketScenarios({ path: '/transcribe', type: 'audio/wav', long, small, opening: Buffer.alloc(0), maxBodyBytes, uploadTimeoutMs })];
+}
+
+/** The total weight of valid requests in a mix (hostile ones weigh 1 each). */
+const VALID_WEIGHT = 48;
+
+/** Requests written by hand on a raw socket: huge heads, oversize bodies, clients that leave or stall. */
+function socketScenarios({ path, type, long, small, opening, maxBodyBytes, uploadTimeoutMs }) {
+  const head = (extra, length) => `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: ${type}\r\n${extra}${length !== undefined ? `Content-Length: ${length}` : 'Transfer-Encoding: chunked'}`;
   const chunk = (b) => Buffer.concat([Buffer.from(b.length.toString(16) + '\r\n'), b, Buffer.from('\r\n')]);
   const filler = Buffer.alloc(64 * 1024, 1);
-  list.push(
+  return [
     {
       name: 'huge-headers', expect: 'reject', weight: 1,
       run: (ctx) => rawRequest(ctx.port, { head: head(`X-Filler: ${'a'.repeat(64 * 1024)}\r\n`, 0) }),
     },
     {
       name: 'malformed-head', expect: 'reject', weight: 0.5,
-      run: (ctx) => rawRequest(ctx.port, { head: 'POST /transcribe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\nContent-Ty' }),
+      run: (ctx) => rawRequest(ctx.port, { head: `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\nContent-Ty` }),
     },
     {
       name: 'oversize-declared', expect: 'reject', weight: 1,
-      run: (ctx) => rawRequest(ctx.port, { head: head('', maxBodyBytes + 1), chunks: [filler], untilAnswer: true }),
+      run: (ctx) => rawRequest(ctx.port, { head: head('', 2 * maxBodyBytes), chunks: [filler], untilAnswer: true }),
     },
     {
       name: 'oversize-chunked', expect: 'reject', weight: 1,
-      run: (ctx) => rawRequest(ctx.port, { head: head(''), chunks: Array.from({ length: Math.ceil(maxBodyBytes / filler.length) + 4 }, () => chunk(filler)), untilAnswer: true }),
+      run: (ctx) => rawRequest(ctx.port, { head: head(''), chunks: [...(opening.length ? [chunk(opening)] : []), ...Array.from({ length: Math.ceil(maxBodyBytes / filler.length) + 4 }, () => chunk(filler))], untilAnswer: true }),
     },
     {
       name: 'hangup-mid-upload', expect: 'hangup', weight: 1,
@@ -211,8 +240,7 @@ export function scenarios({ maxBodyBytes, uploadTimeoutMs }) {
       name: 'stalled-client', expect: 'reject', weight: 0.25,
       run: (ctx) => rawRequest(ctx.port, { head: head('', small.length), chunks: [small.subarray(0, 1000)], timeoutMs: uploadTimeoutMs + 5000 }),
     },
-  );
-  return list;
+  ];
 }
 
 // --- the run ----------------------------------------------------------------------------------
@@ -230,10 +258,10 @@ function rng(seed) {
 
 /**
  * Drives the server with `connections` clients for `durationS` (at most `maxRequests` requests).
- * Every scenario runs once first, then they are drawn by weight.
+ * Every scenario runs once first (even past the deadline), then they are drawn by weight.
  */
-export async function drive({ url, port, durationS, connections, maxRequests, limits, seed = 42, onProgress }) {
-  const list = scenarios(limits);
+export async function drive({ url, port, durationS, connections, maxRequests, limits, route = 'raw', seed = 42, onProgress }) {
+  const list = scenarios(limits, route);
   const total = list.reduce((s, x) => s + x.weight, 0);
   const random = rng(seed);
   const pick = () => {
@@ -248,7 +276,9 @@ export async function drive({ url, port, durationS, connections, maxRequests, li
   const t0 = performance.now();
   const deadline = t0 + durationS * 1000;
   const worker = async () => {
-    while (performance.now() < deadline && issued < maxRequests) {
+    // every scenario once even past the deadline (a loaded machine must not drop the last ones),
+    // then drawn by weight until the deadline; never more than maxRequests
+    while ((performance.now() < deadline || issued < list.length) && issued < maxRequests) {
       const s = issued < list.length ? list[issued] : pick();
       issued++;
       const r = await s.run(ctx);
@@ -261,8 +291,8 @@ export async function drive({ url, port, durationS, connections, maxRequests, li
   return { results, elapsedS: (performance.now() - t0) / 1000 };
 }
 
-/** Shedding answers: the server is full or slow, not failing. */
-const SHED = new Set(['QUEUE_FULL', 'TIMEOUT']);
+/** Shedding answers: the server is full, slow or under pressure, not failing. */
+const SHED = new Set(['QUEUE_FULL', 'TIMEOUT', 'OVERLOADED']);
 
 /** Judges every answer and sums up the run. */
 export function summarize({ results, elapsedS }, { rss, crashed, exit, healthAfter, serverMetrics, config }) {
@@ -289,14 +319,10 @@ export function summarize({ results, elapsedS }, { rss, crashed, exit, healthAft
     else ok = r.hungUp === true || r.status === 200;
     if (r.expect === 'ok' && r.status === 200 && r.scenario !== 'slow-client') {
       latencies.push(r.ms);
-      // the server's own split of the time: waiting for a transcriber, and whisper.cpp
-      try {
-        const j = JSON.parse(r.body);
-        waits.push(j.waitMs);
-        whisper.push(j.ms);
-      } catch {
-        /* raw-socket answers carry no body here */
-      }
+      // the server's own split of the time (its Server-Timing header): waiting for a transcriber, and whisper.cpp
+      const t = serverTiming(r.headers?.['server-timing']);
+      if (t.wait !== undefined) waits.push(t.wait);
+      if (t.whisper !== undefined) whisper.push(t.whisper);
     }
     if (!ok && problems.length < 20) problems.push(`${r.scenario}: expected ${r.expect}, got ${r.status || r.transport || 'no answer'}${r.code ? ` ${r.code}` : ''}`);
     else if (!ok) problems.push('...');
@@ -305,6 +331,7 @@ export function summarize({ results, elapsedS }, { rss, crashed, exit, healthAft
   const hostile = results.filter((r) => r.expect === 'reject');
   const samples = rss.map((s) => s.bytes);
   const verdict = flatVerdict(samples);
+  const warm = rss.find((s) => s.t >= elapsedS / 3);
   return {
     config,
     requests: results.length,
@@ -327,6 +354,9 @@ export function summarize({ results, elapsedS }, { rss, crashed, exit, healthAft
       startMiB: samples.length ? mib(samples[0]) : null,
       peakMiB: samples.length ? mib(Math.max(...samples)) : null,
       endMiB: samples.length ? mib(samples[samples.length - 1]) : null,
+      // the first sample past a third of the run (the warm-up), and how far the end is from it
+      warmupMiB: warm ? mib(warm.bytes) : null,
+      endVsWarmupPct: warm && samples.length ? round((100 * (samples[samples.length - 1] - warm.bytes)) / warm.bytes, 1) : null,
       series: downsample(rss, 12).map((s) => ({ t: round(s.t, 1), MiB: mib(s.bytes) })),
       flat: verdict.flat,
       criterion: verdict.criterion,
@@ -334,6 +364,14 @@ export function summarize({ results, elapsedS }, { rss, crashed, exit, healthAft
     problems,
     pass: problems.length === 0 && fiveXX.length - fiveXX.filter((r) => SHED.has(r.code)).length === 0 && !crashed && exit?.code === 0 && healthAfter === 200 && verdict.flat !== false,
   };
+}
+
+/** `{ name: ms }` of a Server-Timing header (`decode;dur=1.2, wait;dur=0, whisper;dur=88.1`). */
+export function serverTiming(header) {
+  /** @type {Record<string, number>} */
+  const out = {};
+  for (const m of String(header ?? '').matchAll(/([\w-]+);dur=([\d.]+)/g)) out[m[1]] = Number(m[2]);
+  return out;
 }
 
 const FLAT_CRITERION = 'peak RSS of the last third of the run at most max(16 MiB, 5%) above the peak of the middle third (the first third is warm-up)';
@@ -368,14 +406,14 @@ export function markdown(r) {
     ['by status', Object.entries(r.byStatus).map(([k, v]) => `${k === '0' ? 'none' : k}: ${v}`).join(', ')],
     ['by error code', Object.entries(r.byCode).map(([k, v]) => `${k}: ${v}`).join(', ') || '-'],
     ['5xx server errors (must be 0)', r.serverErrors],
-    ['5xx load shedding (QUEUE_FULL, TIMEOUT)', r.shed],
+    ['5xx load shedding (QUEUE_FULL, TIMEOUT, OVERLOADED)', r.shed],
     ['hostile answered 4xx with a code', `${r.hostile.answered4xxWithCode} / ${r.hostile.count}`],
     ['crashes (must be 0)', r.crashes],
     ['clients that left before the answer (server count)', r.clientsGone ?? '-'],
     ['native calls aborted (by reason)', r.abortedNative ? Object.entries(r.abortedNative).map(([k, v]) => `${k}: ${v}`).join(', ') || '0' : '-'],
     ['health after the run', r.healthAfter],
     ['SIGTERM shutdown', r.shutdown ? `exit ${r.shutdown.code ?? r.shutdown.signal}` : '-'],
-    ['RSS start / peak / end', `${r.rss.startMiB} / ${r.rss.peakMiB} / ${r.rss.endMiB} MiB`],
+    ['RSS start / after warm-up / peak / end', `${r.rss.startMiB} / ${r.rss.warmupMiB} / ${r.rss.peakMiB} / ${r.rss.endMiB} MiB (end ${r.rss.endVsWarmupPct ?? '-'} % from warm-up)`],
     ['RSS series (MiB)', r.rss.series.map((s) => `${s.t}s:${s.MiB}`).join(' ')],
     ['RSS flat', `${r.rss.flat === null ? 'not judged' : r.rss.flat ? 'yes' : 'NO'} (${r.rss.criterion})`],
     ['verdict', r.pass ? 'PASS' : 'FAIL'],
@@ -389,10 +427,13 @@ export function markdown(r) {
 
 // --- command line -----------------------------------------------------------------------------
 
+const USAGE = 'usage: node examples/service/load.mjs [--route raw|multipart|both] [--duration S] [--connections N] [--max-requests N] [--quick] [--json] [--model PATH] [--threads N] [--max-concurrent N]\n';
+
 export async function main(argv = process.argv.slice(2)) {
   const { values } = parseArgs({
     args: argv,
     options: {
+      route: { type: 'string', default: 'raw' },
       duration: { type: 'string' },
       connections: { type: 'string' },
       'max-requests': { type: 'string', default: '100000' },
@@ -405,7 +446,7 @@ export async function main(argv = process.argv.slice(2)) {
     },
   });
   if (values.help) {
-    process.stdout.write('usage: node examples/service/load.mjs [--duration S] [--connections N] [--max-requests N] [--quick] [--json] [--model PATH] [--threads N] [--max-concurrent N]\n');
+    process.stdout.write(USAGE);
     return 0;
   }
   const num = (name, v, min, max) => {
@@ -413,19 +454,40 @@ export async function main(argv = process.argv.slice(2)) {
     if (!(n >= min && n <= max)) throw new Error(`--${name}: ${JSON.stringify(v)} is not a number from ${min} to ${max}`);
     return n;
   };
+  if (!['raw', 'multipart', 'both'].includes(values.route)) throw new Error(`--route: ${JSON.stringify(values.route)} is not raw, multipart or both`);
   const durationS = num('duration', values.duration ?? (values.quick ? 4 : 10), 1, 3600);
   const connections = num('connections', values.connections ?? (values.quick ? 3 : 4), 1, 64);
   const maxRequests = num('max-requests', values['max-requests'], 1, 1e7);
-  const limits = { maxBodyBytes: 1 * MiB, uploadTimeoutMs: 3000 };
+  const routes = values.route === 'both' ? ['raw', 'multipart'] : [values.route];
+  /** @type {Record<string, ReturnType<typeof summarize>>} */
+  const reports = {};
+  // one fresh server per route, one after the other
+  for (const route of routes) reports[route] = await runOnce({ route, durationS, connections, maxRequests, values });
+  const pass = Object.values(reports).every((r) => r.pass);
+  if (routes.length === 1) {
+    const r = reports[routes[0]];
+    process.stdout.write(values.json ? JSON.stringify(r, null, 2) + '\n' : markdown(r));
+  } else {
+    const ratio = reports.raw.valid.perS > 0 ? round(reports.multipart.valid.perS / reports.raw.valid.perS, 3) : null;
+    process.stdout.write(values.json ? JSON.stringify({ ...reports, validThroughputRatio: ratio, pass }, null, 2) + '\n' : sideBySide(reports, ratio));
+  }
+  log(pass ? 'PASS' : 'FAIL');
+  return pass ? 0 : 1;
+}
+
+/** One run: a fresh server in a child process, `durationS` of load on one route, SIGTERM, the report. */
+async function runOnce({ route, durationS, connections, maxRequests, values }) {
+  const limits = { maxBodyBytes: 1 * MiB, uploadTimeoutMs: 3000, maxFieldBytes: 16 * 1024 };
   // cheap transcriptions (8 tokens, a 5 s encoder context) so the load measures the service
   const serverArgs = [
     '--quiet', '--threads', values.threads, '--max-concurrent', values['max-concurrent'],
     '--max-waiting', String(2 * connections + 4), '--timeout-ms', '30000', '--grace-ms', '5000',
     '--max-body-bytes', String(limits.maxBodyBytes), '--upload-timeout-ms', String(limits.uploadTimeoutMs),
+    '--max-field-bytes', String(limits.maxFieldBytes),
     '--max-tokens', '8', '--audio-ctx', '256', ...(values.model ? ['--model', values.model] : []),
   ];
-  const config = { durationS, connections, maxRequests, server: serverArgs.join(' ') };
-  log(`starting the server: ${serverArgs.join(' ')}`);
+  const config = { route, durationS, connections, maxRequests, server: serverArgs.join(' ') };
+  log(`${route}: starting the server: ${serverArgs.join(' ')}`);
   const server = await startServer(serverArgs);
   let crashed = false;
   let stopping = false;
@@ -435,7 +497,7 @@ export async function main(argv = process.argv.slice(2)) {
       log(`the server died during the run (${code ?? signal})\n${server.stderr().slice(-4000)}`);
     }
   });
-  log(`server ${server.url}, pid ${server.child.pid}; ${connections} clients for ${durationS} s`);
+  log(`${route}: server ${server.url}, pid ${server.child.pid}; ${connections} clients for ${durationS} s`);
 
   const rss = [];
   const t0 = performance.now();
@@ -447,13 +509,13 @@ export async function main(argv = process.argv.slice(2)) {
   const sampler = setInterval(sample, durationS <= 10 ? 500 : 1000);
   let lastReport = 0;
   const run = await drive({
-    url: server.url, port: server.port, durationS, connections, maxRequests, limits,
+    url: server.url, port: server.port, durationS, connections, maxRequests, limits, route,
     onProgress: (n) => {
       const now = performance.now();
       if (now - lastReport > 2000) {
         lastReport = now;
         const cur = rss.at(-1);
-        log(`${((now - t0) / 1000).toFixed(0)} s: ${n} requests, server RSS ${cur ? mib(cur.bytes) : '?'} MiB`);
+        log(`${route}: ${((now - t0) / 1000).toFixed(0)} s: ${n} requests, server RSS ${cur ? mib(cur.bytes) : '?'} MiB`);
       }
     },
   });
@@ -480,10 +542,37 @@ export async function main(argv = process.argv.slice(2)) {
       exit = { code: null, signal: 'timeout' };
     }
   }
-  const report = summarize(run, { rss, crashed, exit, healthAfter, serverMetrics, config });
-  process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : markdown(report));
-  log(report.pass ? 'PASS' : 'FAIL');
-  return report.pass ? 0 : 1;
+  return summarize(run, { rss, crashed, exit, healthAfter, serverMetrics, config });
+}
+
+/** Two reports (raw body and multipart) side by side, markdown. */
+export function sideBySide(reports, ratio) {
+  const cols = Object.keys(reports);
+  const row = (label, f) => `| ${label} | ${cols.map((c) => f(reports[c])).join(' | ')} |`;
+  const lines = [
+    `| figure | ${cols.map((c) => (c === 'raw' ? 'raw body: POST /transcribe' : 'multipart: POST /v1/audio/transcriptions')).join(' | ')} |`,
+    `| --- | ${cols.map(() => '---').join(' | ')} |`,
+    row('requests (answered)', (r) => `${r.requests} (${r.answered})`),
+    row('duration', (r) => `${r.durationS} s`),
+    row('throughput (answers)', (r) => `${r.throughput} req/s`),
+    row('valid transcriptions', (r) => `${r.valid.count} (${r.valid.perS}/s)`),
+    row('valid latency p50 / p99', (r) => `${r.valid.p50Ms ?? '-'} / ${r.valid.p99Ms ?? '-'} ms`),
+    row('server side p50: queue wait / whisper.cpp', (r) => `${r.valid.waitP50Ms ?? '-'} / ${r.valid.whisperP50Ms ?? '-'} ms`),
+    row('hostile answered 4xx with a code', (r) => `${r.hostile.answered4xxWithCode} / ${r.hostile.count}`),
+    row('5xx server errors (must be 0)', (r) => r.serverErrors),
+    row('5xx load shedding (QUEUE_FULL, TIMEOUT, OVERLOADED)', (r) => r.shed),
+    row('crashes (must be 0)', (r) => r.crashes),
+    row('native calls aborted (by reason)', (r) => (r.abortedNative ? Object.entries(r.abortedNative).map(([k, v]) => `${k}: ${v}`).join(', ') || '0' : '-')),
+    row('RSS start / after warm-up / peak / end', (r) => `${r.rss.startMiB} / ${r.rss.warmupMiB} / ${r.rss.peakMiB} / ${r.rss.endMiB} MiB`),
+    row('RSS end vs after warm-up', (r) => (r.rss.endVsWarmupPct === null ? '-' : `${r.rss.endVsWarmupPct > 0 ? '+' : ''}${r.rss.endVsWarmupPct} %`)),
+    row('RSS flat', (r) => (r.rss.flat === null ? 'not judged' : r.rss.flat ? 'yes' : 'NO')),
+    row('SIGTERM shutdown', (r) => (r.shutdown ? `exit ${r.shutdown.code ?? r.shutdown.signal}` : '-')),
+    row('verdict', (r) => (r.pass ? 'PASS' : 'FAIL')),
+  ];
+  let out = lines.join('\n') + '\n';
+  if (ratio !== null && ratio !== undefined) out += `\nvalid transcriptions per second, multipart / raw: ${ratio}\n`;
+  for (const c of cols) if (reports[c].problems.length) out += `\n${c} problems:\n${reports[c].problems.map((p) => `- ${p}`).join('\n')}\n`;
+  return out;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -2,6 +2,8 @@
 // and WAV encoder, and hostile uploads (malformed WAV, lying headers, non-audio, wrong types).
 import { encodeWav, testSignal } from 'whisper-perf/audio';
 
+import { classifyUpload, pcmAsWav } from './audio.mjs';
+
 /** A WAV of the speech-like test signal: `seconds` at `rate` Hz, `channels` channels, 16-bit. */
 export function wav(seconds, { rate = 16000, channels = 1, seed = 1 } = {}) {
   const mono = testSignal(seconds, seed);
@@ -83,5 +85,80 @@ export function uploads() {
     { name: 'fake-mp3', body: Buffer.concat([Buffer.from('ID3'), noiseBytes(3000, 5)]), type: 'audio/mpeg', expect: 'reject' },
     { name: 'pcm-odd-bytes', body: Buffer.alloc(1001), type: 'audio/L16; rate=16000', expect: 'reject' },
     { name: 'pcm-bad-rate', body: Buffer.alloc(1000), type: 'audio/L16; rate=abc', expect: 'reject' },
+  ];
+}
+
+/** The boundary of the forms built here. */
+export const BOUNDARY = 'wp-boundary-d41d8cd98f00b204';
+
+/**
+ * A multipart/form-data body: `parts` of `{ name, value }` (a field) or `{ name, filename?, type?,
+ * data }` (a file part; without `filename` it is what a form sends for a field). `closed: false`
+ * leaves out the closing boundary.
+ * @param {{ name: string, value?: string, filename?: string, type?: string, data?: Buffer }[]} parts
+ */
+export function formBody(parts, { boundary = BOUNDARY, closed = true } = {}) {
+  const chunks = [];
+  for (const p of parts) {
+    const disposition = `form-data; name="${p.name}"${p.filename !== undefined ? `; filename="${p.filename}"` : ''}`;
+    const type = p.type ? `Content-Type: ${p.type}\r\n` : '';
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type}\r\n`, 'latin1'));
+    chunks.push(p.data ?? Buffer.from(p.value ?? '', 'utf8'), Buffer.from('\r\n'));
+  }
+  if (closed) chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(chunks);
+}
+
+/** The Content-Type of the forms built here. */
+export const FORM_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
+
+/**
+ * Requests to POST /v1/audio/transcriptions (and /inference) as forms: `{ name, path, body, type,
+ * expect }` as uploads(), and for the hostile ones the answer expected: `status`, `code`, `param`.
+ * @param {{ maxBodyBytes: number, maxFieldBytes: number }} limits
+ */
+export function multipartUploads({ maxBodyBytes, maxFieldBytes }) {
+  const audio = wav(1, { seed: 21 });
+  const file = (data = audio, filename = 'speech.wav', type = 'audio/wav') => ({ name: 'file', filename, type, data });
+  const model = { name: 'model', value: 'whisper-1' };
+  const V1 = '/v1/audio/transcriptions';
+  const ok = (name, parts, path = V1) => ({ name, path, body: formBody(parts), type: FORM_TYPE, expect: 'ok' });
+  const bad = (name, body, status, code, param = null, type = FORM_TYPE) => ({ name, path: V1, body, type, expect: 'reject', status, code, param });
+  // the valid forms carry the very audio of uploads()' valid bodies (raw PCM as the WAV file a
+  // client would send), so a load test of each route transcribes the same audio
+  const same = Object.fromEntries(uploads().filter((u) => u.expect === 'ok').map((u) => {
+    const kind = classifyUpload(u.type);
+    return [u.name, kind.kind === 'pcm' ? pcmAsWav(u.body, kind) : u.body];
+  }));
+  const format = (value) => ({ name: 'response_format', value });
+  return [
+    ok('form-json', [file(same['wav-16k-1s']), model]),
+    ok('form-verbose-words', [file(same['wav-16k-2s']), model, format('verbose_json'), { name: 'timestamp_granularities[]', value: 'word' }]),
+    ok('form-srt-fields-first', [model, format('srt'), { name: 'language', value: 'en' }, { name: 'temperature', value: '0' }, file(same['wav-44k-stereo'])]),
+    ok('form-text-no-part-type', [{ name: 'file', filename: 'speech', data: same['wav-no-type'] }, model, format('text')]),
+    ok('form-vtt-from-l16', [file(same['pcm-l16']), model, format('vtt')]),
+    ok('form-inference', [file(same['pcm-f32'], 'a.wav'), format('json')], '/inference'),
+    ok('form-wav-cut-in-data', [file(same['wav-cut-in-data']), model, format('verbose_json')]),
+    ok('form-wav-data-size-lies', [file(same['wav-data-size-lies']), model]),
+    bad('form-no-file-part', formBody([model]), 400, 'INVALID_FIELD', 'file'),
+    bad('form-two-file-parts', formBody([file(), file(wav(1, { seed: 22 }), 'two.wav')]), 400, 'TOO_MANY_FILES', 'file'),
+    bad('form-huge-field', formBody([file(), { name: 'prompt', value: 'x'.repeat(maxFieldBytes + 1000) }]), 413, 'FIELD_TOO_LARGE', 'prompt'),
+    bad('form-file-without-filename', formBody([{ name: 'file', type: 'audio/wav', data: audio }, model]), 400, 'INVALID_FIELD', 'file'),
+    bad('form-boundary-never-closed', formBody([file(), model], { closed: false }), 400, 'MULTIPART_INVALID'),
+    bad('form-file-not-audio', formBody([file(noiseBytes(4096, 77), 'speech.wav'), model]), 400, 'AUDIO_INVALID'),
+    bad('form-file-text', formBody([file(Buffer.from('hello, this is text\n'), 'notes.txt', 'text/plain'), model]), 400, 'AUDIO_INVALID'),
+    bad('form-file-empty', formBody([file(Buffer.alloc(0)), model]), 400, 'AUDIO_INVALID', 'file'),
+    bad('form-file-wrong-name', formBody([{ ...file(), name: 'audio' }, model]), 400, 'INVALID_FIELD', 'audio'),
+    bad('form-unknown-field', formBody([file(), { name: 'colour', value: 'blue' }]), 400, 'INVALID_FIELD', 'colour'),
+    bad('form-bad-format', formBody([file(), { name: 'response_format', value: 'xml' }]), 400, 'INVALID_FIELD', 'response_format'),
+    bad('form-bad-temperature', formBody([file(), { name: 'temperature', value: 'hot' }]), 400, 'INVALID_FIELD', 'temperature'),
+    bad('form-bad-language', formBody([file(), { name: 'language', value: '../../etc' }]), 400, 'INVALID_FIELD', 'language'),
+    bad('form-bad-granularity', formBody([file(), { name: 'response_format', value: 'verbose_json' }, { name: 'timestamp_granularities[]', value: 'char' }]), 400, 'INVALID_FIELD', 'timestamp_granularities'),
+    bad('form-too-many-fields', formBody([file(), ...Array.from({ length: 20 }, () => model)]), 413, 'TOO_MANY_FIELDS'),
+    bad('form-proto-field', formBody([file(), { name: '__proto__', value: 'x' }]), 400, 'MULTIPART_INVALID'),
+    bad('form-file-over-limit', formBody([file(Buffer.concat([audio, Buffer.alloc(maxBodyBytes)]))]), 413, 'PAYLOAD_TOO_LARGE', 'file'),
+    bad('form-noise-body', noiseBytes(3000, 31), 400, 'MULTIPART_INVALID'),
+    bad('form-no-boundary', formBody([file()]), 400, 'MULTIPART_INVALID', null, 'multipart/form-data'),
+    bad('form-json-body', Buffer.from('{"file":"x","model":"whisper-1"}'), 415, 'UNSUPPORTED_MEDIA_TYPE', null, 'application/json'),
   ];
 }

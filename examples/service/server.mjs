@@ -21,6 +21,13 @@ const HELP = `usage: node examples/service/server.mjs [options]
   --max-audio-seconds N   longest audio (default 600) → 413 AUDIO_TOO_LONG
   --upload-timeout-ms N   time to send the whole request (default 30000) → 408 REQUEST_TIMEOUT
   --grace-ms N            shutdown: time for transcriptions in flight (default 10000)
+  --max-field-bytes N     largest form field of a multipart request (default 16384) → 413 FIELD_TOO_LARGE
+  --max-event-loop-delay-ms N   shed transcription requests (503 OVERLOADED) while the event loop
+                          lags more (default 1000; 0: off)
+  --max-event-loop-utilization X  ... while the event loop is busier than X, 0-1 (default 0: off)
+  --max-heap-bytes N      ... while the V8 heap holds more (default 0: off)
+  --max-rss-bytes N       ... while the resident set is larger (default 0: off)
+  --model-name NAME       the model name OpenAI's route answers with (default: the model file's name)
   --max-tokens N          tokens per segment (default 32; 0: no limit)
   --audio-ctx N           encoder context, 0 = full 1500 frames (default 0)
   --language CODE         (default en)
@@ -38,7 +45,13 @@ const INT_OPTIONS = {
   'max-audio-seconds': 'maxAudioSeconds',
   'upload-timeout-ms': 'uploadTimeoutMs',
   'grace-ms': 'graceMs',
+  'max-field-bytes': 'maxFieldBytes',
+  'max-event-loop-delay-ms': 'maxEventLoopDelayMs',
+  'max-heap-bytes': 'maxHeapBytes',
+  'max-rss-bytes': 'maxRssBytes',
 };
+/** options where 0 is allowed (a queue of none; a pressure check turned off) */
+const ZERO_OK = new Set(['max-waiting', 'max-event-loop-delay-ms', 'max-heap-bytes', 'max-rss-bytes']);
 
 /** Parses the command line into createService options, or throws a usage message. */
 export function parseCommandLine(argv) {
@@ -50,6 +63,8 @@ export function parseCommandLine(argv) {
       port: { type: 'string', default: process.env.PORT ?? '8080' },
       ...Object.fromEntries(Object.keys(INT_OPTIONS).map((k) => [k, { type: 'string' }])),
       'max-tokens': { type: 'string' },
+      'max-event-loop-utilization': { type: 'string' },
+      'model-name': { type: 'string' },
       'audio-ctx': { type: 'string' },
       language: { type: 'string' },
       'no-ffmpeg': { type: 'boolean', default: false },
@@ -69,7 +84,13 @@ export function parseCommandLine(argv) {
     transcribe: {},
     logger: values.quiet ? false : { level: 'info', stream: process.stderr },
   };
-  for (const [flag, key] of Object.entries(INT_OPTIONS)) if (values[flag] !== undefined) options[key] = int(flag, flag === 'max-waiting' ? 0 : 1);
+  for (const [flag, key] of Object.entries(INT_OPTIONS)) if (values[flag] !== undefined) options[key] = int(flag, ZERO_OK.has(flag) ? 0 : 1);
+  if (values['max-event-loop-utilization'] !== undefined) {
+    const v = Number(values['max-event-loop-utilization']);
+    if (!(v >= 0 && v <= 1) || values['max-event-loop-utilization'].trim() === '') throw new Error(`--max-event-loop-utilization: ${JSON.stringify(values['max-event-loop-utilization'])} is not a number from 0 to 1`);
+    options.maxEventLoopUtilization = v;
+  }
+  if (values['model-name'] !== undefined) options.modelName = values['model-name'];
   if (values['max-tokens'] !== undefined) options.transcribe.maxTokens = int('max-tokens', 0);
   if (values['audio-ctx'] !== undefined) options.transcribe.audioCtx = int('audio-ctx', 0);
   if (values.language !== undefined) options.transcribe.language = values.language;

@@ -1,16 +1,23 @@
 // whisper-perf embedded in an HTTP service (fastify): one model loaded at start, a pool of whisper
 // states over its weights (one per concurrent transcription), a bounded queue in front of them,
 // a timeout and client-disconnect cancellation that reach whisper.cpp through an AbortSignal,
-// Prometheus metrics, and a graceful shutdown. Every bad upload is a 4xx with an error code.
+// Prometheus metrics (prom-client), load shedding under memory or event-loop pressure
+// (@fastify/under-pressure), and a graceful shutdown. Two ways in: the raw audio body of
+// POST /transcribe, and OpenAI's multipart POST /v1/audio/transcriptions (also as whisper.cpp's
+// server's POST /inference). Every bad upload is a 4xx with an error code.
 import http from 'node:http';
+import { basename } from 'node:path';
 import { availableParallelism } from 'node:os';
 
+import multipart from '@fastify/multipart';
+import underPressure from '@fastify/under-pressure';
 import Fastify from 'fastify';
 import { ensureDefaultModel, loadModel, WhisperPerfError } from 'whisper-perf';
 
 import { classifyUpload, decodeUpload, ServiceError } from './audio.mjs';
 import { Limiter, QueueError } from './limiter.mjs';
-import { Counter, Gauge, Histogram, PROMETHEUS_CONTENT_TYPE, Registry } from './metrics.mjs';
+import { createMetrics } from './metrics.mjs';
+import { errorBody, formatTranscription, formLimits, readForm, requireMultipart, transcriptionRequest } from './openai.mjs';
 
 /**
  * @typedef {object} ServiceOptions
@@ -23,6 +30,13 @@ import { Counter, Gauge, Histogram, PROMETHEUS_CONTENT_TYPE, Registry } from './
  * @property {number} [maxAudioSeconds] longest audio after decoding (default 600) → 413 AUDIO_TOO_LONG
  * @property {number} [uploadTimeoutMs] time a client has to send its whole request (default 30000) → 408
  * @property {number} [maxHeaderBytes] largest request head (default 16 KiB) → 431
+ * @property {number} [maxFieldBytes] largest form field of a multipart request (default 16 KiB) → 413 FIELD_TOO_LARGE
+ * @property {number} [maxEventLoopDelayMs] shed requests (503 OVERLOADED) while the event loop lags more (default 1000; 0: off)
+ * @property {number} [maxEventLoopUtilization] ... while the event loop is busier than this (0-1; default 0: off)
+ * @property {number} [maxHeapBytes] ... while the V8 heap holds more (default 0: off)
+ * @property {number} [maxRssBytes] ... while the resident set is larger (default 0: off)
+ * @property {number} [pressureSampleMs] how often pressure is sampled (default 1000)
+ * @property {string} [modelName] the name the OpenAI route answers with when a request names none (default: the model file's name)
  * @property {number} [graceMs] shutdown: time given to transcriptions in flight before they are aborted (default 10000)
  * @property {boolean} [ffmpeg] decode non-WAV uploads with ffmpeg when installed (default true)
  * @property {boolean} [useGpu] (default false: a CPU service)
@@ -30,7 +44,14 @@ import { Counter, Gauge, Histogram, PROMETHEUS_CONTENT_TYPE, Registry } from './
  * @property {boolean | object} [logger] fastify's logger option (default false)
  */
 
-const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Routes refused under pressure; /health and /metrics still answer, to tell what is going on. */
+const SHEDDABLE = new Set(['/transcribe', '/v1/audio/transcriptions', '/inference']);
+
+/** 5xx answers that shed load rather than report a failure (not logged as server errors). */
+const SHEDDING = new Set(['QUEUE_FULL', 'SHUTTING_DOWN', 'TIMEOUT', 'OVERLOADED']);
+
+/** Room for a form's part heads and fields around its file, in a multipart request's Content-Length. */
+const FORM_OVERHEAD_BYTES = 64 * 1024;
 
 /** Defaults chosen for a service: predictable cost per request rather than best quality. */
 const TRANSCRIBE_DEFAULTS = { language: 'en', noFallback: true, maxTokens: 32 };
@@ -48,6 +69,12 @@ export async function createService(options = {}) {
     maxAudioSeconds: 600,
     uploadTimeoutMs: 30_000,
     maxHeaderBytes: 16 * 1024,
+    maxFieldBytes: 16 * 1024,
+    maxEventLoopDelayMs: 1000,
+    maxEventLoopUtilization: 0,
+    maxHeapBytes: 0,
+    maxRssBytes: 0,
+    pressureSampleMs: 1000,
     graceMs: 10_000,
     ffmpeg: true,
     useGpu: false,
@@ -74,23 +101,11 @@ export async function createService(options = {}) {
   /** requests in the transcribe handler until their answer is written, each with its AbortController */
   const inFlight = new Set();
   let transcribing = 0;
-  const registry = new Registry();
-  const m = {
-    requests: registry.add(new Counter('whisper_service_requests_total', 'HTTP requests answered, by route, method and status (499: the client went away first)')),
-    errors: registry.add(new Counter('whisper_service_errors_total', 'Error answers by error code')),
-    duration: registry.add(new Histogram('whisper_service_request_duration_seconds', 'Time from the request to its answer, by route', DURATION_BUCKETS)),
-    whisper: registry.add(new Histogram('whisper_service_transcribe_duration_seconds', 'Time of whisper.cpp transcriptions that completed', DURATION_BUCKETS)),
-    transcriptions: registry.add(new Counter('whisper_service_transcriptions_total', 'whisper.cpp transcriptions started, by outcome (ok, aborted, failed)')),
-    aborts: registry.add(new Counter('whisper_service_aborts_total', 'whisper.cpp transcriptions aborted through their signal, by reason (client, timeout, shutdown)')),
-    audio: registry.add(new Counter('whisper_service_audio_seconds_total', 'Seconds of audio transcribed')),
-    queue: registry.add(new Gauge('whisper_service_queue_depth', 'Requests waiting for a transcriber', () => limiter.depth)),
-    inFlight: registry.add(new Gauge('whisper_service_in_flight', 'Requests in the transcribe handler: decoding, waiting, transcribing or answering', () => inFlight.size)),
-    busy: registry.add(new Gauge('whisper_service_transcribing', 'whisper.cpp transcriptions running now', () => transcribing)),
-    rss: registry.add(new Gauge('process_resident_memory_bytes', 'Resident set size of the process', () => process.memoryUsage.rss())),
-    heap: registry.add(new Gauge('nodejs_heap_used_bytes', 'V8 heap in use', () => process.memoryUsage().heapUsed)),
-    info: registry.add(new Gauge('whisper_service_model_info', 'The model loaded (value 1)')),
-  };
-  m.info.set(1, { path: modelPath, type: model.info.type, ftype: model.info.ftype, synthetic: String(model.info.synthetic), threads, max_concurrent: o.maxConcurrent });
+  const { registry, m } = createMetrics({ queueDepth: () => limiter.depth, inFlight: () => inFlight.size, transcribing: () => transcribing });
+  /** completed transcriptions and their whisper.cpp seconds, for Retry-After */
+  const done = { count: 0, seconds: 0 };
+  m.info.set({ path: modelPath, type: model.info.type, ftype: model.info.ftype, synthetic: String(model.info.synthetic), threads, max_concurrent: o.maxConcurrent }, 1);
+  const modelName = o.modelName ?? basename(modelPath);
 
   // --- the HTTP server -------------------------------------------------------------------------
   let shuttingDown = false;
@@ -128,7 +143,7 @@ export async function createService(options = {}) {
         m.requests.inc({ route: 'none', method: 'none', status });
         m.errors.inc({ code });
         if (socket.writable) {
-          const body = JSON.stringify({ error: { code, message } });
+          const body = JSON.stringify(errorBody(status, code, message));
           socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
         }
       }
@@ -154,7 +169,7 @@ export async function createService(options = {}) {
       const route = request.routeOptions.url ?? 'unmatched';
       m.requests.inc({ route, method: request.method, status: finished ? reply.statusCode : 499 });
       if (!finished) m.errors.inc({ code: 'CLIENT_CLOSED' });
-      m.duration.observe((performance.now() - started) / 1000, { route });
+      m.duration.observe({ route }, (performance.now() - started) / 1000);
     });
   });
   // while shutting down, connections close after their answer
@@ -163,12 +178,12 @@ export async function createService(options = {}) {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.slice(0, 200)}` } });
+    reply.code(404).send(errorBody(404, 'NOT_FOUND', `no route ${request.method} ${request.url.slice(0, 200)}`));
   });
 
   app.setErrorHandler((err, request, reply) => {
-    const { status, code, message, headers } = toHttpError(err, request.abort?.signal);
-    if (status >= 500 && code !== 'QUEUE_FULL' && code !== 'SHUTTING_DOWN' && code !== 'TIMEOUT') request.log.error({ err }, 'server error');
+    const { status, code, message, headers, param } = toHttpError(err, request.abort?.signal);
+    if (status >= 500 && !SHEDDING.has(code)) request.log.error({ err }, 'server error');
     // a client that left is counted when its connection closes
     if (code !== 'CLIENT_CLOSED') m.errors.inc({ code });
     // an answer sent before the body was read: close the connection rather than read the rest
@@ -176,7 +191,7 @@ export async function createService(options = {}) {
       reply.header('connection', 'close');
       lingerOnClose(request.raw.socket);
     }
-    reply.code(status).headers(headers).send({ error: { code, message } });
+    reply.code(status).headers(headers).type('application/json; charset=utf-8').send(errorBody(status, code, message, param ?? null));
   });
 
   app.get('/health', async (_request, reply) => {
@@ -192,7 +207,23 @@ export async function createService(options = {}) {
     return reply.code(shuttingDown ? 503 : 200).send(body);
   });
 
-  app.get('/metrics', async (_request, reply) => reply.type(PROMETHEUS_CONTENT_TYPE).send(registry.render()));
+  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+
+  // load shedding: while memory or the event loop is over a limit, the transcription routes answer
+  // 503 OVERLOADED at once (before their body is read); /health and /metrics go on answering
+  app.register(underPressure, {
+    maxEventLoopDelay: o.maxEventLoopDelayMs,
+    maxEventLoopUtilization: o.maxEventLoopUtilization,
+    maxHeapUsedBytes: o.maxHeapBytes,
+    maxRssBytes: o.maxRssBytes,
+    sampleInterval: o.pressureSampleMs,
+    pressureHandler: (request, _reply, type, value) => {
+      if (!SHEDDABLE.has(request.routeOptions.url)) return undefined;
+      m.shed.inc({ reason: type });
+      const retry = String(Math.max(1, Math.ceil(o.pressureSampleMs / 1000)));
+      return Promise.reject(new ServiceError(503, 'OVERLOADED', `the server is under pressure (${type} ${typeof value === 'number' ? Math.round(value * 1000) / 1000 : ''}): try again later`, { 'retry-after': retry }));
+    },
+  });
 
   app.post('/transcribe', {
     // refuse a wrong type or a declared size over the limit before reading the body
@@ -201,52 +232,112 @@ export async function createService(options = {}) {
       const declared = Number(request.headers['content-length']);
       if (declared > o.maxBodyBytes) throw tooLarge(declared);
     },
-  }, async (request) => {
+  }, (request, reply) =>
+    handle(request, async (ac, t0) => {
+      const { tr, audio, decodeMs, waitMs } = await run(request.body, request.headers['content-type'], ac, t0, {});
+      reply.header('server-timing', serverTiming(decodeMs, waitMs, tr.ms));
+      return {
+        text: tr.text,
+        segments: tr.segments.map((s) => ({ start: s.start, end: s.end, text: s.text })),
+        ms: round(tr.ms),
+        audioS: tr.audioS,
+        rtf: round(tr.rtf, 4),
+        decodeMs: round(decodeMs),
+        waitMs: round(waitMs),
+        totalMs: round(performance.now() - t0),
+        source: { format: audio.source.format, codec: audio.source.codec, sampleRate: audio.source.sampleRate, channels: audio.source.channels, durationS: audio.durationS },
+        warnings: audio.warnings,
+        synthetic: tr.synthetic,
+      };
+    }),
+  );
+
+  // OpenAI's transcription API, and whisper.cpp's server's route for the same form: multipart
+  // parsed by @fastify/multipart in this scope only, with hard limits, the file kept in memory
+  app.register(async (scope) => {
+    await scope.register(multipart, { limits: formLimits(o), throwFileSizeLimit: true });
+    const route = {
+      onRequest: async (request) => {
+        requireMultipart(request.headers['content-type']);
+        const declared = Number(request.headers['content-length']);
+        if (declared > o.maxBodyBytes + FORM_OVERHEAD_BYTES) throw tooLarge(declared);
+      },
+    };
+    const openai = (request, reply) =>
+      handle(request, async (ac, t0) => {
+        // a body without a Content-Length (chunked) is counted as it comes: past the limit, the
+        // request is aborted (413) instead of read to its end
+        let received = 0;
+        const count = (chunk) => {
+          received += chunk.length;
+          if (received > o.maxBodyBytes + FORM_OVERHEAD_BYTES) ac.abort(tooLarge(received));
+        };
+        request.raw.on('data', count);
+        let form;
+        try {
+          form = await readForm(request, { signal: ac.signal, maxFieldBytes: o.maxFieldBytes, maxFileBytes: o.maxBodyBytes });
+        } finally {
+          request.raw.off('data', count);
+        }
+        const q = transcriptionRequest(form, { defaultModel: modelName });
+        const temperature = q.temperature ?? transcribeOptions.temperature ?? 0;
+        const overrides = { tokenTimestamps: q.words, temperature };
+        if (q.language !== undefined) overrides.language = q.language;
+        if (q.prompt !== undefined && q.prompt !== '') overrides.initialPrompt = q.prompt;
+        // the file's bytes say what it is (the part's own Content-Type is often a guess)
+        const { tr, decodeMs, waitMs } = await run(form.file.bytes, undefined, ac, t0, overrides);
+        const out = formatTranscription(tr, q, temperature);
+        reply.header('openai-model', q.model).header('server-timing', serverTiming(decodeMs, waitMs, tr.ms)).type(out.type);
+        return out.body;
+      });
+    scope.post('/v1/audio/transcriptions', route, openai);
+    scope.post('/inference', route, openai);
+  });
+
+  /**
+   * Runs a transcription request: refused while shutting down, in flight (for shutdown) until its
+   * answer is written, aborted past `timeoutMs`; `work` gets its AbortController and start time.
+   */
+  async function handle(request, work) {
     if (shuttingDown) throw new ServiceError(503, 'SHUTTING_DOWN', 'the server is shutting down');
     const ac = request.abort;
     const timer = setTimeout(() => ac.abort(new ServiceError(504, 'TIMEOUT', `the transcription took longer than ${o.timeoutMs} ms`)), o.timeoutMs);
     inFlight.add(ac);
-    const t0 = performance.now();
     try {
-      const audio = await decodeUpload(request.body, request.headers['content-type'], { maxSeconds: o.maxAudioSeconds, ffmpeg: o.ffmpeg, signal: ac.signal });
-      const decodeMs = performance.now() - t0;
-      const release = await limiter.acquire(ac.signal);
-      const waitMs = performance.now() - t0 - decodeMs;
-      const state = idle.pop();
-      transcribing++;
-      try {
-        const tr = await state.transcribe(audio.pcm, { ...transcribeOptions, signal: ac.signal });
-        m.transcriptions.inc({ outcome: 'ok' });
-        m.whisper.observe(tr.ms / 1000);
-        m.audio.inc({}, tr.audioS);
-        return {
-          text: tr.text,
-          segments: tr.segments.map((s) => ({ start: s.start, end: s.end, text: s.text })),
-          ms: round(tr.ms),
-          audioS: tr.audioS,
-          rtf: round(tr.rtf, 4),
-          decodeMs: round(decodeMs),
-          waitMs: round(waitMs),
-          totalMs: round(performance.now() - t0),
-          source: { format: audio.source.format, codec: audio.source.codec, sampleRate: audio.source.sampleRate, channels: audio.source.channels, durationS: audio.durationS },
-          warnings: audio.warnings,
-          synthetic: tr.synthetic,
-        };
-      } catch (e) {
-        const aborted = e instanceof WhisperPerfError && e.code === 'ABORTED';
-        m.transcriptions.inc({ outcome: aborted ? 'aborted' : 'failed' });
-        if (aborted) m.aborts.inc({ reason: abortReason(ac.signal) });
-        throw e;
-      } finally {
-        transcribing--;
-        idle.push(state);
-        release();
-      }
+      return await work(ac, performance.now());
     } finally {
       // it stays in flight until its answer is written (the close handler above)
       clearTimeout(timer);
     }
-  });
+  }
+
+  /** Decodes an upload, waits for a transcriber, transcribes: the transcript and the time split. */
+  async function run(bytes, contentType, ac, t0, overrides) {
+    const audio = await decodeUpload(bytes, contentType, { maxSeconds: o.maxAudioSeconds, ffmpeg: o.ffmpeg, signal: ac.signal });
+    const decodeMs = performance.now() - t0;
+    const release = await limiter.acquire(ac.signal);
+    const waitMs = performance.now() - t0 - decodeMs;
+    const state = idle.pop();
+    transcribing++;
+    try {
+      const tr = await state.transcribe(audio.pcm, { ...transcribeOptions, ...overrides, signal: ac.signal });
+      m.transcriptions.inc({ outcome: 'ok' });
+      m.whisper.observe(tr.ms / 1000);
+      m.audio.inc(tr.audioS);
+      done.count++;
+      done.seconds += tr.ms / 1000;
+      return { tr, audio, decodeMs, waitMs };
+    } catch (e) {
+      const aborted = e instanceof WhisperPerfError && e.code === 'ABORTED';
+      m.transcriptions.inc({ outcome: aborted ? 'aborted' : 'failed' });
+      if (aborted) m.aborts.inc({ reason: abortReason(ac.signal) });
+      throw e;
+    } finally {
+      transcribing--;
+      idle.push(state);
+      release();
+    }
+  }
 
   function tooLarge(bytes) {
     return new ServiceError(413, 'PAYLOAD_TOO_LARGE', `the upload of ${bytes} bytes is over the limit of ${o.maxBodyBytes} bytes`);
@@ -258,7 +349,7 @@ export async function createService(options = {}) {
     // error of a request whose client has gone (its upload cut off)
     if (err instanceof WhisperPerfError && err.code === 'ABORTED' && signal?.reason instanceof ServiceError) err = signal.reason;
     if (signal?.reason?.code === 'CLIENT_CLOSED') err = signal.reason;
-    if (err instanceof ServiceError) return { status: err.status, code: err.code, message: err.message, headers: err.headers };
+    if (err instanceof ServiceError) return { status: err.status, code: err.code, message: err.message, headers: err.headers, param: err.param };
     if (err instanceof QueueError) {
       const retry = err.code === 'QUEUE_FULL' ? retryAfterSeconds() : 5;
       return { status: 503, code: err.code, message: err.message, headers: { 'retry-after': String(retry) } };
@@ -286,8 +377,7 @@ export async function createService(options = {}) {
 
   /** A Retry-After for QUEUE_FULL: the mean transcription time times the queue ahead, per transcriber. */
   function retryAfterSeconds() {
-    const done = m.whisper.count();
-    const meanS = done ? [...m.whisper.series.values()][0].value.sum / done : 1;
+    const meanS = done.count ? done.seconds / done.count : 1;
     return Math.max(1, Math.ceil((meanS * (limiter.depth + 1)) / o.maxConcurrent));
   }
 
@@ -329,6 +419,11 @@ function abortReason(signal) {
 }
 
 const round = (v, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
+
+/** A Server-Timing header with the time split of a transcription, ms (decode, queue wait, whisper.cpp). */
+function serverTiming(decodeMs, waitMs, whisperMs) {
+  return `decode;dur=${round(decodeMs)}, wait;dur=${round(waitMs)}, whisper;dur=${round(whisperMs)}`;
+}
 
 /** Resolves when `done()` is true, or after `ms` (checks every 20 ms). */
 async function waitFor(done, ms) {
