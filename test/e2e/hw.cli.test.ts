@@ -205,6 +205,22 @@ describe('profile', () => {
     expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).tool).toBe('perf');
   }, 300_000);
 
+  it('massif: the peak heap holds at least the weights whisper.cpp reports', async (ctx) => {
+    const dir = join(tmp, 'massif');
+    const r = await run(['profile', '--tool', 'massif', '-m', tiny, '--what', 'encode', '-t', '1', '--out-dir', dir, '-o', 'json']);
+    skipUnlessRan(r, 'WHISPER_PERF_REQUIRE_VALGRIND', (why) => ctx.skip(why));
+    expect(r.code, r.stderr).toBe(0);
+    const p = JSON.parse(r.stdout) as ProfileResult;
+    expect(p.files).toEqual(expect.arrayContaining(['massif.out', 'summary.json']));
+    for (const f of p.files) expect(existsSync(join(dir, f))).toBe(true);
+    // whisper.cpp logs "model size = 77.11 MB" for this file: the weights are malloc'd, so the
+    // heap's peak is above that, and below the weights plus every state buffer it logs ×2
+    const peak = p.metrics.find((m) => m.name === 'peak heap')!.value as number;
+    expect(peak).toBeGreaterThan(77.11);
+    expect(peak).toBeLessThan(2 * (77.11 + 3.15 + 9.44 + 2.36 + 13.21 + 17.72 + 3.89 + 95.91));
+    expect(p.top_functions.length).toBeGreaterThan(0);
+  }, 600_000);
+
   it('usage errors: no tool, an unknown tool or scenario', async () => {
     expect((await run(['profile'])).code).toBe(2);
     expect((await run(['profile', '--tool', 'gprof'])).code).toBe(2);
