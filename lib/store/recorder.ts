@@ -129,7 +129,11 @@ export class RunRecorder {
     if (rows.length === 0) return;
     const ids = await this.store.addResults(this.run.id, rows);
     rows.forEach((row, i) => this.stored.push({ id: ids[i], row, json: JSON.stringify(row) }));
+    this.recordedHere++;
+    pauseForTest(this.recordedHere);
   }
+
+  private recordedHere = 0;
 
   /** Stores again every row whose content changed since it was recorded (figures derived after the sweep). */
   async rewrite(): Promise<number> {
@@ -147,4 +151,18 @@ export class RunRecorder {
   async finish(status: RunStatus = 'finished'): Promise<void> {
     await this.store.setRunStatus(this.run.id, status);
   }
+}
+
+/**
+ * @internal A test hook: with WHISPER_PERF_TEST_PAUSE_AFTER_CELLS=N in its environment, a process
+ * stops itself (SIGSTOP) right after committing its Nth cell, having said so on stderr, so that a
+ * test can act at that known point (kill it with a committed cell and none in flight) instead of
+ * polling the database and racing the next commit.
+ */
+function pauseForTest(recorded: number): void {
+  const n = Number(process.env.WHISPER_PERF_TEST_PAUSE_AFTER_CELLS);
+  if (!Number.isInteger(n) || n < 1 || recorded !== n) return;
+  // stderr is a pipe or a file here: written synchronously on Linux, before the stop
+  process.stderr.write(`[whisper-perf] test hook: paused after committing cell ${n} (pid ${process.pid})\n`);
+  process.kill(process.pid, 'SIGSTOP');
 }

@@ -126,42 +126,47 @@ describe.skipIf(!hasEspeak)('speech (espeak-ng)', () => {
     expect(r.stderr).toContain('synthetic');
     const srt = await run(['transcribe', '-m', tiny, '-t', '1', '-p', 'speed', '-o', 'srt', speech5]);
     expect(srt.code).toBe(0);
-    if (j.segments.some((s: { text: string }) => s.text.trim())) expect(srt.stdout).toMatch(/^1\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n/);
+    // one cue per segment with text (none when there is none), numbered from 1, with the
+    // segment's times and text: the SRT written by the second run, read back against the JSON
+    const spoken = (j.segments as { start: number; end: number; text: string }[]).filter((s) => s.text.trim() !== '');
+    const cues = srt.stdout.split('\n\n').filter(Boolean);
+    expect(cues).toHaveLength(spoken.length);
+    const hms = (t: number) => new Date(Math.round(t * 1000)).toISOString().slice(11, 23).replace('.', ',');
+    cues.forEach((cue, i) => {
+      expect(cue).toBe(`${i + 1}\n${hms(spoken[i].start)} --> ${hms(Math.max(spoken[i].end, spoken[i].start))}\n${spoken[i].text.trim()}`);
+    });
+    expect(srt.stdout === '' || srt.stdout.endsWith('\n\n')).toBe(true);
   });
 
-  it('an AbortSignal stops a 5-minute transcription within one encoder pass; the model still works', async () => {
+  it('an AbortSignal stops a 5-minute transcription in the window it was given in; the model still works', async () => {
     const a = await generateTestAudio({ kind: 'speech', durationS: 300, cache });
     expect(a.pcm.length).toBe(300 * 16000);
     const model = await loadModel(tiny, { useGpu: false });
     try {
-      // one encoder pass at this thread count, measured here
-      await model.computeMel(a.pcm.subarray(0, 30 * 16000).slice(), { threads: 1 });
-      await model.encode({ threads: 1 });
-      const encodeMs = (await model.encode({ threads: 1 })).ms;
       const ac = new AbortController();
       let progressEvents = 0;
-      let started!: () => void;
-      const firstWindow = new Promise<void>((r) => (started = r));
       const t0 = performance.now();
-      // whisper.cpp first computes the mel of the whole file (not abortable), then reports progress 0
-      // as the first window's encoder starts; it checks the abort flag after each encoder pass and
-      // each decoder step, so an abort there must land within that one encoder pass
-      const settled = model
-        .transcribe(a.pcm, { threads: 1, bestOf: 1, temperatureInc: 0, signal: ac.signal, onProgress: () => (progressEvents++, started()) })
+      // whisper.cpp first computes the mel of the whole file (not abortable), then reports progress
+      // as each 30 s window's encoder starts; it checks the abort flag inside every encoder and
+      // decoder graph. Aborting from the first progress event must end the call within that first
+      // window, or at worst as the second begins: no more than 2 of the file's 10 windows start.
+      const err = await model
+        .transcribe(a.pcm, {
+          threads: 1,
+          bestOf: 1,
+          temperatureInc: 0,
+          signal: ac.signal,
+          onProgress: () => {
+            progressEvents++;
+            ac.abort();
+          },
+        })
         .then(() => null, (e: unknown) => e as { code?: string });
-      await Promise.race([firstWindow, new Promise((r) => setTimeout(r, 30_000))]);
-      expect(progressEvents).toBeGreaterThan(0);
-      const tAbort = performance.now();
-      ac.abort();
-      const err = await settled;
-      const stopMs = performance.now() - tAbort;
       expect(err).not.toBeNull();
       expect(err!.code).toBe('ABORTED');
-      // generous: one encoder pass plus scheduling slack on a busy 2-core machine
-      expect(stopMs).toBeLessThan(1.5 * encodeMs + 1000);
-      // far less than the 10 windows the whole file needs
-      expect(performance.now() - t0).toBeLessThan(10 * encodeMs);
-      console.info(`abort: stopped ${stopMs.toFixed(0)} ms after abort() (one encoder pass: ${encodeMs.toFixed(0)} ms; mel and first window began after ${(tAbort - t0).toFixed(0)} ms)`);
+      expect(progressEvents).toBeGreaterThanOrEqual(1);
+      expect(progressEvents).toBeLessThanOrEqual(2);
+      console.info(`abort: ${progressEvents} window(s) began; ${(performance.now() - t0).toFixed(0)} ms from the call to the rejection`);
       // the process and the model live on
       const again = await model.transcribe(a.pcm.subarray(0, 16000 * 2).slice(), { threads: 1, bestOf: 1, temperatureInc: 0 });
       expect(again.audioS).toBe(2);

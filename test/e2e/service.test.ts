@@ -100,13 +100,19 @@ describe('service: routes and uploads', () => {
   });
 
   it.each(uploads().map((u: { name: string }) => [u.name, u]))('POST /transcribe %s', async (_name, u: { body: Buffer; type?: string; expect: string }) => {
+    const t0 = performance.now();
     const r: Answer = await send(svc.url, { body: u.body, type: u.type });
+    const clientMs = performance.now() - t0;
     if (u.expect === 'ok') {
       expect(r.status, r.body).toBe(200);
       const j = JSON.parse(r.body!);
       expect(typeof j.text).toBe('string');
       expect(Array.isArray(j.segments)).toBe(true);
-      expect(j.ms).toBeGreaterThanOrEqual(0);
+      // the request's parts nest: decode, wait and transcription inside the server's total, the
+      // server's total inside the client's round trip (each figure rounded to 0.1 ms)
+      expect(j.ms).toBeGreaterThan(0);
+      expect(j.decodeMs + j.waitMs + j.ms).toBeLessThanOrEqual(j.totalMs + 0.15);
+      expect(j.totalMs).toBeLessThanOrEqual(clientMs + 0.05);
       expect(j.synthetic).toBe(true);
       expect(j.audioS).toBeGreaterThan(0);
     } else {

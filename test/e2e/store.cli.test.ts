@@ -16,8 +16,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'wp-store-cli-'));
 const fixtures = join(process.cwd(), 'test', 'fixtures', 'native');
 const require = createRequire(import.meta.url);
 
-function start(args: string[]): { child: ChildProcess; done: Promise<{ code: number; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, env: { ...process.env, WHISPER_PERF_CACHE: join(tmp, 'cache'), WHISPER_PERF_DB: join(tmp, 'default.db') } });
+function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, env: { ...process.env, WHISPER_PERF_CACHE: join(tmp, 'cache'), WHISPER_PERF_DB: join(tmp, 'default.db'), ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
@@ -187,20 +187,18 @@ describe('store CLI: a sweep killed with SIGKILL keeps its finished cells; --res
     copyFileSync(tiny, model);
     const db = join(tmp, 'sweep.db');
     const sweep = ['bench', '-m', model, '-t', '1,2', '-r', '1', '--quick', '--warmup', '0', '--db', db, '--tag', 'killed'];
-    const p = start(sweep);
-    // wait for the first committed cell, then kill the process in the middle of the second
-    const t0 = Date.now();
-    let n = 0;
-    while (Date.now() - t0 < 240_000) {
-      await new Promise((r) => setTimeout(r, 200));
-      if (!existsSync(db)) continue;
-      try {
-        n = sql<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM results')[0].n;
-      } catch {
-        continue; // tables not created yet
-      }
-      if (n >= 1) break;
-    }
+    // the sweep stops itself right after committing its first cell (a test hook in the recorder):
+    // killed there, it has exactly one committed cell and the second has not begun to commit
+    const p = start(sweep, { WHISPER_PERF_TEST_PAUSE_AFTER_CELLS: '1' });
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      p.child.stderr!.on('data', (d) => {
+        err += d;
+        if (err.includes('test hook: paused after committing cell 1')) resolve();
+      });
+      p.done.then((r) => reject(new Error(`the sweep ended before its first cell was committed: ${r.stderr}`)));
+    });
+    const n = sql<{ n: number }>(db, 'SELECT COUNT(*) AS n FROM results')[0].n;
     expect(n).toBe(1);
     p.child.kill('SIGKILL');
     const killed = await p.done;

@@ -99,9 +99,12 @@ describe.skipIf(!hasEspeak)('on 20 s of espeak-ng speech', () => {
     expect(row.latency_p50_ms!).toBeGreaterThan(0);
     expect(row.latency_p50_ms!).toBeLessThanOrEqual(row.latency_p95_ms!);
     expect(row.latency_p95_ms!).toBeLessThanOrEqual(row.latency_max_ms!);
-    expect(row.latency_max_ms!).toBeLessThan(300_000);
-    expect(row.on_time_fraction!).toBeGreaterThanOrEqual(0);
-    expect(row.on_time_fraction!).toBeLessThanOrEqual(1);
+    // the summary figures recomputed here from the per-step latencies: a step is on time when its
+    // text came out before the next step's audio was complete (latency ≤ step)
+    // (the row rounds the max to 2 decimals and the fraction to 4)
+    const lat = row.latency_ms!.samples!;
+    expect(Math.abs(row.latency_max_ms! - Math.max(...lat))).toBeLessThanOrEqual(0.005 + 1e-9);
+    expect(Math.abs(row.on_time_fraction! - lat.filter((l) => l <= 5000).length / lat.length)).toBeLessThanOrEqual(0.00005 + 1e-12);
     expect(row.keeps_up).toBe(row.on_time_fraction! >= 0.95);
     expect(row.verdict).toMatch(new RegExp(`^(keeps up|falls behind): .* of ${row.steps} steps`));
     expect(typeof row.text).toBe('string');

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 import { testSignal } from '../../lib/audio/generate.js';
+import { streamMemoryBytes } from '../../lib/workloads/capacity.js';
+import { stateMemory } from '../../lib/memory.js';
 import { loadAudio } from '../../lib/audio/load.js';
 import { encodeWav } from '../../lib/audio/wav.js';
 import { WhisperPerfError } from '../../lib/errors.js';
@@ -73,6 +75,34 @@ describe('memory guard', () => {
       await m.dispose();
     }
     expect(loadBinding().stats()).toEqual({ liveContexts: 0, liveExecutors: 0 });
+  });
+});
+
+describe('the memory capacity plans with, against the buffers whisper.cpp logs', () => {
+  it('one more state: what stateMemory counts is what whisper_init_state logs for a new state; a worker adds the logged weights', async () => {
+    const lines: string[] = [];
+    const m = await loadModel(tiny, { useGpu: false, onLog: (_level, text) => lines.push(text) });
+    try {
+      const atLoad = lines.length;
+      const st = await m.createState();
+      await st.dispose();
+      // whisper.cpp's own lines for the new state, read here: "kv self size  =    3.15 MB",
+      // "compute buffer (decode) =   95.91 MB" …
+      const stateLines = lines.slice(atLoad).join('');
+      const mb = [...stateLines.matchAll(/(kv self size|kv cross size|kv pad +size|compute buffer \((?:conv|encode|cross|decode)\)) *= *([\d.]+) MB/g)];
+      expect(mb.map((x) => x[1].replace(/ +/g, ' ')).sort()).toEqual(
+        ['compute buffer (conv)', 'compute buffer (cross)', 'compute buffer (decode)', 'compute buffer (encode)', 'kv cross size', 'kv pad size', 'kv self size'],
+      );
+      const logged = mb.reduce((a, x) => a + Number(x[2]) * 1e6, 0);
+      const one = stateMemory(m.info.buffers, 1);
+      expect(one.known).toBe(true);
+      // the logged figures have two decimals of MB: 7 of them, each within 5 kB
+      expect(Math.abs(one.total - logged)).toBeLessThanOrEqual(7 * 5_000);
+      const weights = Number(/model size += +([\d.]+) MB/.exec(lines.slice(0, atLoad).join(''))![1]) * 1e6;
+      expect(Math.abs(streamMemoryBytes('workers', m.info.buffers) - (logged + weights))).toBeLessThanOrEqual(8 * 5_000);
+    } finally {
+      await m.dispose();
+    }
   });
 });
 

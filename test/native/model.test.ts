@@ -47,14 +47,20 @@ describe('a loaded synthetic tiny.en', () => {
     expect(mel.ms).toBeGreaterThan(0);
     expect(mel.nLen).toBeGreaterThanOrEqual(198);
     expect(mel.nLen).toBeLessThanOrEqual(201);
+    const t0 = performance.now();
     const enc = await model.encode({ threads: 2 });
+    const wall = performance.now() - t0;
     expect(enc.ms).toBeGreaterThan(10);
-    expect(enc.queueMs).toBeGreaterThanOrEqual(0);
+    // queue time and run time are both inside the wall time of the awaited call (one monotonic clock)
+    expect(enc.queueMs + enc.ms).toBeLessThanOrEqual(wall);
     const dec = await model.decode([50257, 220], 0, { threads: 2 });
     expect(dec.ms).toBeGreaterThan(0);
     const t = await model.timings();
     expect(t.encode.runs).toBe(1);
-    expect(t.encode.totalMs).toBeCloseTo(enc.ms, -1);
+    // whisper.cpp times the encoder inside the call the addon times: nested, never longer
+    // (0.01 ms: whisper.cpp counts whole microseconds)
+    expect(t.encode.totalMs).toBeGreaterThan(0);
+    expect(t.encode.totalMs).toBeLessThanOrEqual(enc.ms + 0.01);
     expect(t.batchd.runs).toBe(2);
     expect(t.melMs).toBeGreaterThan(0);
     await model.resetTimings();
@@ -121,24 +127,35 @@ describe('a loaded synthetic tiny.en', () => {
     expect(r.counts).toEqual({ encode: 1, decode: 4, batchd: 2, prompt: 1 });
     expect(r.perRunMs!.encode).toBeGreaterThan(0);
     expect(r.perRunMs!.decode).toBeGreaterThan(0);
-    // whisper.cpp's per-run figure and our wall clock agree
-    expect(r.perRunMs!.encode).toBeCloseTo(r.wallTotalMs.encode, -1);
+    // whisper.cpp's own timer runs inside the addon's wall clock around each call, and both
+    // count runs the same way (batchd and prompt per token): per stage, whisper.cpp's per-run
+    // figure never exceeds the wall clock's (0.01 ms: whisper.cpp counts whole microseconds)
+    for (const stage of ['encode', 'decode', 'batchd', 'prompt'] as const) {
+      expect(r.perRunMs![stage], stage).toBeGreaterThan(0);
+      expect(r.perRunMs![stage], stage).toBeLessThanOrEqual(r.wallPerRunMs[stage] + 0.01);
+    }
   });
 
-  it('keeps the event loop answering timers while an encode runs', async () => {
-    const h = monitorEventLoopDelay({ resolution: 10 });
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 10);
-    h.enable();
-    const t0 = performance.now();
-    const enc = await model.encode({ threads: 2 });
-    const elapsed = performance.now() - t0;
-    h.disable();
-    clearInterval(timer);
-    expect(enc.ms).toBeGreaterThan(100);
-    // a blocked loop would show a max delay close to the encode time and almost no ticks
-    expect(h.max / 1e6).toBeLessThan(enc.ms / 2);
-    expect(ticks).toBeGreaterThan(elapsed / 10 / 3);
+  it('computes off the JavaScript thread, which answers callbacks while whisper.cpp runs', async () => {
+    // the job reports the OS thread that ran it; the main thread's id is the process id
+    const enc = await model.encode({ threads: 1 });
+    expect(enc.tid).toBeGreaterThan(0);
+    expect(enc.tid).not.toBe(process.pid);
+    // a transcription of 60 s (two windows or more) that only the JavaScript thread can stop early:
+    // it aborts from the first progress event, which whisper.cpp reports as the first window's
+    // encoder starts. A blocked loop could deliver that event only after whisper_full returned.
+    const ac = new AbortController();
+    let progressEvents = 0;
+    const p = model.transcribe(testSignal(60), {
+      threads: 1,
+      signal: ac.signal,
+      onProgress: () => {
+        progressEvents++;
+        ac.abort();
+      },
+    });
+    expect(await codeOf(p)).toBe('ABORTED');
+    expect(progressEvents).toBeGreaterThanOrEqual(1);
   });
 
   it('transcribes PCM and marks the transcript synthetic', async () => {
@@ -213,6 +230,8 @@ describe('a loaded synthetic tiny.en', () => {
     const r = await model.transcribe(testSignal(3), { threads: 2, language: 'auto', maxTokens: 2, noFallback: true, offsetMs: 1000, durationMs: 1000 });
     // the detected language is reported (random weights detect something arbitrary)
     expect(r.language).toMatch(/^[a-z]{2,3}$/);
+    expect(r.segments.length).toBeGreaterThan(0);
+    // (only the start: random weights may emit any timestamp token for a segment's end)
     for (const s of r.segments) expect(s.start).toBeGreaterThanOrEqual(0.99);
   });
 
@@ -259,20 +278,26 @@ describe('loading bad model files', () => {
     expect(await codeOf(loadModel(p))).toBe('MODEL_INVALID');
   });
 
-  it('a model whose tensor header is corrupt rejects with MODEL_INVALID', async () => {
-    const p = join(tmp, 'corrupt.bin');
-    copyFileSync(tiny, p);
-    const fd = openSync(p, 'r+');
-    // overwrite 64 bytes in the middle of the tensor section with 0xff
-    writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, 40_000_000);
+  it('corrupt weights still load; a corrupt tensor header rejects with MODEL_INVALID', async () => {
+    // where the tensors lie, read here with a walker of the ggml layout independent of lib/models
+    const tensors = tensorRecords(readFileSync(tiny));
+    const big = tensors.reduce((a, b) => (b.dataBytes > a.dataBytes ? b : a));
+    // 64 bytes of 0xff in the middle of the largest tensor's data: NaN weights, a valid file
+    const weights = join(tmp, 'corrupt-weights.bin');
+    copyFileSync(tiny, weights);
+    let fd = openSync(weights, 'r+');
+    writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, big.dataAt + Math.floor(big.dataBytes / 2));
     closeSync(fd);
-    // the bytes may land in weights (valid file) or a header (invalid): both must leave the process alive
-    try {
-      const m = await loadModel(p);
-      await m.dispose();
-    } catch (e) {
-      expect((e as WhisperPerfError).code).toBe('MODEL_INVALID');
-    }
+    const m = await loadModel(weights, { useGpu: false });
+    expect(m.info.hparams.nAudioLayer).toBe(4);
+    await m.dispose();
+    // the same 64 bytes over the header of a tensor in the middle of the file: n_dims = -1
+    const header = join(tmp, 'corrupt-header.bin');
+    copyFileSync(tiny, header);
+    fd = openSync(header, 'r+');
+    writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, tensors[Math.floor(tensors.length / 2)].headerAt);
+    closeSync(fd);
+    expect(await codeOf(loadModel(header, { useGpu: false }))).toBe('MODEL_INVALID');
   });
 
   it('a directory or a non-string path is rejected with a code', async () => {
@@ -291,12 +316,10 @@ describe('loading bad model files', () => {
   });
 
   it('the error carries the caller\'s stack', async () => {
-    try {
-      await loadModel(join(tmp, 'nope.bin'));
-    } catch (e) {
-      expect((e as Error).stack).toContain('async call site');
-      expect((e as Error).stack).toContain('model.test.ts');
-    }
+    const e = await loadModel(join(tmp, 'nope.bin')).then(() => null, (err: unknown) => err);
+    expect(e).toBeInstanceOf(WhisperPerfError);
+    expect((e as Error).stack).toContain('async call site');
+    expect((e as Error).stack).toContain('model.test.ts');
   });
 });
 
@@ -350,3 +373,42 @@ describe('build and system information', () => {
     expect(s.devices.some((d) => d.type === 'cpu')).toBe(true);
   });
 });
+
+/**
+ * The tensor records of a whisper.cpp ggml file with f32/f16 tensors: where each header and
+ * each tensor's data begin. Written from the format (magic, 11 hparams, mel filters, vocabulary,
+ * then n_dims, name length, type, dims, name, data per tensor), not from lib/models.
+ */
+function tensorRecords(buf: Buffer): { name: string; headerAt: number; dataAt: number; dataBytes: number }[] {
+  let at = 0;
+  const i32 = () => {
+    const v = buf.readInt32LE(at);
+    at += 4;
+    return v;
+  };
+  expect(i32()).toBe(0x67676d6c);
+  const hp = Array.from({ length: 11 }, i32);
+  const nMel = i32();
+  const nFft = i32();
+  at += nMel * nFft * 4;
+  const nVocab = i32();
+  expect(nVocab).toBeLessThanOrEqual(hp[0]);
+  for (let i = 0; i < nVocab; i++) at += 4 + buf.readUInt32LE(at);
+  const out: { name: string; headerAt: number; dataAt: number; dataBytes: number }[] = [];
+  while (at < buf.length) {
+    const headerAt = at;
+    const nDims = i32();
+    const nameLen = i32();
+    const type = i32();
+    expect([0, 1]).toContain(type);
+    let n = 1;
+    for (let d = 0; d < nDims; d++) n *= i32();
+    const name = buf.toString('utf8', at, at + nameLen);
+    at += nameLen;
+    const dataBytes = n * (type === 0 ? 4 : 2);
+    out.push({ name, headerAt, dataAt: at, dataBytes });
+    at += dataBytes;
+  }
+  expect(at).toBe(buf.length);
+  return out;
+}

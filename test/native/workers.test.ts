@@ -62,11 +62,10 @@ describe('worker_threads', () => {
       w.once('message', resolve);
       w.once('error', reject);
     });
-    const t0 = performance.now();
+    // a deadlock here would hang until the test's timeout (no wall-clock bound: there is no
+    // figure the teardown's time could be checked against on a shared machine)
     const exitCode = await w.terminate();
     expect(exitCode).toBe(1);
-    // the teardown waits at most for the call in progress (one encode), never for the queue
-    expect(performance.now() - t0).toBeLessThan(60_000);
     // and this thread still computes
     const again = await runWorker(WORKER, { dist, model: tiny });
     expect(again).toMatchObject({ type: 'tiny' });

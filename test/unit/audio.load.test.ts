@@ -170,8 +170,9 @@ describe.skipIf(!hasFfmpeg)(`loadAudio: other formats through ffmpeg${hasFfmpeg 
     writeFileSync(bad, Buffer.concat([Buffer.from('ID3\x04\0\0\0\0\0\0'), Buffer.alloc(3000, 0x5a)]));
     await rejects(loadAudio(bad), /ffmpeg could not decode MP3|no samples|no audio stream/);
     const video = join(tmp, 'video.mp4');
-    const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=d=1:s=32x32:r=5', '-c:v', 'mpeg4', video]);
-    if (r.status === 0) await rejects(loadAudio(video), /has no audio stream/);
+    const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=d=1:s=32x32:r=5', '-c:v', 'mpeg4', video], { encoding: 'utf8' });
+    expect(r.status, `ffmpeg could not make the video-only file: ${r.stderr}`).toBe(0);
+    await rejects(loadAudio(video), /has no audio stream/);
   });
 
   it('refuses audio over maxSeconds from ffprobe\'s duration, before decoding', async () => {

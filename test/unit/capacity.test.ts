@@ -35,6 +35,10 @@ describe('maxDecoders (whisper_full)', () => {
 });
 
 describe('memory of a stream', () => {
+  // the arithmetic on figures given here; test/native/memory.test.ts checks the one-decoder total
+  // against the lines whisper.cpp logs for a real new state. The factor for several decoders
+  // (n + 2) is whisper_full's (src/whisper.cpp, "overallocate to workaround KV cache
+  // fragmentation"), which logs nothing when it reallocates: no log to compare it with.
   it('a state: KV caches (self × decoders + 2 when several) and the four compute buffers', () => {
     const one = stateMemory(TINY, 1);
     expect(one).toMatchObject({ kvSelf: 3_150_000, kvCross: 9_440_000, kvPad: 2_360_000, compute: 130_730_000, known: true });

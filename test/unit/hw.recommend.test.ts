@@ -2,7 +2,7 @@
 // answer with its reason, and reading rows from files.
 import { describe, expect, it } from 'vitest';
 
-import { parseRowsText, recommendFromRows, rowRtf, TOKENS_PER_WINDOW } from '../../lib/advise/recommend.js';
+import { parseRowsText, recommend, recommendFromRows, recommendGuide, rowRtf, TOKENS_PER_WINDOW } from '../../lib/advise/recommend.js';
 import { summarize } from '../../lib/measure/stats.js';
 import type { BenchRow } from '../../lib/measure/types.js';
 import { provenance } from '../fixtures/rows.js';
@@ -137,5 +137,15 @@ describe('parseRowsText', () => {
     expect(parseRowsText(rows.map((r) => JSON.stringify(r)).join('\n') + '\n')).toHaveLength(2);
     expect(parseRowsText('')).toEqual([]);
     expect(() => parseRowsText('not json', 'x.json')).toThrow(/x\.json: not JSON rows/);
+  });
+});
+
+describe('recommendGuide', () => {
+  it('one recommendation per use case, in order, each what recommend answers for that use case from the same rows', async () => {
+    const guide = await recommendGuide({ rows: ROWS, cores: 4 });
+    expect(guide.map((g) => g.use_case)).toEqual(['realtime', 'batch', 'embedded', 'server']);
+    for (const g of guide) expect(g).toEqual(await recommend({ rows: ROWS, cores: 4, useCase: g.use_case }));
+    // and the use cases do not all get the same answer from these rows
+    expect(new Set(guide.map((g) => JSON.stringify(g.recommendation))).size).toBeGreaterThan(1);
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import {
   type ExpectedTensor,
 } from '../../lib/models/ggml.js';
 import { syntheticVocabBytes, writeSyntheticModel } from '../../lib/models/synth.js';
+import { FITTED, PUBLISHED_SIZES } from '../fixtures/published-models.js';
 
 let dir: string;
 let tinyPath: string;
@@ -208,10 +210,29 @@ describe('expectedTensors', () => {
   });
 
   it('reproduces the published file sizes to the byte (f16 and q5_0)', () => {
-    for (const [name, size] of Object.entries(PUBLISHED_MODEL_SIZES)) {
+    // the sizes come from the test data; the vocabulary constant was fitted on FITTED, so 13 of the
+    // 15 are an independent check of the arithmetic (preamble + vocabulary + tensor records)
+    expect(Object.keys(PUBLISHED_SIZES).filter((n) => !FITTED.includes(n))).toHaveLength(13);
+    for (const [name, size] of Object.entries(PUBLISHED_SIZES)) {
       const a = resolveArch(name);
       expect(ggmlFileSize(a, syntheticVocabBytes(a.multilingual)), name).toBe(size);
     }
+  });
+
+  it('carries the published sizes the test data holds, which agree with whisper.cpp\'s own model table', () => {
+    expect(PUBLISHED_MODEL_SIZES).toEqual(PUBLISHED_SIZES);
+    // vendor/whisper.cpp/models/README.md lists each model rounded ("75 MiB", "1.5 GiB"),
+    // not always to the nearest unit: within one MiB, or 0.1 GiB
+    const readme = readFileSync(join(process.cwd(), 'vendor', 'whisper.cpp', 'models', 'README.md'), 'utf8');
+    let seen = 0;
+    for (const m of readme.matchAll(/^\| ([\w.-]+) +\| ([\d.]+) (MiB|GiB) +\|/gm)) {
+      const size = PUBLISHED_SIZES[m[1]];
+      if (size === undefined) continue;
+      seen++;
+      const unit = m[3] === 'MiB' ? 2 ** 20 : 2 ** 30;
+      expect(Math.abs(size / unit - Number(m[2])), m[1]).toBeLessThan(m[3] === 'MiB' ? 1 : 0.1);
+    }
+    expect(seen).toBe(Object.keys(PUBLISHED_SIZES).length);
   });
 });
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { MODEL_NAMES, PUBLISHED_MODEL_SIZES, resolveArch, type ModelHParams } from '../../lib/models/arch.js';
+import { MODEL_NAMES, resolveArch, type ModelHParams } from '../../lib/models/arch.js';
+import { PUBLISHED_SIZES } from '../fixtures/published-models.js';
 import {
   SYNTHETIC_MARKER_INDEX,
   SYNTHETIC_MARKER_TOKEN,
@@ -76,7 +77,7 @@ afterAll(async () => {
 describe('writeSyntheticModel', () => {
   it('writes tiny.en f16 within 1% of the published file size (in fact exactly)', async () => {
     const st = await stat(tinyPath);
-    const published = PUBLISHED_MODEL_SIZES['tiny.en'];
+    const published = PUBLISHED_SIZES['tiny.en'];
     expect(published).toBe(77_704_715);
     expect(Math.abs(st.size - published) / published).toBeLessThan(0.01);
     expect(st.size).toBe(published);
@@ -225,7 +226,7 @@ describe('writeSyntheticModel', () => {
 describe('syntheticModelSize', () => {
   it('matches every published f16 model within 1% (in fact to the byte), without writing', () => {
     for (const name of MODEL_NAMES) {
-      const published = PUBLISHED_MODEL_SIZES[name];
+      const published = PUBLISHED_SIZES[name];
       expect(published, name).toBeGreaterThan(0);
       const size = syntheticModelSize(name, 'f16');
       expect(Math.abs(size - published) / published, name).toBeLessThan(0.01);

@@ -221,11 +221,9 @@ describe('normalizeText', () => {
   });
 
   it('rejects a non-string with INVALID_ARGUMENT', () => {
-    expect(() => n(5 as unknown as string)).toThrow(WhisperPerfError);
-    try {
-      n(null as unknown as string);
-    } catch (e) {
-      expect((e as WhisperPerfError).code).toBe('INVALID_ARGUMENT');
+    for (const bad of [5, null, undefined, ['a']]) {
+      expect(() => n(bad as unknown as string), String(bad)).toThrow(WhisperPerfError);
+      expect(() => n(bad as unknown as string), String(bad)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     }
   });
 });
