@@ -5,10 +5,10 @@
  * (./public/*.ts) both hand out these same functions.
  */
 import { guarded, guardedAsync } from './errors.js';
-import { loadModel as loadModel_ } from './model.js';
+import { loadModel as loadModel_ } from './model/model.js';
 import { benchmark as benchmark_ } from './workloads/engine.js';
 import { formatRows as formatRows_ } from './report/formats.js';
-import { checkStreamParams as checkStreamParams_ } from './workloads/stream.js';
+import { checkStreamParams as checkStreamParams_ } from './workloads/stream-window.js';
 import { checkCapacityMemory as checkCapacityMemory_ } from './workloads/capacity.js';
 import { parseMemorySize as parseMemorySize_ } from './memory.js';
 import { normalizeText as normalizeText_, normalizeWords as normalizeWords_ } from './quality/normalize.js';

@@ -21,7 +21,7 @@ export {
   type TranscriptToken,
   type StateTranscript,
   type LogHandler,
-} from './model.js';
+} from './model/model.js';
 export { loadModel, benchmark, formatRows, loadAudio, testSignal } from './guarded.js';
 export { transcribeFile, type TranscribeFileOptions, type FileTranscript } from './transcribe.js';
 export type { BenchmarkOptions } from './workloads/engine.js';

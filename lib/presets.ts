@@ -20,8 +20,8 @@
 import { availableParallelism } from 'node:os';
 
 import { invalidArgument } from './errors.js';
-import type { TranscribeOptions } from './model.js';
-import { transcribeOptions } from './model.js';
+import type { TranscribeOptions } from './model/model.js';
+import { transcribeOptions } from './model/transcription.js';
 import type { NativeFullOptions } from './native.js';
 
 export const PRESET_NAMES = ['speed', 'balanced', 'quality', 'realtime'] as const;

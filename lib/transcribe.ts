@@ -6,7 +6,7 @@
  */
 import { loadAudio, type LoadAudioOptions, type AudioSource } from './audio/load.js';
 import { invalidArgument } from './errors.js';
-import type { Model, Transcript, TranscribeOptions } from './model.js';
+import type { Model, Transcript, TranscribeOptions } from './model/model.js';
 import { resolvePreset, type PresetName, type PresetOptions } from './presets.js';
 
 export interface TranscribeFileOptions extends PresetOptions {

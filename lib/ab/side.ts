@@ -25,7 +25,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
 import { testSignal } from '../audio/generate.js';
-import { loadModel } from '../model.js';
+import { loadModel } from '../model/model.js';
 import { packageRoot } from '../native.js';
 import { buildInfo } from '../system.js';
 

@@ -6,7 +6,8 @@ import { CAPACITY_MODES, capacity, MAX_STREAMS, type CapacityOptions } from '../
 import { parseMemorySize } from '../memory.js';
 import { parseIntList, parseOutputFormat, parseStringList, usageError } from '../measure/params.js';
 import { isPresetName, PRESET_NAMES, type PresetName, type PresetParams } from '../presets.js';
-import { checkStreamParams, MAX_LENGTH_MS, STREAM_DEFAULTS, streamBenchmark, type StreamOptions } from '../workloads/stream.js';
+import { streamBenchmark, type StreamOptions } from '../workloads/stream.js';
+import { checkStreamParams, MAX_LENGTH_MS, STREAM_DEFAULTS } from '../workloads/stream-window.js';
 import type { BenchRow } from '../measure/types.js';
 import { WhisperPerfError } from '../errors.js';
 import { validateModelFile } from '../models/ggml.js';

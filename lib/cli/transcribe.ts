@@ -5,7 +5,7 @@ import { basename, extname, join } from 'node:path';
 import { parseDeviceList, parseIntList, usageError } from '../measure/params.js';
 import { type PresetName } from '../presets.js';
 import { WhisperPerfError } from '../errors.js';
-import { loadModel, type Model, type TranscriptSegment } from '../model.js';
+import { loadModel, type Model, type TranscriptSegment } from '../model/model.js';
 import { ensureDefaultModel } from '../models/default.js';
 import { formatSegments, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../report/transcript.js';
 import { transcribeFile, type FileTranscript, type TranscribeFileOptions } from '../transcribe.js';

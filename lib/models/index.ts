@@ -23,34 +23,10 @@ export {
   type ModelName,
   type ModelType,
 } from './arch.js';
-export {
-  GGML_FILE_MAGIC,
-  GGML_QNT_VERSION_FACTOR,
-  GGML_TYPES,
-  MEL_FILTER_BINS,
-  SYNTHETIC_MARKER_INDEX,
-  SYNTHETIC_MARKER_TOKEN,
-  expectedTensors,
-  ggmlFileSize,
-  ggmlTypeName,
-  readModelHeader,
-  tensorBytes,
-  validateModelFile,
-  weightType,
-  type ExpectedTensor,
-  type GgmlTypeName,
-  type ModelFileHeader,
-  type ModelFileInfo,
-} from './ggml.js';
-export {
-  melFilterBank,
-  syntheticModelSize,
-  syntheticVocabulary,
-  writeSyntheticModel,
-  type SyntheticFtype,
-  type SyntheticModelOptions,
-  type SyntheticModelResult,
-} from './synth.js';
+export { readModelHeader, validateModelFile, type ModelFileHeader, type ModelFileInfo } from './ggml.js';
+export { GGML_FILE_MAGIC, GGML_QNT_VERSION_FACTOR, GGML_TYPES, MEL_FILTER_BINS, SYNTHETIC_MARKER_INDEX, SYNTHETIC_MARKER_TOKEN, expectedTensors, ggmlFileSize, ggmlTypeName, tensorBytes, weightType, type ExpectedTensor, type GgmlTypeName } from './ggml-format.js';
+export { syntheticModelSize, writeSyntheticModel, type SyntheticFtype, type SyntheticModelOptions, type SyntheticModelResult } from './synth.js';
+export { melFilterBank, syntheticVocabulary } from './synth-content.js';
 export {
   DEFAULT_BASE_URL,
   DOWNLOADABLE_MODELS,

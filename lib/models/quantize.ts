@@ -11,7 +11,8 @@ import { open, rename, rm, stat } from 'node:fs/promises';
 import { invalidArgument, WhisperPerfError } from '../errors.js';
 import { loadBinding } from '../native.js';
 import { FTYPES, type FtypeName } from './arch.js';
-import { GGML_QNT_VERSION_FACTOR, GGML_TYPES, ggmlTypeName, readModelHeader, validateModelFile, type GgmlTypeName } from './ggml.js';
+import { readModelHeader, validateModelFile } from './ggml.js';
+import { GGML_QNT_VERSION_FACTOR, GGML_TYPES, ggmlTypeName, type GgmlTypeName } from './ggml-format.js';
 
 /** ggml's quantization version (GGML_QNT_VERSION in ggml.h), stored in a quantized file's ftype. */
 export const GGML_QNT_VERSION = 2;

@@ -2,7 +2,7 @@
 export { benchmark, checkStreamParams, checkCapacityMemory, parseMemorySize } from '../guarded.js';
 export { provenance, type BenchmarkOptions, type BenchmarkProgress } from '../workloads/engine.js';
 export type { BenchRow, Stat, Provenance, OutputFormat, BenchWhat } from '../measure/types.js';
-export type { BenchWorkloadOptions, BenchWorkloadResult } from '../model.js';
+export type { BenchWorkloadOptions, BenchWorkloadResult } from '../model/model.js';
 export type { WhisperTimings, BufferSizes } from '../logs.js';
 export { microBench } from '../workloads/micro.js';
 export { threads, sweepThreads, pickThreads, type ThreadsOptions, type ThreadsResult, type ThreadsPoint, type ThreadsPick } from '../workloads/threads.js';
@@ -13,7 +13,8 @@ export { startGpuMonitor, parseNvidiaSmi, findNvidiaSmi, type GpuFigures, type G
 export { recommend, recommendGuide, recommendFromRows, USE_CASES, type UseCase, type RecommendOptions, type Recommendation, type Candidate } from '../advise/recommend.js';
 export { profile, PROFILE_TOOLS, PROFILE_WHATS, type ProfileOptions, type ProfileResult, type ProfileTool, type ProfileWhat } from '../workloads/profile.js';
 export { rtf, rtfRow, WARMUP_AUDIO_S, type RtfOptions, type RtfAudio } from '../workloads/rtf.js';
-export { stream, streamBenchmark, streamRow, streamVerdict, streamLines, StreamScheduler, windowPcm, STREAM_DEFAULTS, KEEPS_UP_FRACTION, type StreamOptions, type StreamRun, type StreamStep, type StreamResult, type StreamModel, type StreamWindow, type StreamBenchmarkOptions } from '../workloads/stream.js';
+export { stream, streamBenchmark, streamRow, type StreamOptions, type StreamRun, type StreamModel, type StreamBenchmarkOptions } from '../workloads/stream.js';
+export { streamVerdict, streamLines, StreamScheduler, windowPcm, STREAM_DEFAULTS, KEEPS_UP_FRACTION, type StreamStep, type StreamResult, type StreamWindow } from '../workloads/stream-window.js';
 export { capacity, streamMemoryBytes, maxRealtimeStreams, CAPACITY_MODES, MAX_STREAMS, type CapacityOptions, type CapacityMode } from '../workloads/capacity.js';
 export { availableMemory, stateMemory, maxDecoders, type StateMemory, type AvailableMemory } from '../memory.js';
 export { PRESETS, PRESET_NAMES, getPreset, isPresetName, presetThreads, resolvePreset, presetFullParams, presetRows, type Preset, type PresetName, type PresetParams, type PresetOptions, type PresetRow, type ThreadsPolicy } from '../presets.js';

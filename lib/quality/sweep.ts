@@ -45,7 +45,7 @@ import { defaultRtfDeps, runRtf, type RtfAudio, type RtfDeps, type RtfModel, typ
 import { summarize } from '../measure/stats.js';
 import type { BenchRow, Stat } from '../measure/types.js';
 import { invalidArgument, WhisperPerfError } from '../errors.js';
-import { loadModel } from '../model.js';
+import { loadModel } from '../model/model.js';
 import { defaultCacheDir } from '../models/download.js';
 import { validateModelFile } from '../models/ggml.js';
 import { quantizeModel, QUANT_TYPES, type QuantType } from '../models/quantize.js';

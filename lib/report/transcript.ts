@@ -3,7 +3,7 @@
  * (srt), WebVTT (vtt) and JSON. Times are the segments' own, in seconds from the start of the
  * audio (an offset included).
  */
-import type { TranscriptSegment } from '../model.js';
+import type { TranscriptSegment } from '../model/model.js';
 import { invalidArgument } from '../errors.js';
 
 export const TRANSCRIPT_FORMATS = ['txt', 'srt', 'vtt', 'json'] as const;

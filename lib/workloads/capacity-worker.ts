@@ -6,8 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { loadModel } from '../model.js';
-import type { LoadOptions, TranscribeOptions } from '../model.js';
+import { loadModel } from '../model/model.js';
+import type { LoadOptions, TranscribeOptions } from '../model/model.js';
 
 interface CapacityWorkerData {
   modelPath: string;

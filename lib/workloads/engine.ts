@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { invalidArgument, WhisperPerfError } from '../errors.js';
-import { loadModel, Model } from '../model.js';
+import { loadModel, Model } from '../model/model.js';
 import { ensureDefaultModel } from '../models/default.js';
 import { buildInfo, gpuDevices, packageVersion, systemInfo } from '../system.js';
 import { checkInt, checkThreads, defaultThreads } from '../validate.js';

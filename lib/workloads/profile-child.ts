@@ -10,7 +10,7 @@ import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 
 import { loadAudio } from '../audio/load.js';
 import { testSignal } from '../audio/generate.js';
-import { loadModel } from '../model.js';
+import { loadModel } from '../model/model.js';
 
 export interface ProfileChildConfig {
   model: string;

@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadAudio, type LoadAudioOptions } from '../audio/load.js';
 import { invalidArgument, WhisperPerfError } from '../errors.js';
 import type { BufferSizes, WhisperTimings } from '../logs.js';
-import { loadModel, type LoadOptions, type Transcript, type TranscribeOptions } from '../model.js';
+import { loadModel, type LoadOptions, type Transcript, type TranscribeOptions } from '../model/model.js';
 import { ensureDefaultModel } from '../models/default.js';
 import { buildInfo, gpuDevices } from '../system.js';
 import { checkInt, checkThreads } from '../validate.js';

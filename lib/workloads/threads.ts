@@ -20,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import { loadAudio } from '../audio/load.js';
 import { testSignal } from '../audio/generate.js';
 import { invalidArgument, WhisperPerfError } from '../errors.js';
-import { loadModel, type Model } from '../model.js';
+import { loadModel, type Model } from '../model/model.js';
 import { ensureDefaultModel } from '../models/default.js';
 import { checkInt } from '../validate.js';
 import { provenance } from './engine.js';

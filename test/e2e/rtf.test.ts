@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { generateTestAudio, writeTestAudio, type SpeechCache } from '../../lib/audio/speech.js';
 import type { BenchRow } from '../../lib/measure/types.js';
-import { loadModel } from '../../lib/model.js';
+import { loadModel } from '../../lib/model/model.js';
 import { cliRunner, expectUsageError } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');

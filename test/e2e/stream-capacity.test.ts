@@ -13,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { loadAudio } from '../../lib/audio/load.js';
 import { writeTestAudio } from '../../lib/audio/speech.js';
-import { stream, type StreamStep } from '../../lib/workloads/stream.js';
+import { stream } from '../../lib/workloads/stream.js';
+import { type StreamStep } from '../../lib/workloads/stream-window.js';
 import type { BenchRow } from '../../lib/measure/types.js';
-import { loadModel } from '../../lib/model.js';
+import { loadModel } from '../../lib/model/model.js';
 import { cliRunner, expectUsageError } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');

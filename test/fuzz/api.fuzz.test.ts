@@ -29,7 +29,7 @@ import {
   validateModelFile,
   wer,
 } from '../../lib/guarded.js';
-import type { Model, WhisperState } from '../../lib/model.js';
+import type { Model, WhisperState } from '../../lib/model/model.js';
 import { loadBinding } from '../../lib/native.js';
 import { encoderRow } from '../fixtures/rows.js';
 import { attempt, options, real, tally, weird } from './harness.js';

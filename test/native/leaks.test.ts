@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 
 import { WhisperPerfError } from '../../lib/errors.js';
-import { loadHooks, loadModel } from '../../lib/model.js';
+import { loadHooks, loadModel } from '../../lib/model/model.js';
 import { loadBinding } from '../../lib/native.js';
 
 const tiny = inject('tinyModel');

@@ -9,7 +9,7 @@ import { describe, expect, inject, it } from 'vitest';
 
 import { testSignal } from '../../lib/audio/generate.js';
 import { WhisperPerfError } from '../../lib/errors.js';
-import { loadModel } from '../../lib/model.js';
+import { loadModel } from '../../lib/model/model.js';
 import { loadBinding } from '../../lib/native.js';
 
 const tiny = inject('tinyModel');

@@ -12,7 +12,7 @@ import { stateMemory } from '../../lib/memory.js';
 import { loadAudio } from '../../lib/audio/load.js';
 import { encodeWav } from '../../lib/audio/wav.js';
 import { WhisperPerfError } from '../../lib/errors.js';
-import { loadHooks, loadModel } from '../../lib/model.js';
+import { loadHooks, loadModel } from '../../lib/model/model.js';
 import { loadBinding } from '../../lib/native.js';
 
 const tiny = inject('tinyModel');

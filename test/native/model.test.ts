@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { testSignal } from '../../lib/audio/generate.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { codeOf } from '../fixtures/codes.js';
-import { loadModel, Model } from '../../lib/model.js';
+import { loadModel, Model } from '../../lib/model/model.js';
 import { loadBinding } from '../../lib/native.js';
 import { buildInfo, systemInfo } from '../../lib/system.js';
 

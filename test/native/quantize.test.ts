@@ -7,7 +7,7 @@ import { describe, expect, inject, it } from 'vitest';
 
 import { WhisperPerfError } from '../../lib/errors.js';
 import { codeOf } from '../fixtures/codes.js';
-import { loadModel } from '../../lib/model.js';
+import { loadModel } from '../../lib/model/model.js';
 import { validateModelFile } from '../../lib/models/ggml.js';
 import { quantizeModel } from '../../lib/models/quantize.js';
 import { loadBinding } from '../../lib/native.js';

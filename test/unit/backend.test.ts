@@ -1,7 +1,7 @@
 // Which device holds a model's weights, from the buffer sizes whisper.cpp logs while loading.
 import { describe, expect, it } from 'vitest';
 
-import { weightsBackend } from '../../lib/model.js';
+import { weightsBackend } from '../../lib/model/model.js';
 
 describe('weightsBackend', () => {
   it('counts the CPU backend extra buffer types (AMX, repack) as CPU', () => {

@@ -14,16 +14,10 @@ import {
   resolveArch,
   type ModelHParams,
 } from '../../lib/models/arch.js';
-import {
-  GGML_TYPES,
-  expectedTensors,
-  ggmlFileSize,
-  readModelHeader,
-  tensorBytes,
-  validateModelFile,
-  type ExpectedTensor,
-} from '../../lib/models/ggml.js';
-import { syntheticVocabBytes, writeSyntheticModel } from '../../lib/models/synth.js';
+import { readModelHeader, validateModelFile } from '../../lib/models/ggml.js';
+import { GGML_TYPES, expectedTensors, ggmlFileSize, tensorBytes, type ExpectedTensor } from '../../lib/models/ggml-format.js';
+import { writeSyntheticModel } from '../../lib/models/synth.js';
+import { syntheticVocabBytes } from '../../lib/models/synth-content.js';
 import { FITTED, PUBLISHED_SIZES } from '../fixtures/published-models.js';
 
 let dir: string;

@@ -7,25 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MODEL_NAMES, resolveArch, type ModelHParams } from '../../lib/models/arch.js';
 import { PUBLISHED_SIZES } from '../fixtures/published-models.js';
-import {
-  SYNTHETIC_MARKER_INDEX,
-  SYNTHETIC_MARKER_TOKEN,
-  expectedTensors,
-  preambleBytes,
-  readModelHeader,
-  validateModelFile,
-} from '../../lib/models/ggml.js';
-import {
-  VOCAB_TOKENS_EN,
-  VOCAB_TOKENS_MULTILINGUAL,
-  fromHalfBits,
-  melFilterBank,
-  syntheticModelSize,
-  syntheticVocabBytes,
-  syntheticVocabulary,
-  toHalfBits,
-  writeSyntheticModel,
-} from '../../lib/models/synth.js';
+import { readModelHeader, validateModelFile } from '../../lib/models/ggml.js';
+import { SYNTHETIC_MARKER_INDEX, SYNTHETIC_MARKER_TOKEN, expectedTensors, preambleBytes } from '../../lib/models/ggml-format.js';
+import { syntheticModelSize, writeSyntheticModel } from '../../lib/models/synth.js';
+import { VOCAB_TOKENS_EN, VOCAB_TOKENS_MULTILINGUAL, fromHalfBits, melFilterBank, syntheticVocabBytes, syntheticVocabulary, toHalfBits } from '../../lib/models/synth-content.js';
 
 let dir: string;
 let tinyPath: string;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { getPreset, PRESET_NAMES, PRESETS, presetFullParams, presetRows, presetThreads, resolvePreset } from '../../lib/presets.js';
 import { formatPresets } from '../../lib/cli/presets.js';
-import { transcribeOptions } from '../../lib/model.js';
+import { transcribeOptions } from '../../lib/model/transcription.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 
 const H = { nTextCtx: 448, nAudioCtx: 1500 };

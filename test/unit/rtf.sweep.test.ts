@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { rtfRow, runRtf, WARMUP_AUDIO_S, type RtfDeps, type RtfModel, type RtfTranscript } from '../../lib/workloads/rtf.js';
 import type { BenchRow } from '../../lib/measure/types.js';
 import { WhisperPerfError } from '../../lib/errors.js';
-import type { TranscribeOptions } from '../../lib/model.js';
+import type { TranscribeOptions } from '../../lib/model/model.js';
 import { provenance } from '../fixtures/rows.js';
 import { fakeTimings, stage } from '../fixtures/timings.js';
 

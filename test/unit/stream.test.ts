@@ -3,19 +3,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { latencySummary, percentile } from '../../lib/measure/latency.js';
-import {
-  checkStreamParams,
-  createStream,
-  StreamScheduler,
-  streamLines,
-  streamRow,
-  streamVerdict,
-  tailPieces,
-  windowPcm,
-  type StreamDeps,
-  type StreamModel,
-  type StreamStep,
-} from '../../lib/workloads/stream.js';
+import { createStream, streamRow, type StreamDeps, type StreamModel } from '../../lib/workloads/stream.js';
+import { checkStreamParams, StreamScheduler, streamLines, streamVerdict, tailPieces, windowPcm, type StreamStep } from '../../lib/workloads/stream-window.js';
 import type { BenchRow } from '../../lib/measure/types.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { formatRows } from '../../lib/report/formats.js';
