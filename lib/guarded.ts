@@ -15,7 +15,7 @@ import { normalizeText as normalizeText_, normalizeWords as normalizeWords_ } fr
 import { wer as wer_, corpusWer as corpusWer_ } from './quality/wer.js';
 import { testSignal as testSignal_ } from './audio/generate.js';
 import { loadAudio as loadAudio_ } from './audio/load.js';
-import { decodeWav as decodeWav_, encodeWav as encodeWav_ } from './audio/wav.js';
+import { decodeWav as decodeWav_, encodeWav as encodeWav_ } from './audio/wav-codec.js';
 import { resample as resample_, resampleTo16k as resampleTo16k_ } from './audio/resample.js';
 import { quantizeModel as quantizeModel_ } from './models/quantize.js';
 import { readModelHeader as readModelHeader_, validateModelFile as validateModelFile_ } from './models/ggml.js';

@@ -14,13 +14,13 @@
  */
 import { resolve } from 'node:path';
 
-import { median, unitsRatio, type BlockRatio } from '../measure/stats.js';
 import { resolveBuilds } from '../workloads/builds.js';
 import { WhisperPerfError } from '../errors.js';
 import { ensureDefaultModel } from '../models/default.js';
 import { packageRoot } from '../native.js';
-import { accumulateChunks, CHUNKS, HEAT, LOOP_STAGES, runCommand, sideOrder, type ChunkResult, type LoopStage, type SideBlock } from './chunks.js';
+import { AB_CHUNKS, accumulateChunks, HEAT, LOOP_STAGES, runCommand, sideOrder, type ChunkResult, type LoopStage } from './chunks.js';
 import { SideProcess } from './driver.js';
+import { compareAb, overall, raceLosers, type AbComparison, type AbVerdict, type BlockRecord } from './verdicts.js';
 
 /** One side as asked for. */
 export interface AbSideSpec {
@@ -77,20 +77,6 @@ export interface AbProgress {
   figures: Record<string, Record<LoopStage, number>>;
 }
 
-export type AbVerdict = 'slower' | 'faster' | 'same' | 'inconclusive';
-
-export interface AbStage {
-  stage: LoopStage | 'load';
-  gated: boolean;
-  /** medians over blocks of the block figures (ms per run; load: ms) */
-  baseMs: number;
-  sideMs: number;
-  ratio: BlockRatio;
-  verdict: AbVerdict;
-  /** the smallest slowdown this interval's width lets the run call slower: (1 + margin)·√(high/low) − 1 */
-  detectable: number;
-}
-
 export interface AbSideInfo {
   name: string;
   build: string;
@@ -103,16 +89,6 @@ export interface AbSideInfo {
   device: string;
   env: Record<string, string>;
   inject: number;
-}
-
-export interface AbComparison {
-  side: string;
-  /** set when racing stopped this side: after which block, and the side and stage it lost on */
-  dropped?: { afterBlock: number; slowerThan: string; stage: LoopStage; ratio: BlockRatio };
-  stages: AbStage[];
-  /** process CPU time per round, side/base */
-  cpu: BlockRatio;
-  verdict: AbVerdict;
 }
 
 export interface AbResult {
@@ -144,115 +120,6 @@ export const AB_DEFAULTS = Object.freeze({ margin: 0.03, budgetS: 300, minUnits:
 const HUGEPAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
 /** consecutive failed tries of one block before the run gives up */
 const MAX_BLOCK_TRIES = 3;
-
-/** The verdict of a ratio's interval against ±margin. */
-export function abVerdict(r: BlockRatio, margin: number): AbVerdict {
-  if (r.n < 2) return 'inconclusive';
-  if (r.low > 1 + margin) return 'slower';
-  if (r.high < 1 - margin) return 'faster';
-  if (r.low >= 1 - margin && r.high <= 1 + margin) return 'same';
-  return 'inconclusive';
-}
-
-/** The smallest true slowdown whose interval, this wide, would lie wholly above 1 + margin. */
-export function detectableSlowdown(r: BlockRatio, margin: number): number {
-  if (r.n < 2 || !(r.low > 0)) return NaN;
-  return (1 + margin) * Math.sqrt(r.high / r.low) - 1;
-}
-
-interface BlockRecord {
-  order: string[];
-  sides: Record<string, SideBlock & { loadMs: number }>;
-}
-
-/**
- * One pair's units: consecutive blocks that ran the same sides form a segment; in a segment of k
- * sides, k consecutive blocks are a unit (every side in every start position once); each unit
- * gives the mean ln(a/b) of its blocks. Segments change only when racing stops a side.
- */
-export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, fig: (rec: BlockRecord, side: string) => number): { logs: number[]; blocks: number } {
-  const logs: number[] = [];
-  let used = 0;
-  let i = 0;
-  while (i < blocks.length) {
-    const key = [...blocks[i].order].sort().join('\u0000');
-    let j = i;
-    while (j < blocks.length && [...blocks[j].order].sort().join('\u0000') === key) j++;
-    const k = blocks[i].order.length;
-    if (blocks[i].order.includes(a) && blocks[i].order.includes(b)) {
-      for (let u = i; u + k <= j; u += k) {
-        let sum = 0;
-        for (let x = u; x < u + k; x++) sum += Math.log(fig(blocks[x], a) / fig(blocks[x], b));
-        logs.push(sum / k);
-        used += k;
-      }
-    }
-    i = j;
-  }
-  return { logs, blocks: used };
-}
-
-const figOf = (stage: LoopStage | 'load') => (rec: BlockRecord, side: string) =>
-  stage === 'load' ? rec.sides[side].loadMs : rec.sides[side].chunkMedianMs[stage];
-
-function pairRatio(blocks: readonly BlockRecord[], a: string, b: string, fig: (rec: BlockRecord, side: string) => number): BlockRatio | undefined {
-  const u = pairUnits(blocks, a, b, fig);
-  return u.logs.length > 0 ? unitsRatio(u.logs, u.blocks) : undefined;
-}
-
-/** Compares every side with the first over the blocks so far (the units each pair shares). */
-export function compareAb(blocks: readonly BlockRecord[], names: readonly string[], margin: number, gated: readonly LoopStage[]): AbComparison[] {
-  const base = names[0];
-  return names.slice(1).flatMap((side) => {
-    const withBoth = blocks.filter((r) => r.order.includes(side) && r.order.includes(base));
-    const stages: AbStage[] = [];
-    for (const stage of ['load', ...LOOP_STAGES] as const) {
-      const ratio = pairRatio(blocks, side, base, figOf(stage));
-      if (!ratio) return [];
-      const figs = (s: string) => withBoth.map((r) => figOf(stage)(r, s));
-      stages.push({
-        stage,
-        gated: stage !== 'load' && gated.includes(stage),
-        baseMs: median(figs(base)),
-        sideMs: median(figs(side)),
-        ratio,
-        verdict: abVerdict(ratio, margin),
-        detectable: detectableSlowdown(ratio, margin),
-      });
-    }
-    const cpu = pairRatio(blocks, side, base, (r, s) => r.sides[s].measuredCpuMs)!;
-    return [{ side, stages, cpu, verdict: overall(stages.filter((s) => s.gated).map((s) => s.verdict)) }];
-  });
-}
-
-/**
- * Racing: a side (not the baseline) whose interval against another running side lies wholly above
- * 1 + margin on a gated stage is slower than that side; returns the first such finding per side.
- */
-export function raceLosers(blocks: readonly BlockRecord[], running: readonly string[], base: string, margin: number, gated: readonly LoopStage[]) {
-  const out: { side: string; slowerThan: string; stage: LoopStage; ratio: BlockRatio }[] = [];
-  for (const side of running) {
-    if (side === base) continue;
-    search: for (const other of running) {
-      if (other === side) continue;
-      for (const stage of gated) {
-        const r = pairRatio(blocks, side, other, figOf(stage));
-        if (r && r.n >= 2 && r.low > 1 + margin) {
-          out.push({ side, slowerThan: other, stage, ratio: r });
-          break search;
-        }
-      }
-    }
-  }
-  return out;
-}
-
-function overall(vs: AbVerdict[]): AbVerdict {
-  if (vs.includes('slower')) return 'slower';
-  if (vs.includes('inconclusive')) return 'inconclusive';
-  if (vs.length > 0 && vs.every((v) => v === 'faster')) return 'faster';
-  return 'same';
-}
 
 const label = (s: AbSideSpec, i: number) => s.name ?? s.build ?? (i === 0 ? 'A' : String.fromCharCode(65 + i));
 
@@ -394,8 +261,8 @@ export async function ab(options: AbOptions): Promise<AbResult> {
       try {
         for (const s of order) procs.set(s.name, await start(s));
         for (const s of order) await procs.get(s.name)!.command(runCommand(HEAT));
-        const parts = new Map<string, { spec: (typeof CHUNKS)[number]; r: ChunkResult }[]>(running.map((s) => [s.name, []]));
-        for (const spec of CHUNKS) {
+        const parts = new Map<string, { spec: (typeof AB_CHUNKS)[number]; r: ChunkResult }[]>(running.map((s) => [s.name, []]));
+        for (const spec of AB_CHUNKS) {
           for (const s of sideOrder(turn++, running)) {
             const r = (await procs.get(s.name)!.command(runCommand(spec))) as unknown as ChunkResult;
             parts.get(s.name)!.push({ spec, r });

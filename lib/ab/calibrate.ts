@@ -5,7 +5,8 @@
  * Each is a whole `ab` run at the same settings; the rates carry Wilson 95% intervals.
  */
 import { median } from '../measure/stats.js';
-import { ab, type AbOptions, type AbResult, type AbSideSpec, type AbVerdict } from './ab.js';
+import { ab, type AbOptions, type AbResult, type AbSideSpec } from './ab.js';
+import type { AbVerdict } from './verdicts.js';
 import type { LoopStage } from './chunks.js';
 
 export interface CalibrateOptions extends Omit<AbOptions, 'sides' | 'onProgress'> {

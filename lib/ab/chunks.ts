@@ -32,6 +32,27 @@ export const CHUNKS: readonly ChunkSpec[] = Object.freeze(
   ]),
 );
 
+/**
+ * `ab`'s round (bench:parity keeps CHUNKS above): where a round's time goes decides how narrow the
+ * gated stages' intervals get. Measured here (tiny.en, 2 threads, two identical sides): a chunk's
+ * noise is a burst of the host's, not the process's, so it shrinks with the chunks averaged and with
+ * a longer chunk (128 decodes spread 1.8% from block to block where 32 spread 4.2%), while CHUNKS
+ * spent two thirds of its time on prompts that no verdict waits for. So: 8 encodes, 12 chunks of 128
+ * single-token decodes, 4 prompts of 256 and 4 chunks of 16 batches of 5, mixed in four groups,
+ * about 9 s per side for tiny on 2 cores.
+ */
+export const AB_CHUNKS: readonly ChunkSpec[] = Object.freeze(
+  [0, 1, 2, 3].flatMap(() => [
+    chunk({ nEncode: 1 }),
+    chunk({ nDecode: 128 }),
+    chunk({ nEncode: 1 }),
+    chunk({ nDecode: 128 }),
+    chunk({ nPrompt: 1 }),
+    chunk({ nDecode: 128 }),
+    chunk({ nBatch: 16 }),
+  ]),
+);
+
 /** A light heat-up of a model that has not computed yet, before its round's chunks. */
 export const HEAT: ChunkSpec = chunk({ heat: 1, heatDecodes: 16 });
 

@@ -18,7 +18,8 @@ import { checkMemory, memoryLimitOf } from '../memory.js';
 import { WhisperPerfError, invalidArgument } from '../errors.js';
 import { decodeWithFfmpeg } from './ffmpeg.js';
 import { resample } from './resample.js';
-import { decodeFrames, decodeWav, parseWavHeader, type WavInfo } from './wav.js';
+import { parseWavHeader, type WavInfo } from './wav.js';
+import { decodeFrames, decodeWav } from './wav-codec.js';
 
 /** Largest input accepted by default: 2 GiB. */
 export const DEFAULT_MAX_BYTES = 2 * 1024 ** 3;

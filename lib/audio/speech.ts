@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
 import { WhisperPerfError, invalidArgument } from '../errors.js';
 import { which } from './ffmpeg.js';
 import { resample } from './resample.js';
-import { decodeWav, encodeWav } from './wav.js';
+import { decodeWav, encodeWav } from './wav-codec.js';
 
 /**
  * The built-in text: written for this package and dedicated to the public domain (CC0).

@@ -4,7 +4,8 @@ import { basename } from 'node:path';
 
 import { parseStringList } from '../measure/params.js';
 import { WhisperPerfError } from '../errors.js';
-import { betweenRunSpread, compareRows, comparisonCsv, comparisonMarkdown, type CompareSide } from '../report/compare.js';
+import { betweenRunSpread, compareRows, type CompareSide } from '../report/compare.js';
+import { comparisonCsv, comparisonMarkdown } from '../report/compare-format.js';
 import { parseImport } from '../store/native-import.js';
 import { defaultStoreLocation, openStore } from '../store/open.js';
 import type { ResultFilter, RunFilter, Store } from '../store/types.js';

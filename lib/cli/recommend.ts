@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 
 import { parseIntList, parseStringList, usageError } from '../measure/params.js';
-import { calibrate, calibrationSource, readRowFiles, recommendFromRows, USE_CASES, type Recommendation, type UseCase } from '../advise/recommend.js';
+import { readRowFiles, recommendFromRows, USE_CASES, type Recommendation, type UseCase } from '../advise/recommend.js';
+import { calibrate, calibrationSource } from '../advise/calibration.js';
 import { WhisperPerfError } from '../errors.js';
 import { mdTable } from '../report/table.js';
 import { CliContext, parse, writeData } from './context.js';

@@ -16,7 +16,7 @@ import { packageVersion } from '../system.js';
 import { checkLoads, resolveBuilds, type AddonBuild } from './builds.js';
 import { cellKeyOfRow } from '../measure/cells.js';
 import type { BenchmarkOptions, BenchmarkProgress } from './engine.js';
-import { ratio } from '../measure/stats.js';
+import { ratio } from '../measure/ratios.js';
 import type { BenchRow } from '../measure/types.js';
 import type { ChildMessage, ChildRequest } from './variant-child.js';
 import type { RtfOptions } from './rtf.js';

@@ -10,7 +10,7 @@ import { testSignal } from '../../lib/audio/generate.js';
 import { streamMemoryBytes } from '../../lib/workloads/capacity.js';
 import { stateMemory } from '../../lib/memory.js';
 import { loadAudio } from '../../lib/audio/load.js';
-import { encodeWav } from '../../lib/audio/wav.js';
+import { encodeWav } from '../../lib/audio/wav-codec.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { loadHooks, loadModel } from '../../lib/model/model.js';
 import { loadBinding } from '../../lib/native.js';

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 
 import { testSignal } from '../../lib/audio/generate.js';
 import { loadAudio } from '../../lib/audio/load.js';
-import { encodeWav } from '../../lib/audio/wav.js';
+import { encodeWav } from '../../lib/audio/wav-codec.js';
 import { loadModel } from '../../lib/model/model.js';
 import { buildInfo } from '../../lib/system.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { abVerdict, compareAb, detectableSlowdown, pairUnits, raceLosers } from '../../lib/ab/ab.js';
+import { abVerdict, compareAb, detectableSlowdown, pairUnits, raceLosers, stageLogRatio } from '../../lib/ab/verdicts.js';
 import { wilson } from '../../lib/ab/calibrate.js';
-import { accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type SideBlock } from '../../lib/ab/chunks.js';
-import type { BlockRatio } from '../../lib/measure/stats.js';
+import { AB_CHUNKS, accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type SideBlock } from '../../lib/ab/chunks.js';
+import type { BlockRatio } from '../../lib/measure/ratios.js';
 import { parseSide } from '../../lib/cli/ab.js';
 
 const r = (ratio: number, low: number, high: number, n = 6): BlockRatio => ({ ratio, low, high, n, blocks: 2 * n, sdLog: 0, method: 'block-t' });
@@ -64,6 +64,41 @@ describe('ab: the interleaved workload', () => {
     expect(b.measuredCpuMs).toBe(10 * CHUNKS.length);
   });
 
+  it("ab's round gives the gated stages most of its chunks: 8 encodes, 12 × 128 decodes, 4 prompts, 4 × 16 batches", () => {
+    const totals = AB_CHUNKS.reduce((a, c) => {
+      const n = stageRuns(c);
+      for (const s of LOOP_STAGES) a[s] += n[s];
+      return a;
+    }, { encode: 0, decode: 0, batchd: 0, prompt: 0 });
+    expect(totals).toEqual({ encode: 8, decode: 12 * 128, batchd: 4 * 16 * 5, prompt: 4 * 256 });
+    expect(AB_CHUNKS).toHaveLength(28);
+    // every chunk is one stage
+    for (const c of AB_CHUNKS) expect(LOOP_STAGES.filter((st) => stageRuns(c)[st] > 0)).toHaveLength(1);
+  });
+
+  it("a block's stage ratio is the trimmed mean over chunk pairs: a constant ratio exactly, a burst in one pair ignored", () => {
+    const block = (a: number[], b: number[]) => ({
+      order: ['a', 'b'],
+      sides: Object.fromEntries(
+        (
+          [
+            ['a', a],
+            ['b', b],
+          ] as const
+        ).map(([n, xs]) => [n, { chunkWallMs: { encode: xs, decode: [], batchd: [], prompt: [] } } as unknown as SideBlock & { loadMs: number }]),
+      ),
+    });
+    const base = [500, 520, 480, 510, 530, 470, 505, 495, 515, 485, 500, 490];
+    const f = stageLogRatio('encode');
+    // the host drifts from pair to pair; the side is 5% slower in every pair
+    expect(Math.exp(f(block(base.map((x) => x * 1.05), base), 'a', 'b'))).toBeCloseTo(1.05, 12);
+    // one pair hit by a burst (3×) moves a plain mean by ~10%; the 20% trimmed mean not at all
+    const burst = base.map((x, i) => x * (i === 4 ? 3 : 1));
+    expect(Math.exp(f(block(burst, base), 'a', 'b'))).toBeCloseTo(1, 12);
+    // no chunks of the stage: no figure
+    expect(Number.isNaN(stageLogRatio('decode')(block(base, base), 'a', 'b'))).toBe(true);
+  });
+
   it('compareAb: units of n blocks; a side 10% slower on encode in every block is slower, the rest same', () => {
     const side = (encode: number, decode: number): SideBlock & { loadMs: number } => ({
       runs: { encode: 1, decode: 128, batchd: 80, prompt: 2048 },
@@ -112,7 +147,7 @@ describe('ab: racing', () => {
   ];
 
   it('units follow the segments: 3-side units while three ran, 2-side units after', () => {
-    const fig = (r: (typeof blocks)[number], s: string) => (r.sides as Record<string, SideBlock>)[s].chunkMedianMs.encode;
+    const fig = stageLogRatio('encode');
     expect(pairUnits(blocks, 'b', 'a', fig)).toMatchObject({ blocks: 10 });
     expect(pairUnits(blocks, 'b', 'a', fig).logs).toHaveLength(4);
     expect(pairUnits(blocks, 'c', 'a', fig).logs).toHaveLength(2);

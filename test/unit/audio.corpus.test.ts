@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { WhisperPerfError } from '../../lib/errors.js';
 import { loadAudio } from '../../lib/audio/load.js';
-import { decodeWav } from '../../lib/audio/wav.js';
+import { decodeWav } from '../../lib/audio/wav-codec.js';
 import { chunk, f32, f64, fmtBody, fmtExtensible, le16, le32, riff, s16 } from '../fixtures/wav.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'wp-corpus-'));

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { WhisperPerfError } from '../../lib/errors.js';
 import { loadAudio, sniffFormat } from '../../lib/audio/load.js';
-import { decodeWav, encodeWav } from '../../lib/audio/wav.js';
+import { decodeWav, encodeWav } from '../../lib/audio/wav-codec.js';
 import { dB, sine, toneAmplitude } from '../fixtures/wav.js';
 
 const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { loadAudio } from '../../lib/audio/load.js';
 import { resample, resampledLength } from '../../lib/audio/resample.js';
-import { encodeWav } from '../../lib/audio/wav.js';
+import { encodeWav } from '../../lib/audio/wav-codec.js';
 import { dB, mix, powerSpectrum, sine, toneAmplitude } from '../fixtures/wav.js';
 
 /** Amplitude of a sinusoid with the RMS of x. */

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { loadAudio } from '../../lib/audio/load.js';
 import { SPEECH_TEXT, generateTestAudio, sentences, writeTestAudio } from '../../lib/audio/speech.js';
-import { decodeWav } from '../../lib/audio/wav.js';
+import { decodeWav } from '../../lib/audio/wav-codec.js';
 import { main } from '../../lib/cli/main.js';
 import { dB, toneAmplitude } from '../fixtures/wav.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { decodeWav, encodeWav, type EncodeWavOptions } from '../../lib/audio/wav.js';
+import { decodeWav, encodeWav, type EncodeWavOptions } from '../../lib/audio/wav-codec.js';
 import { chunk, fmtBody, riff, sine } from '../fixtures/wav.js';
 
 const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;

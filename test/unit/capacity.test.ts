@@ -2,7 +2,8 @@
 // real-time N, memory sizes, and the rows' outputs (no addon).
 import { describe, expect, it } from 'vitest';
 
-import { capacity, checkCapacityMemory, maxRealtimeStreams, streamMemoryBytes, workerExecArgv } from '../../lib/workloads/capacity.js';
+import { capacity, checkCapacityMemory, maxRealtimeStreams, streamMemoryBytes } from '../../lib/workloads/capacity.js';
+import { workerExecArgv } from '../../lib/workloads/capacity-cells.js';
 import { availableMemory, maxDecoders, parseMemorySize, stateMemory } from '../../lib/memory.js';
 import type { BenchRow } from '../../lib/measure/types.js';
 import { WhisperPerfError } from '../../lib/errors.js';

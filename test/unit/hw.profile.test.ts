@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { parseCallgrindAnnotate, parseMassif, parseMemcheck, parsePerfReport, parsePerfStatCsv, perfStatMetrics, usesAvx512 } from '../../lib/workloads/profile.js';
+import { usesAvx512 } from '../../lib/workloads/profile.js';
+import { parseCallgrindAnnotate, parseMassif, parseMemcheck, parsePerfReport, parsePerfStatCsv, perfStatMetrics } from '../../lib/workloads/profile-tools.js';
 
 const fx = (name: string) => readFileSync(join(process.cwd(), 'test', 'fixtures', 'hw', name), 'utf8');
 

@@ -27,7 +27,7 @@ import {
   UsageError,
   verdictFor,
 } from '../../bench/parity-lib.mjs';
-import { blockRatio } from '../../lib/measure/stats.js';
+import { blockRatio } from '../../lib/measure/ratios.js';
 
 /**
  * What whisper-bench printed on stderr, captured from a real run (whisper.cpp 1.9.1, tiny.en,

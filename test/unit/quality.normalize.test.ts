@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { WhisperPerfError } from '../../lib/errors.js';
-import { CONTRACTIONS, FILLER_WORDS, SPELLINGS, normalizeText, normalizeWords, ordinalSuffix } from '../../lib/quality/normalize.js';
+import { CONTRACTIONS, FILLER_WORDS, SPELLINGS, normalizeText, normalizeWords } from '../../lib/quality/normalize.js';
+import { ordinalSuffix } from '../../lib/quality/numbers.js';
 
 const n = normalizeText;
 

@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WhisperPerfError } from '../../lib/errors.js';
-import {
-  HIGH_CV,
-  median,
-  outlierIndices,
-  ratio,
-  scaling,
-  summarize,
-  tQuantile975,
-  warningsFor,
-} from '../../lib/measure/stats.js';
+import { HIGH_CV, median, outlierIndices, scaling, summarize, tQuantile975, warningsFor } from '../../lib/measure/stats.js';
+import { ratio } from '../../lib/measure/ratios.js';
 
 describe('summarize', () => {
   it('computes the hand-checked figures of [1,2,3,4,5]', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { resample, resampleTo16k } from '../../lib/audio/resample.js';
-import { pairedRatio } from '../../lib/measure/stats.js';
+import { pairedRatio } from '../../lib/measure/ratios.js';
 import { runMain } from '../fixtures/cli.js';
 import { PUBLISHED_SIZES } from '../fixtures/published-models.js';
 import { dB, sine, toneAmplitude } from '../fixtures/wav.js';

@@ -1,0 +1,170 @@
+/**
+ * What `ab` concludes from its blocks: units of blocks per pair of sides, the ratio per stage with
+ * its interval over units, the verdict against ±margin, the smallest slowdown the interval could
+ * call, and which sides a race drops.
+ */
+import { median } from '../measure/stats.js';
+import { trimmedMean, unitsRatio, type BlockRatio } from '../measure/ratios.js';
+import { LOOP_STAGES, type LoopStage, type SideBlock } from './chunks.js';
+
+export type AbVerdict = 'slower' | 'faster' | 'same' | 'inconclusive';
+
+export interface AbStage {
+  stage: LoopStage | 'load';
+  gated: boolean;
+  /** medians over blocks of the block figures (ms per run; load: ms) */
+  baseMs: number;
+  sideMs: number;
+  ratio: BlockRatio;
+  verdict: AbVerdict;
+  /** the smallest slowdown this interval's width lets the run call slower: (1 + margin)·√(high/low) − 1 */
+  detectable: number;
+}
+
+export interface AbComparison {
+  side: string;
+  /** set when racing stopped this side: after which block, and the side and stage it lost on */
+  dropped?: { afterBlock: number; slowerThan: string; stage: LoopStage; ratio: BlockRatio };
+  stages: AbStage[];
+  /** process CPU time per round, side/base */
+  cpu: BlockRatio;
+  verdict: AbVerdict;
+}
+
+/** The verdict of a ratio's interval against ±margin. */
+export function abVerdict(r: BlockRatio, margin: number): AbVerdict {
+  if (r.n < 2) return 'inconclusive';
+  if (r.low > 1 + margin) return 'slower';
+  if (r.high < 1 - margin) return 'faster';
+  if (r.low >= 1 - margin && r.high <= 1 + margin) return 'same';
+  return 'inconclusive';
+}
+
+/** The smallest true slowdown whose interval, this wide, would lie wholly above 1 + margin. */
+export function detectableSlowdown(r: BlockRatio, margin: number): number {
+  if (r.n < 2 || !(r.low > 0)) return NaN;
+  return (1 + margin) * Math.sqrt(r.high / r.low) - 1;
+}
+
+export interface BlockRecord {
+  order: string[];
+  sides: Record<string, SideBlock & { loadMs: number }>;
+}
+
+/**
+ * One pair's units: consecutive blocks that ran the same sides form a segment; in a segment of k
+ * sides, k consecutive blocks are a unit (every side in every start position once); each unit
+ * gives the mean ln(a/b) of its blocks. Segments change only when racing stops a side.
+ */
+export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, logRatio: BlockLogRatio): { logs: number[]; blocks: number } {
+  const logs: number[] = [];
+  let used = 0;
+  let i = 0;
+  while (i < blocks.length) {
+    const key = [...blocks[i].order].sort().join('\u0000');
+    let j = i;
+    while (j < blocks.length && [...blocks[j].order].sort().join('\u0000') === key) j++;
+    const k = blocks[i].order.length;
+    if (blocks[i].order.includes(a) && blocks[i].order.includes(b)) {
+      for (let u = i; u + k <= j; u += k) {
+        let sum = 0;
+        for (let x = u; x < u + k; x++) sum += logRatio(blocks[x], a, b);
+        logs.push(sum / k);
+        used += k;
+      }
+    }
+    i = j;
+  }
+  return { logs, blocks: used };
+}
+
+/** A block's ln(a/b) of one figure. */
+export type BlockLogRatio = (rec: BlockRecord, a: string, b: string) => number;
+
+/** The share of chunk pairs set aside at each end before a block's stage ratio is averaged. */
+export const CHUNK_TRIM = 0.2;
+
+/**
+ * A block's ln(a/b) for a stage. The sides ran the same chunks in the same order, taking turns, so
+ * chunk i of a and chunk i of b ran within a second of each other: the block's figure is the 20%
+ * trimmed mean over i of ln(a_i / b_i). Measured here (tiny.en, 2 threads, 10 blocks of 12 chunk
+ * pairs of two identical sides): a chunk's noise is its own, a burst of the host's, not the
+ * process's; the trimmed mean of the pairs spread 0.6% from block to block on encode where the
+ * ratio of the sides' chunk medians spread 1.9%.
+ */
+export function stageLogRatio(stage: LoopStage): BlockLogRatio {
+  return (rec, a, b) => {
+    const xa = rec.sides[a].chunkWallMs[stage];
+    const xb = rec.sides[b].chunkWallMs[stage];
+    const n = Math.min(xa.length, xb.length);
+    if (n === 0) return NaN;
+    return trimmedMean(Array.from({ length: n }, (_, i) => Math.log(xa[i] / xb[i])), CHUNK_TRIM);
+  };
+}
+
+const figureLogRatio =
+  (fig: (rec: BlockRecord, side: string) => number): BlockLogRatio =>
+  (rec, a, b) =>
+    Math.log(fig(rec, a) / fig(rec, b));
+
+const logRatioOf = (stage: LoopStage | 'load'): BlockLogRatio => (stage === 'load' ? figureLogRatio((r, s) => r.sides[s].loadMs) : stageLogRatio(stage));
+const figOf = (stage: LoopStage | 'load') => (rec: BlockRecord, side: string) => (stage === 'load' ? rec.sides[side].loadMs : rec.sides[side].chunkMedianMs[stage]);
+
+function pairRatio(blocks: readonly BlockRecord[], a: string, b: string, logRatio: BlockLogRatio): BlockRatio | undefined {
+  const u = pairUnits(blocks, a, b, logRatio);
+  return u.logs.length > 0 ? unitsRatio(u.logs, u.blocks) : undefined;
+}
+
+/** Compares every side with the first over the blocks so far (the units each pair shares). */
+export function compareAb(blocks: readonly BlockRecord[], names: readonly string[], margin: number, gated: readonly LoopStage[]): AbComparison[] {
+  const base = names[0];
+  return names.slice(1).flatMap((side) => {
+    const withBoth = blocks.filter((r) => r.order.includes(side) && r.order.includes(base));
+    const stages: AbStage[] = [];
+    for (const stage of ['load', ...LOOP_STAGES] as const) {
+      const ratio = pairRatio(blocks, side, base, logRatioOf(stage));
+      if (!ratio) return [];
+      const figs = (s: string) => withBoth.map((r) => figOf(stage)(r, s));
+      stages.push({
+        stage,
+        gated: stage !== 'load' && gated.includes(stage),
+        baseMs: median(figs(base)),
+        sideMs: median(figs(side)),
+        ratio,
+        verdict: abVerdict(ratio, margin),
+        detectable: detectableSlowdown(ratio, margin),
+      });
+    }
+    const cpu = pairRatio(blocks, side, base, figureLogRatio((r, s) => r.sides[s].measuredCpuMs))!;
+    return [{ side, stages, cpu, verdict: overall(stages.filter((s) => s.gated).map((s) => s.verdict)) }];
+  });
+}
+
+/**
+ * Racing: a side (not the baseline) whose interval against another running side lies wholly above
+ * 1 + margin on a gated stage is slower than that side; returns the first such finding per side.
+ */
+export function raceLosers(blocks: readonly BlockRecord[], running: readonly string[], base: string, margin: number, gated: readonly LoopStage[]) {
+  const out: { side: string; slowerThan: string; stage: LoopStage; ratio: BlockRatio }[] = [];
+  for (const side of running) {
+    if (side === base) continue;
+    search: for (const other of running) {
+      if (other === side) continue;
+      for (const stage of gated) {
+        const r = pairRatio(blocks, side, other, stageLogRatio(stage));
+        if (r && r.n >= 2 && r.low > 1 + margin) {
+          out.push({ side, slowerThan: other, stage, ratio: r });
+          break search;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+export function overall(vs: AbVerdict[]): AbVerdict {
+  if (vs.includes('slower')) return 'slower';
+  if (vs.includes('inconclusive')) return 'inconclusive';
+  if (vs.length > 0 && vs.every((v) => v === 'faster')) return 'faster';
+  return 'same';
+}
