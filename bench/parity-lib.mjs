@@ -12,7 +12,8 @@
 import { parseArgs } from 'node:util';
 
 import { parseTimings } from '../dist/logs.js';
-import { blockRatio, summarize } from '../dist/measure/stats.js';
+import { summarize } from '../dist/measure/stats.js';
+import { blockRatio } from '../dist/measure/ratios.js';
 import { LOOP_STAGES } from '../dist/ab/chunks.js';
 
 // the interleaved workload is the product's own (lib/ab/chunks.ts, shared with `whisper-perf ab`)
