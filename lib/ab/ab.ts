@@ -3,11 +3,12 @@
  * with native whisper.cpp. On these VMs a process's own speed differs by up to 10% from another
  * process of the same binary and the machine drifts over minutes, so:
  * - every block starts a fresh process per side, in a start order that rotates;
- * - inside a block the sides take turns chunk by chunk (lib/ab/chunks.ts), so the figures compared
- *   are taken within a second of each other;
+ * - inside a block the sides take turns chunk by chunk (AB_CHUNKS in lib/ab/chunks.ts), so chunk i
+ *   of one side and chunk i of the other ran within a second of each other; a block's ln(side/base)
+ *   for a stage is the 20% trimmed mean over its chunk pairs (lib/ab/verdicts.ts);
  * - a unit is as many consecutive blocks as there are sides (every side started in every position
- *   once); units are the replicates: ratio = exp(mean over units of the mean ln(side/base)), with a
- *   Student-t 95% interval over units (blockRatio);
+ *   once); units are the replicates: ratio = exp(mean over units of the mean of their blocks), with a
+ *   Student-t 95% interval over units (unitsRatio);
  * - the verdict against a margin: slower when the whole interval is above 1 + margin, faster when
  *   below 1 − margin, same when inside ±margin, inconclusive otherwise; blocks go on while a gated
  *   stage is inconclusive, up to the time budget.

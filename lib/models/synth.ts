@@ -253,6 +253,8 @@ async function writeTensorData(
       }
       await sink.write(new Uint8Array(out.buffer, 0, n * 2));
     } else {
+      // the f32 twin of the loop above, on purpose: one loop per array type keeps V8's element
+      // access monomorphic in the loop that writes every weight of a model
       const out = scratch.f32;
       if (kind === 'normal') {
         for (let i = 0; i < n; i += 2) {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 
 import type { BenchRow } from '../measure/types.js';
 import { fmtRtf } from './rtf.js';
-import { fixed, recordTable, type RecordColumn } from './table.js';
+import { fixed, recordTable, warningLines, type RecordColumn } from './table.js';
 
 type SqlType = 'TEXT' | 'INTEGER' | 'REAL';
 type FlatValue = string | number | boolean | null;
@@ -106,14 +106,8 @@ export function qualityMarkdown(rows: readonly BenchRow[]): string {
       (anySynthetic ? ' † synthetic weights: not an accuracy figure.' : ''),
   );
 
-  const byText = new Map<string, number[]>();
-  rows.forEach((r, i) => {
-    for (const w of r.warnings ?? []) byText.set(w, [...(byText.get(w) ?? []), i + 1]);
-  });
-  if (byText.size > 0) {
-    out.push('', 'Warnings:', '');
-    for (const [w, idx] of byText) out.push(`- ${idx.length === rows.length && rows.length > 1 ? 'all rows' : `row${idx.length > 1 ? 's' : ''} ${idx.join(', ')}`}: ${w.replace(/\r?\n|\r/g, ' ')}`);
-  }
+  // each warning once, with the rows it concerns
+  out.push(...warningLines(rows));
 
   const front = rows.filter((r) => !r.error && r.pareto).sort((a, b) => a.rtf!.median - b.rtf!.median);
   const ok = rows.filter((r) => !r.error && r.rtf && typeof r.wer === 'number');

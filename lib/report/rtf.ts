@@ -10,7 +10,7 @@
 import * as path from 'node:path';
 
 import type { BenchRow, Stat } from '../measure/types.js';
-import { fixed, recordTable, type RecordColumn } from './table.js';
+import { fixed, recordTable, warningLines, type RecordColumn } from './table.js';
 
 /** One model × threads group of the summary: the cells' median RTFs. */
 export interface RtfThreadsGroup {
@@ -152,14 +152,7 @@ export function rtfMarkdown(rows: readonly BenchRow[]): string {
   out.push(...table(rows, cols));
 
   // each warning once, with the rows it concerns
-  const byText = new Map<string, number[]>();
-  rows.forEach((r, i) => {
-    for (const w of r.warnings ?? []) byText.set(w, [...(byText.get(w) ?? []), i + 1]);
-  });
-  if (byText.size > 0) {
-    out.push('', 'Warnings:', '');
-    for (const [w, idx] of byText) out.push(`- ${idx.length === rows.length && rows.length > 1 ? 'all rows' : `row${idx.length > 1 ? 's' : ''} ${idx.join(', ')}`}: ${w.replace(/\r?\n|\r/g, ' ')}`);
-  }
+  out.push(...warningLines(rows));
 
   const s = summarizeRtf(rows);
   out.push('', '**Summary** — RTF = processing time / audio duration (below 1: faster than real time); a cell counts with its median RTF.', '');

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 
 import type { BenchRow, Stat } from '../measure/types.js';
-import { fixed, recordTable, type RecordColumn } from './table.js';
+import { fixed, recordTable, warningLines, type RecordColumn } from './table.js';
 
 type SqlType = 'TEXT' | 'INTEGER' | 'REAL';
 type FlatValue = string | number | boolean | null;
@@ -104,17 +104,6 @@ const base = (p: string | undefined) => (p ? path.basename(p) : '');
 
 type Col = RecordColumn<BenchRow>;
 const table = recordTable;
-
-function warningLines(rows: readonly BenchRow[]): string[] {
-  const byText = new Map<string, number[]>();
-  rows.forEach((r, i) => {
-    for (const w of r.warnings ?? []) byText.set(w, [...(byText.get(w) ?? []), i + 1]);
-  });
-  if (byText.size === 0) return [];
-  const out = ['', 'Warnings:', ''];
-  for (const [w, idx] of byText) out.push(`- ${idx.length === rows.length && rows.length > 1 ? 'all rows' : `row${idx.length > 1 ? 's' : ''} ${idx.join(', ')}`}: ${w.replace(/\r?\n|\r/g, ' ')}`);
-  return out;
-}
 
 function syntheticNote(rows: readonly BenchRow[]): string[] {
   const synthetic = [...new Set(rows.filter((r) => r.synthetic).map((r) => base(r.model)))];

@@ -42,3 +42,15 @@ export function recordTable<T>(rows: readonly T[], cols: readonly RecordColumn<T
 
 /** A number with `d` decimals, or '' when it is missing or not finite. */
 export const fixed = (x: number | undefined, d: number): string => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '');
+
+/** Each warning of the rows once, with the rows it concerns ("all rows", "row 2", "rows 1, 3"); nothing when there is none. */
+export function warningLines(rows: readonly { warnings?: readonly string[] }[]): string[] {
+  const byText = new Map<string, number[]>();
+  rows.forEach((r, i) => {
+    for (const w of r.warnings ?? []) byText.set(w, [...(byText.get(w) ?? []), i + 1]);
+  });
+  if (byText.size === 0) return [];
+  const out = ['', 'Warnings:', ''];
+  for (const [w, idx] of byText) out.push(`- ${idx.length === rows.length && rows.length > 1 ? 'all rows' : `row${idx.length > 1 ? 's' : ''} ${idx.join(', ')}`}: ${w.replace(/\r?\n|\r/g, ' ')}`);
+  return out;
+}

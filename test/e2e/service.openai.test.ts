@@ -4,7 +4,7 @@
 // hostile forms of payloads.mjs, each with the OpenAI-shaped error it must get; load shedding.
 // Transcripts of the synthetic tiny.en are meaningless: shapes, types and statuses are asserted,
 // never the words.
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { rawRequest, send } from '../../examples/service/load.mjs';
 import { BOUNDARY, formBody, FORM_TYPE, multipartUploads, wav } from '../../examples/service/payloads.mjs';
 // @ts-expect-error plain ESM JavaScript example without declarations
 import { createService } from '../../examples/service/service.mjs';
+import { runNode } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');
 const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
@@ -371,18 +372,7 @@ describe('service: load shedding under pressure', () => {
 
 describe('service: the load test in multipart mode (child processes)', () => {
   it('--route multipart: no 5xx, no crash, every hostile form a 4xx with a code, the server-side time split read from Server-Timing', async () => {
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(process.execPath, [join('examples', 'service', 'load.mjs'), '--route', 'multipart', '--quick', '--duration', '3', '--json', '--model', tiny], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      const killer = setTimeout(() => p.kill('SIGKILL'), 100_000);
-      p.on('close', (code) => {
-        clearTimeout(killer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+    const r = await runNode([join('examples', 'service', 'load.mjs'), '--route', 'multipart', '--quick', '--duration', '3', '--json', '--model', tiny], 100_000);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.config.route).toBe('multipart');

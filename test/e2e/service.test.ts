@@ -17,6 +17,7 @@ import { rawRequest, send, startServer } from '../../examples/service/load.mjs';
 import { uploads, wav } from '../../examples/service/payloads.mjs';
 // @ts-expect-error plain ESM JavaScript example without declarations
 import { createService } from '../../examples/service/service.mjs';
+import { runNode } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');
 
@@ -305,18 +306,7 @@ describe('service: the command line, SIGTERM and the load test (child processes)
   });
 
   it('the short load test: no 5xx, no crash, every hostile upload a 4xx with a code, flat-RSS criterion reported', async () => {
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(process.execPath, [join('examples', 'service', 'load.mjs'), '--quick', '--duration', '3', '--json', '--model', tiny], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      const killer = setTimeout(() => p.kill('SIGKILL'), 100_000);
-      p.on('close', (code) => {
-        clearTimeout(killer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+    const r = await runNode([join('examples', 'service', 'load.mjs'), '--quick', '--duration', '3', '--json', '--model', tiny], 100_000);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.crashes).toBe(0);
