@@ -3,12 +3,14 @@
  * with native whisper.cpp. On these VMs a process's own speed differs by up to 10% from another
  * process of the same binary and the machine drifts over minutes, so:
  * - every block starts a fresh process per side, in a start order that rotates;
- * - inside a block the sides take turns chunk by chunk (AB_CHUNKS in lib/ab/chunks.ts), so chunk i
- *   of one side and chunk i of the other ran within a second of each other; a block's ln(side/base)
- *   for a stage is the 20% trimmed mean over its chunk pairs (lib/ab/verdicts.ts);
+ * - a block is four segments (AB_SEGMENTS in lib/ab/chunks.ts): before every segment but the first
+ *   each side loads its model afresh, because a loaded model carries a speed of its own; inside a
+ *   segment the sides take turns chunk by chunk, so chunk i of one side and chunk i of the other ran
+ *   within a second of each other; a block's ln(side/base) for a stage is the 20% trimmed mean over
+ *   its chunk pairs (lib/ab/verdicts.ts);
  * - a unit is as many consecutive blocks as there are sides (every side started in every position
- *   once); units are the replicates: ratio = exp(mean over units of the mean of their blocks), with a
- *   Student-t 95% interval over units (unitsRatio);
+ *   once); only whole units count, and each of their blocks is a replicate: ratio = exp(mean over
+ *   blocks), with a Student-t 95% interval over blocks (unitsRatio);
  * - the verdict against a margin: slower when the whole interval is above 1 + margin, faster when
  *   below 1 − margin, same when inside ±margin, inconclusive otherwise; blocks go on while a gated
  *   stage is inconclusive, up to the time budget.
@@ -19,7 +21,8 @@ import { resolveBuilds } from '../workloads/builds.js';
 import { WhisperPerfError } from '../errors.js';
 import { ensureDefaultModel } from '../models/default.js';
 import { packageRoot } from '../native.js';
-import { AB_CHUNKS, accumulateChunks, HEAT, LOOP_STAGES, runCommand, sideOrder, type ChunkResult, type LoopStage } from './chunks.js';
+import { AB_SEGMENTS, accumulateChunks, HEAT, LOOP_STAGES, runCommand, sideOrder, type ChunkResult, type ChunkSpec, type LoopStage } from './chunks.js';
+import { median } from '../measure/stats.js';
 import { SideProcess } from './driver.js';
 import { compareAb, overall, raceLosers, type AbComparison, type AbVerdict, type BlockRecord } from './verdicts.js';
 
@@ -51,7 +54,7 @@ export interface AbOptions {
   margin?: number;
   /** seconds the run may take (default 300) */
   budgetS?: number;
-  /** blocks before any verdict may stop the run (default 6 units) */
+  /** blocks before any verdict may stop the run (default 4 units) */
   minBlocks?: number;
   /** blocks at most (default: no limit but the budget) */
   maxBlocks?: number;
@@ -115,9 +118,11 @@ export interface AbResult {
   exitCode: 0 | 1 | 3;
   /** notes a reader needs: other whisper.cpp versions, injected sides */
   notes: string[];
+  /** every block's figures, chunk by chunk (the JSON output carries them, so a run can be analysed again) */
+  records: BlockRecord[];
 }
 
-export const AB_DEFAULTS = Object.freeze({ margin: 0.03, budgetS: 300, minUnits: 6, stages: ['encode', 'decode'] as LoopStage[] });
+export const AB_DEFAULTS = Object.freeze({ margin: 0.03, budgetS: 300, minUnits: 4, stages: ['encode', 'decode'] as LoopStage[] });
 const HUGEPAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
 /** consecutive failed tries of one block before the run gives up */
 const MAX_BLOCK_TRIES = 3;
@@ -261,16 +266,21 @@ export async function ab(options: AbOptions): Promise<AbResult> {
       let failed = true;
       try {
         for (const s of order) procs.set(s.name, await start(s));
-        for (const s of order) await procs.get(s.name)!.command(runCommand(HEAT));
-        const parts = new Map<string, { spec: (typeof AB_CHUNKS)[number]; r: ChunkResult }[]>(running.map((s) => [s.name, []]));
-        for (const spec of AB_CHUNKS) {
-          for (const s of sideOrder(turn++, running)) {
-            const r = (await procs.get(s.name)!.command(runCommand(spec))) as unknown as ChunkResult;
-            parts.get(s.name)!.push({ spec, r });
+        const parts = new Map<string, { spec: ChunkSpec; r: ChunkResult }[]>(running.map((s) => [s.name, []]));
+        const loads = new Map<string, number[]>(running.map((s) => [s.name, [procs.get(s.name)!.ready.loadMs]]));
+        for (const [g, segment] of AB_SEGMENTS.entries()) {
+          // every segment but the first on a freshly loaded model (see AB_SEGMENTS)
+          if (g > 0) for (const s of order) loads.get(s.name)!.push(Number((await procs.get(s.name)!.command('load')).loadMs));
+          for (const s of order) await procs.get(s.name)!.command(runCommand(HEAT));
+          for (const spec of segment) {
+            for (const s of sideOrder(turn++, running)) {
+              const r = (await procs.get(s.name)!.command(runCommand(spec))) as unknown as ChunkResult;
+              parts.get(s.name)!.push({ spec, r });
+            }
           }
         }
         const rec: BlockRecord = { order: order.map((s) => s.name), sides: {} };
-        for (const s of running) rec.sides[s.name] = { ...accumulateChunks(parts.get(s.name)!), loadMs: procs.get(s.name)!.ready.loadMs };
+        for (const s of running) rec.sides[s.name] = { ...accumulateChunks(parts.get(s.name)!), loadMs: median(loads.get(s.name)!) };
         blocks.push(rec);
         failed = false;
         break;
@@ -311,7 +321,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     sides,
     blocks: blocks.length,
     unitSize: k,
-    units: comparisons.length ? Math.max(...comparisons.map((c) => c.stages[0].ratio.n)) : 0,
+    units: comparisons.length ? Math.max(...comparisons.map((c) => Math.floor(c.stages[0].ratio.n / k))) : 0,
     discardedBlocks: discarded,
     failures,
     comparisons,
@@ -319,5 +329,6 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     verdict,
     exitCode: verdict === 'slower' ? 1 : verdict === 'inconclusive' ? 3 : 0,
     notes,
+    records: blocks,
   };
 }

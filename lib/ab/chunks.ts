@@ -33,25 +33,32 @@ export const CHUNKS: readonly ChunkSpec[] = Object.freeze(
 );
 
 /**
- * `ab`'s round (bench:parity keeps CHUNKS above): where a round's time goes decides how narrow the
- * gated stages' intervals get. Measured here (tiny.en, 2 threads, two identical sides): a chunk's
- * noise is a burst of the host's, not the process's, so it shrinks with the chunks averaged and with
- * a longer chunk (128 decodes spread 1.8% from block to block where 32 spread 4.2%), while CHUNKS
- * spent two thirds of its time on prompts that no verdict waits for. An A/A run with 8 encodes and
- * 12 decode chunks came out with encode ±0.45% and decode ±0.9%; decode's smaller share of the time
- * was the wider, so the round is 4 encodes, 16 chunks of 128 single-token decodes, 4 prompts of 256
- * and 4 chunks of 16 batches of 5, in four groups: about 8 s per side for tiny on 2 cores.
+ * `ab`'s round (bench:parity keeps CHUNKS above), as segments: each side loads its model afresh
+ * before every segment but the first (a new process begins the first), heats it up, then the sides
+ * take turns on the segment's chunks. Measured here (tiny.en, 2 threads, two identical sides):
+ * - a chunk's noise is a burst of the host's and shrinks with the chunks averaged and with a longer
+ *   chunk (128 decodes spread 1.8% from block to block where 32 spread 4.2%);
+ * - beside it each loaded model carries a speed of its own: 16 decode chunks in one model spread
+ *   4.0% from block to block where their pairs' own noise predicts 1.0%, and the same 16 chunks as
+ *   4 models of 4 chunks each (a reload between) spread 1.6%. Where the weights and buffers landed
+ *   is drawn anew by a reload, not only by a new process, and a reload costs ~0.2 s where a process
+ *   costs more;
+ * - decode, with the smaller share of the time, was the wider interval.
+ * So the round is 4 segments of 1 encode, 4 chunks of 128 single-token decodes, 1 prompt of 256 and
+ * 1 chunk of 16 batches of 5: about 8 s of measured calls per side for tiny on 2 cores.
  */
-export const AB_CHUNKS: readonly ChunkSpec[] = Object.freeze(
-  [0, 1, 2, 3].flatMap(() => [
-    chunk({ nEncode: 1 }),
-    chunk({ nDecode: 128 }),
-    chunk({ nDecode: 128 }),
-    chunk({ nPrompt: 1 }),
-    chunk({ nDecode: 128 }),
-    chunk({ nDecode: 128 }),
-    chunk({ nBatch: 16 }),
-  ]),
+export const AB_SEGMENTS: readonly (readonly ChunkSpec[])[] = Object.freeze(
+  [0, 1, 2, 3].map(() =>
+    Object.freeze([
+      chunk({ nEncode: 1 }),
+      chunk({ nDecode: 128 }),
+      chunk({ nDecode: 128 }),
+      chunk({ nPrompt: 1 }),
+      chunk({ nDecode: 128 }),
+      chunk({ nDecode: 128 }),
+      chunk({ nBatch: 16 }),
+    ]),
+  ),
 );
 
 /** A light heat-up of a model that has not computed yet, before its round's chunks. */

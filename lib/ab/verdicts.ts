@@ -52,13 +52,16 @@ export interface BlockRecord {
 }
 
 /**
- * One pair's units: consecutive blocks that ran the same sides form a segment; in a segment of k
- * sides, k consecutive blocks are a unit (every side in every start position once); each unit
- * gives the mean ln(a/b) of its blocks. Segments change only when racing stops a side.
+ * One pair's replicates: consecutive blocks that ran the same sides form a segment; in a segment of
+ * k sides, k consecutive blocks are a unit (every side started in every position once), and only
+ * whole units count, so the start orders stay balanced. Each block of a whole unit is a replicate
+ * (its ln(a/b)): inside a block the sides already took turns chunk by chunk in a balanced order, and
+ * the start order's own effect, measured here, is within the noise (0.7% and 0.2% between the
+ * blocks either side started first, 30 blocks). Blocks as replicates give the interval twice the
+ * degrees of freedom that units of two did. Segments change only when racing stops a side.
  */
 export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, logRatio: BlockLogRatio): { logs: number[]; blocks: number } {
   const logs: number[] = [];
-  let used = 0;
   let i = 0;
   while (i < blocks.length) {
     const key = [...blocks[i].order].sort().join('\u0000');
@@ -66,16 +69,11 @@ export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, 
     while (j < blocks.length && [...blocks[j].order].sort().join('\u0000') === key) j++;
     const k = blocks[i].order.length;
     if (blocks[i].order.includes(a) && blocks[i].order.includes(b)) {
-      for (let u = i; u + k <= j; u += k) {
-        let sum = 0;
-        for (let x = u; x < u + k; x++) sum += logRatio(blocks[x], a, b);
-        logs.push(sum / k);
-        used += k;
-      }
+      for (let u = i; u + k <= j; u += k) for (let x = u; x < u + k; x++) logs.push(logRatio(blocks[x], a, b));
     }
     i = j;
   }
-  return { logs, blocks: used };
+  return { logs, blocks: logs.length };
 }
 
 /** A block's ln(a/b) of one figure. */

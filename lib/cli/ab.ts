@@ -12,12 +12,14 @@ export const AB_HELP = `usage: whisper-perf ab SIDE SIDE... [options]
        whisper-perf ab --calibrate [SIDE] [--runs N] [--inject 5%] [options]
 
 Compares two or more addon builds or configurations on whisper-bench's workload. Every
-block starts a fresh process per side (start order rotating) and the sides take turns
-in short chunks (one encode, 32 decodes, 4 batches or one prompt), so the figures compared
-are taken within a second of each other; as many blocks as sides form a unit (each side
-started in each position once), and the interval of each side / the first side is a
-Student-t interval over units. On these VMs one process's speed differs by up to 10% from
-the next, so a comparison of one process per side says nothing; this does.
+block starts a fresh process per side (start order rotating) and runs four segments, each
+on a freshly loaded model (a loaded model has a speed of its own); in a segment the sides
+take turns in short chunks (one encode, 128 decodes, 16 batches or one prompt), so the
+figures compared are taken within a second of each other. As many blocks as sides form a
+unit (each side started in each position once); the blocks of whole units are the
+replicates of a Student-t interval of each side / the first side. On these VMs one
+process's speed differs by up to 10% from the next, so a comparison of one process per
+side says nothing; this does.
 
 A SIDE is a build (a name from whisper-perf builds, a build folder or a .node file), or
 a comma list of key=value: build=NAME, t=N (threads), fa=on|off, device=cpu|N,
@@ -36,7 +38,7 @@ options:
       --margin PCT       half-width of "same" (default 3%)
       --budget S         seconds the run may take (default 300)
       --stages LIST      gated stages: encode, decode, batchd, prompt (default encode,decode)
-      --min-blocks N     blocks before a verdict may stop the run (default 6 units)
+      --min-blocks N     blocks before a verdict may stop the run (default 4 units)
       --max-blocks N     blocks at most (default: as the budget allows)
       --no-hugepages     leave malloc as it is (default: transparent huge pages on every side)
       --race             three sides or more: a side shown slower than another (by more than the

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { abVerdict, compareAb, detectableSlowdown, pairUnits, raceLosers, stageLogRatio } from '../../lib/ab/verdicts.js';
 import { wilson } from '../../lib/ab/calibrate.js';
-import { AB_CHUNKS, accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type SideBlock } from '../../lib/ab/chunks.js';
+import { AB_SEGMENTS, accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type SideBlock } from '../../lib/ab/chunks.js';
 import type { BlockRatio } from '../../lib/measure/ratios.js';
 import { parseSide } from '../../lib/cli/ab.js';
 
@@ -64,16 +64,20 @@ describe('ab: the interleaved workload', () => {
     expect(b.measuredCpuMs).toBe(10 * CHUNKS.length);
   });
 
-  it("ab's round gives the gated stages most of its time: 4 encodes, 16 × 128 decodes, 4 prompts, 4 × 16 batches", () => {
-    const totals = AB_CHUNKS.reduce((a, c) => {
+  it("ab's round: 4 segments (a reload before each but the first), together 4 encodes, 16 × 128 decodes, 4 prompts, 4 × 16 batches", () => {
+    expect(AB_SEGMENTS).toHaveLength(4);
+    const chunks = AB_SEGMENTS.flat();
+    const totals = chunks.reduce((a, c) => {
       const n = stageRuns(c);
       for (const s of LOOP_STAGES) a[s] += n[s];
       return a;
     }, { encode: 0, decode: 0, batchd: 0, prompt: 0 });
     expect(totals).toEqual({ encode: 4, decode: 16 * 128, batchd: 4 * 16 * 5, prompt: 4 * 256 });
-    expect(AB_CHUNKS).toHaveLength(28);
+    expect(chunks).toHaveLength(28);
+    // every segment measures every stage, so each loaded model counts towards each stage
+    for (const seg of AB_SEGMENTS) for (const st of LOOP_STAGES) expect(seg.some((c) => stageRuns(c)[st] > 0)).toBe(true);
     // every chunk is one stage
-    for (const c of AB_CHUNKS) expect(LOOP_STAGES.filter((st) => stageRuns(c)[st] > 0)).toHaveLength(1);
+    for (const c of chunks) expect(LOOP_STAGES.filter((st) => stageRuns(c)[st] > 0)).toHaveLength(1);
   });
 
   it("a block's stage ratio is the trimmed mean over chunk pairs: a constant ratio exactly, a burst in one pair ignored", () => {
@@ -99,7 +103,7 @@ describe('ab: the interleaved workload', () => {
     expect(Number.isNaN(stageLogRatio('decode')(block(base, base), 'a', 'b'))).toBe(true);
   });
 
-  it('compareAb: units of n blocks; a side 10% slower on encode in every block is slower, the rest same', () => {
+  it('compareAb: every block of a whole unit is a replicate; a side 10% slower on encode in every block is slower, the rest same', () => {
     const side = (encode: number, decode: number): SideBlock & { loadMs: number } => ({
       runs: { encode: 1, decode: 128, batchd: 80, prompt: 2048 },
       wallPerRunMs: { encode, decode, batchd: 2, prompt: 1 },
@@ -117,7 +121,7 @@ describe('ab: the interleaved workload', () => {
     const [c] = compareAb(blocks, ['a', 'b'], 0.03, ['encode', 'decode']);
     expect(c.side).toBe('b');
     const enc = c.stages.find((s) => s.stage === 'encode')!;
-    expect(enc.ratio.n).toBe(6); // 13 blocks: the trailing half unit is left out
+    expect(enc.ratio.n).toBe(12); // 13 blocks: the trailing half unit is left out
     expect(enc.ratio.ratio).toBeCloseTo(1.1, 2);
     expect(enc.verdict).toBe('slower');
     const dec = c.stages.find((s) => s.stage === 'decode')!;
@@ -146,12 +150,15 @@ describe('ab: racing', () => {
     ...Array.from({ length: 4 }, (_, i) => ({ order: ['a', 'b'], sides: { a: side(500 * drift(i + 6)), b: side(502 * drift(i + 6)) } })),
   ];
 
-  it('units follow the segments: 3-side units while three ran, 2-side units after', () => {
+  it('units follow the segments: 3-side units while three ran, 2-side units after; only whole units count', () => {
     const fig = stageLogRatio('encode');
     expect(pairUnits(blocks, 'b', 'a', fig)).toMatchObject({ blocks: 10 });
-    expect(pairUnits(blocks, 'b', 'a', fig).logs).toHaveLength(4);
-    expect(pairUnits(blocks, 'c', 'a', fig).logs).toHaveLength(2);
+    expect(pairUnits(blocks, 'b', 'a', fig).logs).toHaveLength(10);
+    expect(pairUnits(blocks, 'c', 'a', fig).logs).toHaveLength(6);
     expect(pairUnits(blocks, 'c', 'a', fig).blocks).toBe(6);
+    // a trailing block that does not complete its unit is left out
+    const extra = { order: ['a', 'b'], sides: { a: side(500), b: side(900) } };
+    expect(pairUnits([...blocks, extra], 'b', 'a', fig).logs).toHaveLength(10);
   });
 
   it('a side 20% slower than another is a loser; the baseline never is', () => {
@@ -164,8 +171,8 @@ describe('ab: racing', () => {
 
   it('compareAb over segments: b against a on all 10 blocks, c on its 6', () => {
     const [b, c] = compareAb(blocks, ['a', 'b', 'c'], 0.03, ['encode']);
-    expect(b.stages.find((s) => s.stage === 'encode')!.ratio).toMatchObject({ n: 4, blocks: 10 });
-    expect(c.stages.find((s) => s.stage === 'encode')!.ratio).toMatchObject({ n: 2, blocks: 6 });
+    expect(b.stages.find((s) => s.stage === 'encode')!.ratio).toMatchObject({ n: 10, blocks: 10 });
+    expect(c.stages.find((s) => s.stage === 'encode')!.ratio).toMatchObject({ n: 6, blocks: 6 });
     expect(c.verdict).toBe('slower');
   });
 });
