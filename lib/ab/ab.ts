@@ -58,6 +58,11 @@ export interface AbOptions {
   minBlocks?: number;
   /** blocks at most (default: no limit but the budget) */
   maxBlocks?: number;
+  /**
+   * segments per block, each on a freshly loaded model (default 4, AB_SEGMENTS; more repeat them):
+   * fewer make a block shorter, for a large model whose round takes minutes
+   */
+  segments?: number;
   /** stages whose verdicts decide (default encode, decode) */
   stages?: LoopStage[];
   /** every side's malloc with transparent huge pages (default true; see bench:parity) */
@@ -104,6 +109,8 @@ export interface AbResult {
   blocks: number;
   /** sides per unit at the start (racing makes later units smaller) */
   unitSize: number;
+  /** segments per block (each on a freshly loaded model) */
+  segments: number;
   /** the most units any side shares with the baseline */
   units: number;
   /** blocks started again after a side failed in them */
@@ -144,6 +151,9 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   const minBlocks = Math.ceil((options.minBlocks ?? AB_DEFAULTS.minUnits * k) / k) * k;
   const maxBlocks = options.maxBlocks === undefined ? Infinity : Math.ceil(options.maxBlocks / k) * k;
   if (maxBlocks < 2 * k) throw new WhisperPerfError(`ab: --max-blocks ${options.maxBlocks}: at least two units (${2 * k} blocks) are needed for an interval`, 'USAGE');
+  const nSegments = options.segments ?? AB_SEGMENTS.length;
+  if (!Number.isInteger(nSegments) || nSegments < 1 || nSegments > 64) throw new WhisperPerfError(`ab: --segments ${options.segments}: from 1 to 64`, 'USAGE');
+  const segments = Array.from({ length: nSegments }, (_, i) => AB_SEGMENTS[i % AB_SEGMENTS.length]);
   const model = options.model ? resolve(options.model) : await ensureDefaultModel();
 
   // the sides, resolved: a build name becomes its .node; names made unique
@@ -268,7 +278,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
         for (const s of order) procs.set(s.name, await start(s));
         const parts = new Map<string, { spec: ChunkSpec; r: ChunkResult }[]>(running.map((s) => [s.name, []]));
         const loads = new Map<string, number[]>(running.map((s) => [s.name, [procs.get(s.name)!.ready.loadMs]]));
-        for (const [g, segment] of AB_SEGMENTS.entries()) {
+        for (const [g, segment] of segments.entries()) {
           // every segment but the first on a freshly loaded model (see AB_SEGMENTS)
           if (g > 0) for (const s of order) loads.get(s.name)!.push(Number((await procs.get(s.name)!.command('load')).loadMs));
           for (const s of order) await procs.get(s.name)!.command(runCommand(HEAT));
@@ -321,6 +331,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     sides,
     blocks: blocks.length,
     unitSize: k,
+    segments: nSegments,
     units: comparisons.length ? Math.max(...comparisons.map((c) => Math.floor(c.stages[0].ratio.n / k))) : 0,
     discardedBlocks: discarded,
     failures,

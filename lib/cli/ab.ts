@@ -40,6 +40,8 @@ options:
       --stages LIST      gated stages: encode, decode, batchd, prompt (default encode,decode)
       --min-blocks N     blocks before a verdict may stop the run (default 4 units)
       --max-blocks N     blocks at most (default: as the budget allows)
+      --segments N       segments per block, each on a freshly loaded model (default 4); fewer
+                         make a block shorter, for a model whose block takes minutes
       --no-hugepages     leave malloc as it is (default: transparent huge pages on every side)
       --race             three sides or more: a side shown slower than another (by more than the
                          margin, on a gated stage) stops running and the others get its blocks
@@ -104,7 +106,7 @@ const ICON = { slower: '🔴 slower', faster: '🟢 faster', same: '⚪ same', i
 /** The result as markdown. */
 export function abMarkdown(r: AbResult): string {
   const out: string[] = [];
-  out.push(`ab: ${r.blocks} blocks (${r.units} units of ${r.unitSize}) in ${formatDuration(r.elapsedS * 1000)}, margin ±${pct(r.margin)}, stopped: ${r.stopped === 'decided' ? 'every gated stage decided' : r.stopped === 'budget' ? `budget of ${r.budgetS} s` : '--max-blocks'}`);
+  out.push(`ab: ${r.blocks} blocks of ${r.segments} segments (${r.units} units of ${r.unitSize}) in ${formatDuration(r.elapsedS * 1000)}, margin ±${pct(r.margin)}, stopped: ${r.stopped === 'decided' ? 'every gated stage decided' : r.stopped === 'budget' ? `budget of ${r.budgetS} s` : '--max-blocks'}`);
   out.push('');
   out.push('| side | build | variant | whisper.cpp | threads | fa | device | env |');
   out.push('| --- | --- | --- | --- | ---: | --- | --- | --- |');
@@ -155,6 +157,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     stages: { type: 'string' },
     'min-blocks': { type: 'string' },
     'max-blocks': { type: 'string' },
+    segments: { type: 'string' },
     'no-hugepages': { type: 'boolean' },
     race: { type: 'boolean' },
     calibrate: { type: 'boolean' },
@@ -187,6 +190,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     stages: stages as LoopStage[] | undefined,
     minBlocks: int('--min-blocks', values['min-blocks'], 1, 100000),
     maxBlocks: int('--max-blocks', values['max-blocks'], 1, 100000),
+    segments: int('--segments', values.segments, 1, 64),
     hugepages: !values['no-hugepages'],
     race: values.race === true,
   };

@@ -16,7 +16,7 @@ const run = cliRunner({ WHISPER_PERF_CACHE: join(tmp, 'cache') });
 
 describe('ab', () => {
   it('usage errors exit 2 with one line', async () => {
-    for (const args of [['ab'], ['ab', 'native'], ['ab', 't=1', 't=x'], ['ab', 't=1', 't=2', '--margin', 'wide'], ['ab', 't=1', 't=2', '--stages', 'decoder'], ['ab', 't=1', 't=2', '--runs', '3'], ['ab', 't=1', 't=2', '--race']]) {
+    for (const args of [['ab'], ['ab', 'native'], ['ab', 't=1', 't=x'], ['ab', 't=1', 't=2', '--margin', 'wide'], ['ab', 't=1', 't=2', '--stages', 'decoder'], ['ab', 't=1', 't=2', '--runs', '3'], ['ab', 't=1', 't=2', '--race'], ['ab', 't=1', 't=2', '--segments', '0']]) {
       const r = await run([...args, '-m', tiny]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -35,7 +35,7 @@ describe('ab', () => {
 
   it('--calibrate with a large injected slowdown: A/A reads about 1, A/A\' about 1.5, each run in two units of fresh processes', async () => {
     // a known answer that holds on a busy machine too: the injected busy-wait is a share of each call
-    const r = await run(['ab', '--calibrate', '--runs', '1', '--inject', '50%', '-t', '1', '--min-blocks', '4', '--max-blocks', '4', '-m', tiny, '-o', 'json']);
+    const r = await run(['ab', '--calibrate', '--runs', '1', '--inject', '50%', '-t', '1', '--min-blocks', '4', '--max-blocks', '4', '--segments', '2', '-m', tiny, '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const c = JSON.parse(r.stdout) as Calibration;
     expect(c.inject).toBe(0.5);
@@ -44,6 +44,9 @@ describe('ab', () => {
     for (const x of [aa, aap]) {
       expect(x.blocks).toBe(4);
       expect(x.units).toBe(2);
+      expect(x.segments).toBe(2);
+      // two segments per block: each side's block holds two encodes and eight decode chunks
+      for (const rec of x.records) for (const side of Object.values(rec.sides)) expect([side.chunkWallMs.encode.length, side.chunkWallMs.decode.length]).toEqual([2, 8]);
       expect(x.exitCode).toBe({ slower: 1, inconclusive: 3, same: 0, faster: 0 }[x.verdict]);
     }
     expect(aa.sides.map((s) => s.inject)).toEqual([0, 0]);
