@@ -20,9 +20,9 @@ import { resolve } from 'node:path';
 import { resolveBuilds } from '../workloads/builds.js';
 import { WhisperPerfError } from '../errors.js';
 import { ensureDefaultModel } from '../models/default.js';
+import { median } from '../measure/stats.js';
 import { packageRoot } from '../native.js';
 import { AB_SEGMENTS, accumulateChunks, HEAT, LOOP_STAGES, runCommand, sideOrder, type ChunkResult, type ChunkSpec, type LoopStage } from './chunks.js';
-import { median } from '../measure/stats.js';
 import { SideProcess } from './driver.js';
 import { compareAb, overall, raceLosers, type AbComparison, type AbVerdict, type BlockRecord } from './verdicts.js';
 
@@ -332,7 +332,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     blocks: blocks.length,
     unitSize: k,
     segments: nSegments,
-    units: comparisons.length ? Math.max(...comparisons.map((c) => Math.floor(c.stages[0].ratio.n / k))) : 0,
+    units: comparisons.length ? Math.max(...comparisons.map((c) => c.units)) : 0,
     discardedBlocks: discarded,
     failures,
     comparisons,

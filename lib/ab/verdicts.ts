@@ -1,7 +1,7 @@
 /**
- * What `ab` concludes from its blocks: units of blocks per pair of sides, the ratio per stage with
- * its interval over units, the verdict against ±margin, the smallest slowdown the interval could
- * call, and which sides a race drops.
+ * What `ab` concludes from its blocks: the whole units of blocks each pair of sides shares, the
+ * ratio per stage with its interval over their blocks, the verdict against ±margin, the smallest
+ * slowdown the interval could call, and which sides a race drops.
  */
 import { median } from '../measure/stats.js';
 import { trimmedMean, unitsRatio, type BlockRatio } from '../measure/ratios.js';
@@ -26,6 +26,8 @@ export interface AbComparison {
   /** set when racing stopped this side: after which block, and the side and stage it lost on */
   dropped?: { afterBlock: number; slowerThan: string; stage: LoopStage; ratio: BlockRatio };
   stages: AbStage[];
+  /** whole units of blocks this side shares with the baseline */
+  units: number;
   /** process CPU time per round, side/base */
   cpu: BlockRatio;
   verdict: AbVerdict;
@@ -60,8 +62,9 @@ export interface BlockRecord {
  * blocks either side started first, 30 blocks). Blocks as replicates give the interval twice the
  * degrees of freedom that units of two did. Segments change only when racing stops a side.
  */
-export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, logRatio: BlockLogRatio): { logs: number[]; blocks: number } {
+export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, logRatio: BlockLogRatio): { logs: number[]; blocks: number; units: number } {
   const logs: number[] = [];
+  let units = 0;
   let i = 0;
   while (i < blocks.length) {
     const key = [...blocks[i].order].sort().join('\u0000');
@@ -69,11 +72,11 @@ export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, 
     while (j < blocks.length && [...blocks[j].order].sort().join('\u0000') === key) j++;
     const k = blocks[i].order.length;
     if (blocks[i].order.includes(a) && blocks[i].order.includes(b)) {
-      for (let u = i; u + k <= j; u += k) for (let x = u; x < u + k; x++) logs.push(logRatio(blocks[x], a, b));
+      for (let u = i; u + k <= j; u += k, units++) for (let x = u; x < u + k; x++) logs.push(logRatio(blocks[x], a, b));
     }
     i = j;
   }
-  return { logs, blocks: logs.length };
+  return { logs, blocks: logs.length, units };
 }
 
 /** A block's ln(a/b) of one figure. */
@@ -134,7 +137,8 @@ export function compareAb(blocks: readonly BlockRecord[], names: readonly string
       });
     }
     const cpu = pairRatio(blocks, side, base, figureLogRatio((r, s) => r.sides[s].measuredCpuMs))!;
-    return [{ side, stages, cpu, verdict: overall(stages.filter((s) => s.gated).map((s) => s.verdict)) }];
+    const { units } = pairUnits(blocks, side, base, () => 0);
+    return [{ side, stages, units, cpu, verdict: overall(stages.filter((s) => s.gated).map((s) => s.verdict)) }];
   });
 }
 

@@ -156,6 +156,8 @@ describe('ab: racing', () => {
     expect(pairUnits(blocks, 'b', 'a', fig).logs).toHaveLength(10);
     expect(pairUnits(blocks, 'c', 'a', fig).logs).toHaveLength(6);
     expect(pairUnits(blocks, 'c', 'a', fig).blocks).toBe(6);
+    expect(pairUnits(blocks, 'b', 'a', fig).units).toBe(4);
+    expect(pairUnits(blocks, 'c', 'a', fig).units).toBe(2);
     // a trailing block that does not complete its unit is left out
     const extra = { order: ['a', 'b'], sides: { a: side(500), b: side(900) } };
     expect(pairUnits([...blocks, extra], 'b', 'a', fig).logs).toHaveLength(10);
@@ -173,6 +175,7 @@ describe('ab: racing', () => {
     const [b, c] = compareAb(blocks, ['a', 'b', 'c'], 0.03, ['encode']);
     expect(b.stages.find((s) => s.stage === 'encode')!.ratio).toMatchObject({ n: 10, blocks: 10 });
     expect(c.stages.find((s) => s.stage === 'encode')!.ratio).toMatchObject({ n: 6, blocks: 6 });
+    expect([b.units, c.units]).toEqual([4, 2]);
     expect(c.verdict).toBe('slower');
   });
 });
