@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'STORE_FAILED'
   /** ab: a side does not start, or its blocks keep failing: no verdict can be made */
   | 'AB_FAILED'
+  /** fleet: a job's payload cannot be run by this worker (malformed, or from a newer whisper-perf) */
+  | 'FLEET_JOB_INVALID'
   | 'NOT_FOUND';
 
 /**

@@ -23,6 +23,7 @@ import { REPORT_HELP, runReport } from './report.js';
 import { COMPARE_HELP, runCompare } from './compare.js';
 import { AB_HELP, runAb } from './ab.js';
 import { DB_HELP, runDb } from './db.js';
+import { FLEET_HELP, runFleet } from './fleet.js';
 import { packageVersion } from '../system.js';
 
 // the shared parts live in context.ts (no import circle); re-exported for older imports
@@ -57,6 +58,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'report', summary: "reports over the results store (md, csv, json) or an HTML page with charts", help: REPORT_HELP, run: runReport },
   { name: 'compare', summary: "BASE CAND: each metric's ratio over runs and a verdict; exit 1 slower, 3 inconclusive", help: COMPARE_HELP, run: runCompare },
   { name: 'ab', summary: "SIDE SIDE: builds or configurations interleaved in fresh processes, a gate (--calibrate: its error rates)", help: AB_HELP, run: runAb },
+  { name: 'fleet', summary: "submit | work | status | cancel | report — one sweep over many machines (pg-boss on PostgreSQL)", help: FLEET_HELP, run: runFleet },
   { name: 'db', summary: "info | runs | import | copy | delete | migrate — the results store (SQLite, PostgreSQL)", help: DB_HELP, run: runDb },
 ];
 

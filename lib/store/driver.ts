@@ -21,6 +21,11 @@ export interface Driver {
   rollback(): Promise<void>;
   /** inside a transaction: serializes migrations between processes (PostgreSQL: an advisory lock) */
   lockForMigration(): Promise<void>;
+  /**
+   * PostgreSQL only: a statement in the server's own placeholders ($1, $2 ...) with any values,
+   * untouched (a queue library's SQL on the store's connection)
+   */
+  native?(sql: string, params?: readonly unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number }>;
   /** names of the user tables in the store's schema */
   tableNames(): Promise<string[]>;
   close(): Promise<void>;

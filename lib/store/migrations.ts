@@ -111,6 +111,51 @@ CREATE INDEX metrics_run_id_name ON metrics (run_id, name);
       for (const r of rows) await insertMetrics(db, r.id, r.run_id, JSON.parse(r.row) as Record<string, unknown>);
     },
   },
+  {
+    version: 3,
+    name: 'fleet: sweeps spread over machines, each cell stored once, and the workers',
+    // fleet_cells' primary key is what makes a cell stored once: a retried job whose first worker
+    // was presumed dead and finished late cannot insert its row twice (lib/fleet/worker.ts)
+    ddl: (d) => `
+CREATE TABLE fleet_sweeps (
+  id TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  command TEXT NOT NULL,
+  plan TEXT NOT NULL,
+  kinds TEXT NOT NULL,
+  cells INTEGER NOT NULL,
+  status TEXT NOT NULL
+);
+CREATE TABLE fleet_cells (
+  sweep_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  cell_index INTEGER NOT NULL,
+  job_id TEXT NOT NULL,
+  run_id INTEGER NOT NULL,
+  result_ids TEXT NOT NULL,
+  worker TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  failed INTEGER NOT NULL,
+  cell_ms ${real(d)},
+  claim_ms ${real(d)},
+  store_ms ${real(d)},
+  stored_at TEXT NOT NULL,
+  PRIMARY KEY (sweep_id, kind, cell_index)
+);
+CREATE TABLE fleet_workers (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  seen_at TEXT NOT NULL,
+  status TEXT NOT NULL,
+  job_id TEXT,
+  cell TEXT,
+  cells_done INTEGER NOT NULL
+);
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

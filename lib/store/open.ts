@@ -30,7 +30,7 @@ export interface OpenStoreOptions {
 }
 
 /** Tables a whisper-perf store holds. */
-const STORE_TABLES = ['schema_migrations', 'runs', 'run_tags', 'results', 'metrics'];
+const STORE_TABLES = ['schema_migrations', 'runs', 'run_tags', 'results', 'metrics', 'fleet_sweeps', 'fleet_cells', 'fleet_workers'];
 
 export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);

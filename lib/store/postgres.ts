@@ -105,6 +105,16 @@ export class PostgresDriver implements Driver {
     return (await this.q(sql, params)).rowCount ?? 0;
   }
 
+  async native(sql: string, params: readonly unknown[] = []): Promise<{ rows: Record<string, unknown>[]; rowCount: number }> {
+    if (this.broken) throw pgError(this.broken, this.where, false);
+    try {
+      const r = await this.client.query(sql, [...params]);
+      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+    } catch (e) {
+      throw pgError(e, this.where, false);
+    }
+  }
+
   async exec(sql: string): Promise<void> {
     // a multi-statement string with no parameters goes through the simple query protocol
     if (this.broken) throw pgError(this.broken, this.where, false);

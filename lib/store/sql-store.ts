@@ -11,7 +11,7 @@ import { cellKeyOfRow } from '../measure/cells.js';
 import { WhisperPerfError } from '../errors.js';
 import type { Driver, SqlValue } from './driver.js';
 import { insertMetrics, LATEST_VERSION, currentVersion } from './migrations.js';
-import type { AnyRow, NewRun, ResultFilter, RunFilter, RunRecord, RunStatus, Store, StoreInfo, StoredResult } from './types.js';
+import type { AnyRow, NewRun, ResultFilter, RunFilter, RunRecord, RunStatus, Store, StoreInfo, StoredResult, StoreTransaction } from './types.js';
 
 interface RunDbRow {
   id: number;
@@ -131,29 +131,51 @@ export class SqlStore implements Store {
   }
 
   addResults(runId: number, rows: readonly AnyRow[]): Promise<number[]> {
+    return this.serial(() => this.tx(() => this.insertResults(runId, rows)));
+  }
+
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     return this.serial(() =>
-      this.tx(async () => {
-        const run = await this.db.all<{ id: number }>('SELECT id FROM runs WHERE id = ?', [runId]);
-        if (run.length === 0) throw new WhisperPerfError(`no run ${runId} in ${this.location}`, 'NOT_FOUND');
-        const last = await this.db.all<{ s: number | null }>('SELECT MAX(seq) AS s FROM results WHERE run_id = ?', [runId]);
-        let seq = Number(last[0]?.s ?? 0);
-        const ids: number[] = [];
-        const now = new Date().toISOString();
-        for (const row of rows) {
-          const r = row as AnyRow & Record<string, unknown>;
-          seq++;
-          const inserted = await this.db.all<{ id: number }>(
-            `INSERT INTO results (run_id, seq, cell, created_at, what, model, model_name, model_type, ftype, device, threads, flash_attn, repetitions, synthetic, error_code, error_message, warnings, row)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-            [runId, seq, cellKeyOfRow(r), now, ...this.indexed(r)],
-          );
-          const id = Number(inserted[0].id);
-          await insertMetrics(this.db, id, runId, r);
-          ids.push(id);
-        }
-        return ids;
-      }),
+      this.tx(() =>
+        fn({
+          all: (sql, params = []) => this.db.all(sql, params),
+          native: (sql, params) => this.nativeStatement(sql, params),
+          addResults: (runId, rows) => this.insertResults(runId, rows),
+        }),
+      ),
     );
+  }
+
+  native(sql: string, params?: readonly unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number }> {
+    return this.serial(() => this.nativeStatement(sql, params));
+  }
+
+  private nativeStatement(sql: string, params?: readonly unknown[]) {
+    if (!this.db.native) return Promise.reject(new WhisperPerfError(`the store ${this.location} is SQLite: this needs a PostgreSQL store (--db postgres://...)`, 'STORE_FAILED'));
+    return this.db.native(sql, params);
+  }
+
+  /** The rows of one cell, inside the caller's transaction. */
+  private async insertResults(runId: number, rows: readonly AnyRow[]): Promise<number[]> {
+    const run = await this.db.all<{ id: number }>('SELECT id FROM runs WHERE id = ?', [runId]);
+    if (run.length === 0) throw new WhisperPerfError(`no run ${runId} in ${this.location}`, 'NOT_FOUND');
+    const last = await this.db.all<{ s: number | null }>('SELECT MAX(seq) AS s FROM results WHERE run_id = ?', [runId]);
+    let seq = Number(last[0]?.s ?? 0);
+    const ids: number[] = [];
+    const now = new Date().toISOString();
+    for (const row of rows) {
+      const r = row as AnyRow & Record<string, unknown>;
+      seq++;
+      const inserted = await this.db.all<{ id: number }>(
+        `INSERT INTO results (run_id, seq, cell, created_at, what, model, model_name, model_type, ftype, device, threads, flash_attn, repetitions, synthetic, error_code, error_message, warnings, row)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        [runId, seq, cellKeyOfRow(r), now, ...this.indexed(r)],
+      );
+      const id = Number(inserted[0].id);
+      await insertMetrics(this.db, id, runId, r);
+      ids.push(id);
+    }
+    return ids;
   }
 
   /** The indexed columns of a row, from `what` to `row`, in the order of the INSERT above. */

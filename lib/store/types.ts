@@ -108,6 +108,16 @@ export interface StoreInfo {
   migrated: number[];
 }
 
+/** What a caller may do inside Store.transaction: its own statements and a cell's results, committed together. */
+export interface StoreTransaction {
+  /** a statement with `?` placeholders; its rows */
+  all<T = Record<string, unknown>>(sql: string, params?: readonly (string | number | null)[]): Promise<T[]>;
+  /** PostgreSQL: a statement in $1, $2 placeholders with any values (a queue library's SQL) */
+  native(sql: string, params?: readonly unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number }>;
+  /** as Store.addResults, inside this transaction */
+  addResults(runId: number, rows: readonly AnyRow[]): Promise<number[]>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** the file path, or the URL with its password hidden */
@@ -130,6 +140,16 @@ export interface Store {
   cells(runId: number): Promise<Set<string>>;
   /** deletes a run and its results; false when there was none */
   deleteRun(id: number): Promise<boolean>;
+  /**
+   * Runs `fn` in one transaction on the store's connection, serialized with every other call: its
+   * statements and the results it adds commit together, or none of them when it throws.
+   */
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL: one statement in the server's placeholders, serialized with every other call (so a
+   * library such as pg-boss can share the store's one connection); a STORE_FAILED error on SQLite
+   */
+  native(sql: string, params?: readonly unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number }>;
   /** true when a run with this uid exists (copies) */
   hasUid(uid: string): Promise<boolean>;
   close(): Promise<void>;

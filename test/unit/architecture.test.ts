@@ -55,7 +55,7 @@ describe('architecture', () => {
 
   // the layers of ARCHITECTURE.md, bottom up: a module imports its own layer or lower ones only
   const RANK_OF_FILE: Record<string, number> = { errors: 0, validate: 0, optional: 0, logs: 0, native: 0, system: 0, memory: 0, transcribe: 2, presets: 2, guarded: 7, index: 7 };
-  const RANK_OF_DIR: Record<string, number> = { audio: 1, models: 1, model: 2, measure: 3, workloads: 4, ab: 4, quality: 4, advise: 5, store: 6, report: 6, cli: 7, public: 7 };
+  const RANK_OF_DIR: Record<string, number> = { audio: 1, models: 1, model: 2, measure: 3, workloads: 4, ab: 4, quality: 4, advise: 5, store: 6, report: 6, fleet: 6, cli: 7, public: 7 };
   const rank = (file: string) => {
     const parts = normalize(file).split(/[\\/]/);
     const r = parts.length === 2 ? RANK_OF_FILE[parts[1].replace(/\.ts$/, '')] : RANK_OF_DIR[parts[1]];

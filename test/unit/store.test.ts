@@ -65,13 +65,13 @@ for (const b of backends) {
       const s = await open(loc);
       const info = await s.info();
       expect(info).toMatchObject({ kind: b.name, schema_version: LATEST_VERSION, latest_version: LATEST_VERSION, runs: 0, results: 0 });
-      expect(info.migrated).toEqual([1, 2]);
+      expect(info.migrated).toEqual([1, 2, 3]);
       await s.close();
       const again = await open(loc);
       expect((await again.info()).migrated).toEqual([]);
       await again.close();
       const m = await be.query(loc, 'SELECT version, name, applied_at FROM schema_migrations ORDER BY version');
-      expect(m.map((r) => Number(r.version))).toEqual([1, 2]);
+      expect(m.map((r) => Number(r.version))).toEqual([1, 2, 3]);
       for (const r of m) expect(String(r.applied_at)).toMatch(/^\d{4}-\d\d-\d\dT/);
     });
 
@@ -209,7 +209,7 @@ for (const b of backends) {
       await be.query(loc, `INSERT INTO results (run_id, seq, cell, created_at, what, warnings, row) VALUES (${run.id}, 1, 'c', '${ts}', 'encoder', '[]', '${json}')`);
       const s = await open(loc);
       const info = await s.info();
-      expect(info.migrated).toEqual([2]);
+      expect(info.migrated).toEqual([2, 3]);
       expect(info.schema_version).toBe(LATEST_VERSION);
       expect((await s.results()).length).toBe(1);
       await s.close();
@@ -225,7 +225,7 @@ for (const b of backends) {
       await be.query(loc, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from the future', '2030-01-01T00:00:00Z')");
       const before = b.name === 'sqlite' ? readFileSync(loc) : undefined;
       const e = await expectCode(openStore(loc), 'STORE_VERSION');
-      expect(e.message).toMatch(/schema version 99, newer than this whisper-perf knows \(2\)/);
+      expect(e.message).toMatch(/schema version 99, newer than this whisper-perf knows \(3\)/);
       if (before) expect(readFileSync(loc).equals(before)).toBe(true);
       expect(Number((await be.query(loc, 'SELECT MAX(version) AS v FROM schema_migrations'))[0].v)).toBe(99);
       expect(Number((await be.query(loc, 'SELECT COUNT(*) AS n FROM runs'))[0].n)).toBe(1);
