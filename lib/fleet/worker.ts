@@ -288,17 +288,17 @@ export class FleetWorker {
       const stored = await this.store.transaction(async (tx) => {
         if (!(await this.queue.completeWithin(tx, job, { run: rec.run.id, worker: this.id }))) throw new LateResult('its claim expired and the cell was claimed again, finished or cancelled');
         const ids = await tx.addResults(rec.run.id, rows);
+        // store_ms here: the transaction up to its commit
         await tx.all(
           'INSERT INTO fleet_cells (sweep_id, kind, cell_index, job_id, run_id, result_ids, worker, attempt, failed, cell_ms, claim_ms, store_ms, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          [p.sweep, p.kind, p.cell, job.id, rec.run.id, JSON.stringify(ids), this.id, job.attempt, m.failed ? 1 : 0, m.cellMs, m.claimMs, null, new Date().toISOString()],
+          [p.sweep, p.kind, p.cell, job.id, rec.run.id, JSON.stringify(ids), this.id, job.attempt, m.failed ? 1 : 0, m.cellMs, m.claimMs, performance.now() - t0, new Date().toISOString()],
         );
         return ids;
       });
-      const storeMs = performance.now() - t0;
       this.summary.stored++;
       this.summary.claimMs.push(m.claimMs);
-      this.summary.storeMs.push(storeMs);
-      await this.store.transaction((tx) => tx.all('UPDATE fleet_cells SET store_ms = ? WHERE sweep_id = ? AND kind = ? AND cell_index = ?', [storeMs, p.sweep, p.kind, p.cell])).catch(() => undefined);
+      // with the commit
+      this.summary.storeMs.push(performance.now() - t0);
       const err = rows.find((r) => r.error)?.error;
       this.log(`stored ${m.label}: ${stored.length} row(s)${err ? ` with its error, no retries left: ${err.message} [${err.code}]` : ''}`);
     } catch (e) {
