@@ -40,7 +40,7 @@ export async function submitSweep(store: Store, spec: SweepSpec, argv: string[])
     await store.transaction(async (tx) => {
       const have = await tx.all('SELECT id FROM fleet_sweeps WHERE id = ?', [id]);
       if (have.length === 0) {
-        await tx.all('INSERT INTO fleet_sweeps (id, created_at, command, plan, kinds, cells, status) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        await tx.run('INSERT INTO fleet_sweeps (id, created_at, command, plan, kinds, cells, status) VALUES (?, ?, ?, ?, ?, ?, ?)', [
           id,
           new Date().toISOString(),
           JSON.stringify(argv),
@@ -166,7 +166,7 @@ export async function cancelSweep(store: Store, id: string): Promise<number> {
   const queue = await FleetQueue.open(store, { supervise: false });
   try {
     const n = await queue.cancel(id);
-    await store.transaction((tx) => tx.all("UPDATE fleet_sweeps SET status = 'cancelled' WHERE id = ?", [id]));
+    await store.transaction((tx) => tx.run("UPDATE fleet_sweeps SET status = 'cancelled' WHERE id = ?", [id]));
     return n;
   } finally {
     await queue.close();

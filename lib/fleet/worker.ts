@@ -289,7 +289,7 @@ export class FleetWorker {
         if (!(await this.queue.completeWithin(tx, job, { run: rec.run.id, worker: this.id }))) throw new LateResult('its claim expired and the cell was claimed again, finished or cancelled');
         const ids = await tx.addResults(rec.run.id, rows);
         // store_ms here: the transaction up to its commit
-        await tx.all(
+        await tx.run(
           'INSERT INTO fleet_cells (sweep_id, kind, cell_index, job_id, run_id, result_ids, worker, attempt, failed, cell_ms, claim_ms, store_ms, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
           [p.sweep, p.kind, p.cell, job.id, rec.run.id, JSON.stringify(ids), this.id, job.attempt, m.failed ? 1 : 0, m.cellMs, m.claimMs, performance.now() - t0, new Date().toISOString()],
         );
@@ -316,13 +316,13 @@ export class FleetWorker {
     const now = new Date().toISOString();
     if (first) {
       await this.store.transaction((tx) =>
-        tx.all('INSERT INTO fleet_workers (id, kind, host, pid, started_at, seen_at, status, job_id, cell, cells_done) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)', [this.id, this.options.kind, hostname(), process.pid, now, now, status]),
+        tx.run('INSERT INTO fleet_workers (id, kind, host, pid, started_at, seen_at, status, job_id, cell, cells_done) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)', [this.id, this.options.kind, hostname(), process.pid, now, now, status]),
       );
       return;
     }
     const sets = jobId === undefined ? 'seen_at = ?, status = ?, cells_done = ?' : 'seen_at = ?, status = ?, cells_done = ?, job_id = ?, cell = ?';
     const params = jobId === undefined ? [now, status, this.summary.stored] : [now, status, this.summary.stored, jobId, cell ?? null];
-    await this.store.transaction((tx) => tx.all(`UPDATE fleet_workers SET ${sets} WHERE id = ?`, [...params, this.id]));
+    await this.store.transaction((tx) => tx.run(`UPDATE fleet_workers SET ${sets} WHERE id = ?`, [...params, this.id]));
   }
 }
 

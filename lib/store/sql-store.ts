@@ -139,6 +139,7 @@ export class SqlStore implements Store {
       this.tx(() =>
         fn({
           all: (sql, params = []) => this.db.all(sql, params),
+          run: (sql, params = []) => this.db.run(sql, params),
           native: (sql, params) => this.nativeStatement(sql, params),
           addResults: (runId, rows) => this.insertResults(runId, rows),
         }),

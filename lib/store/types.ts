@@ -112,6 +112,8 @@ export interface StoreInfo {
 export interface StoreTransaction {
   /** a statement with `?` placeholders; its rows */
   all<T = Record<string, unknown>>(sql: string, params?: readonly (string | number | null)[]): Promise<T[]>;
+  /** a statement with `?` placeholders that returns no rows; the number of rows it changed */
+  run(sql: string, params?: readonly (string | number | null)[]): Promise<number>;
   /** PostgreSQL: a statement in $1, $2 placeholders with any values (a queue library's SQL) */
   native(sql: string, params?: readonly unknown[]): Promise<{ rows: Record<string, unknown>[]; rowCount: number }>;
   /** as Store.addResults, inside this transaction */

@@ -75,6 +75,30 @@ for (const b of backends) {
       for (const r of m) expect(String(r.applied_at)).toMatch(/^\d{4}-\d\d-\d\dT/);
     });
 
+    it('transaction(): its results and its own statements commit together, or none of them when it throws', async () => {
+      const s = await open();
+      const run = await s.createRun(newRun());
+      const kept = await s.transaction(async (tx) => {
+        const ids = await tx.addResults(run.id, [row('/m/a.bin', 1, [1, 2, 3])]);
+        await tx.run("INSERT INTO fleet_sweeps (id, created_at, command, plan, kinds, cells, status) VALUES ('s1', 'now', '[]', '{}', '[]', 1, 'active')");
+        return ids;
+      });
+      expect(kept.length).toBe(1);
+      await expect(
+        s.transaction(async (tx) => {
+          await tx.addResults(run.id, [row('/m/b.bin', 2, [1, 2, 3])]);
+          await tx.run("INSERT INTO fleet_sweeps (id, created_at, command, plan, kinds, cells, status) VALUES ('s2', 'now', '[]', '{}', '[]', 1, 'active')");
+          throw new Error('late result');
+        }),
+      ).rejects.toThrow('late result');
+      expect((await s.results()).map((r) => r.row.model)).toEqual(['/m/a.bin']);
+      expect((await s.transaction((tx) => tx.all<{ id: string }>('SELECT id FROM fleet_sweeps'))).map((r) => r.id)).toEqual(['s1']);
+      // native(): the server's own placeholders on PostgreSQL; refused on SQLite
+      if (b.name === 'postgres') expect((await s.native('SELECT $1::int + 1 AS n', [41])).rows[0].n).toBe(42);
+      else await expectCode(s.native('SELECT 1'), 'STORE_FAILED');
+      await s.close();
+    });
+
     it('keeps a run and its rows exactly: every field, unknown row types included', async () => {
       const s = await open();
       const run = await s.createRun(newRun());
