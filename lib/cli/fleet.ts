@@ -1,6 +1,7 @@
 /** `whisper-perf fleet`: one sweep's cells spread over many machines through pg-boss on the shared PostgreSQL store. */
 import { WhisperPerfError } from '../errors.js';
-import { checkKind, machineKind, modelRef, type SweepSpec } from '../fleet/plan.js';
+import { checkKind, fileRef, machineKind, type SweepSpec } from '../fleet/plan.js';
+import { isPresetName, PRESET_NAMES } from '../presets.js';
 import { cancelSweep, listSweeps, submitSweep, sweepReport, sweepStatus, type SweepStatus } from '../fleet/sweep.js';
 import { FleetWorker } from '../fleet/worker.js';
 import { parseBoolList, parseDeviceList, parseIntList, parseStringList, usageError } from '../measure/params.js';
@@ -25,8 +26,9 @@ and its job is retried elsewhere.
 
   fleet submit [sweep options] --kind K[,K2] --db postgres://...
                                queue one job per (cell, kind); the same sweep submitted
-                               again queues nothing (a different --tag makes it new)
-  fleet work [--kind K] [--slots N] [--once] [--idle-exit S] [--models-dir DIR]
+                               again queues nothing (a different --tag makes it new);
+                               with -f FILES it is an rtf sweep, else a bench sweep
+  fleet work [--kind K] [--slots N] [--once] [--idle-exit S] [--files-dir DIR]
                                run jobs of one machine kind, one at a time (or N at once),
                                in-process as bench would; SIGTERM finishes the cell in
                                progress and stops, a second SIGTERM releases it at once
@@ -37,22 +39,25 @@ and its job is retried elsewhere.
                                cell is missing or doubled (exit 1 when one is doubled)
   fleet kind                   this machine's kind (what fleet work takes by default)
 
-sweep options (as bench's; every list takes a,b,c and ranges):
+sweep options (as bench's and rtf's; every list takes a,b,c and ranges):
   -m, --model LIST       ggml model files; they travel by name and SHA-256 (default:
                          the synthetic tiny.en every worker generates)
+  -f, --file LIST        audio files: an rtf sweep (model × file × preset × threads),
+                         whole transcriptions; they travel by name and SHA-256 too
+  -p, --preset LIST      rtf: ${PRESET_NAMES.join(', ')} (default balanced)
   -t, --threads LIST     thread counts (default: min(4, cores) of the submitting machine)
   -r, --repetitions N    measured repetitions per cell (default 3)
       --warmup N         heat-up loops after the cold run (default 1)
-      --fa LIST          flash attention on/off (default on)
-      --device LIST      cpu or GPU indices (default cpu)
-  -w, --what LIST        encoder (default), memcpy, mulmat
-      --quick            shortened workload
+      --fa LIST          flash attention on/off (default on; rtf takes one)
+      --device LIST      cpu or GPU indices (default cpu; rtf takes one)
+  -w, --what LIST        bench: encoder (default), memcpy, mulmat
+      --quick            bench: shortened workload
       --build LIST       addon builds by name (each worker must have them)
       --kind LIST        machine kinds that must each run every cell (required)
       --tag NAME         a tag (repeatable); part of the sweep's identity
-      --models-from DIR|URL
-                         where a worker lacking a model gets it (a shared directory, or
-                         an http(s) base URL serving the files by name)
+      --files-from DIR|URL
+                         where a worker lacking a model or audio file gets it (a shared
+                         directory, or an http(s) base URL serving the files by name)
       --timeout S        seconds a cell may run before its worker is presumed dead and
                          the cell is retried elsewhere (default 900)
       --retries N        retries of a cell after its first attempt (default 2)
@@ -62,13 +67,15 @@ options:
   -o, --output FMT       md (default) or json (status, report, submit)
   -h, --help             this help
 
-A worker looks for a model by name in --models-dir, the model cache and --models-from, and
-refuses a file whose SHA-256 is not the sweep's. Passwords never appear in output.
+A worker looks for a model or audio file by name in --files-dir, the model cache and
+--files-from, and refuses a file whose SHA-256 is not the sweep's. Passwords never appear in output.
 Exit codes: 0 ok, 1 a doubled cell (report), 2 usage or store errors.
 `;
 
 const SWEEP_OPTIONS = {
   model: { type: 'string', short: 'm', multiple: true },
+  file: { type: 'string', short: 'f', multiple: true },
+  preset: { type: 'string', short: 'p' },
   threads: { type: 'string', short: 't' },
   repetitions: { type: 'string', short: 'r' },
   warmup: { type: 'string' },
@@ -79,13 +86,13 @@ const SWEEP_OPTIONS = {
   build: { type: 'string' },
   kind: { type: 'string' },
   tag: { type: 'string', multiple: true },
-  'models-from': { type: 'string' },
+  'files-from': { type: 'string' },
   timeout: { type: 'string' },
   retries: { type: 'string' },
   slots: { type: 'string' },
   once: { type: 'boolean' },
   'idle-exit': { type: 'string' },
-  'models-dir': { type: 'string', multiple: true },
+  'files-dir': { type: 'string', multiple: true },
   poll: { type: 'string' },
   maintenance: { type: 'string' },
   db: { type: 'string' },
@@ -120,8 +127,8 @@ export async function runFleet(argv: string[], ctx: CliContext): Promise<number>
   const format = values.output ?? 'md';
   if (!['md', 'json'].includes(format)) throw usageError('-o', format, 'expected md or json');
   const allowed: Record<string, readonly string[]> = {
-    submit: ['model', 'threads', 'repetitions', 'warmup', 'fa', 'device', 'what', 'quick', 'build', 'kind', 'tag', 'models-from', 'timeout', 'retries', 'db', 'output', 'out'],
-    work: ['kind', 'slots', 'once', 'idle-exit', 'models-dir', 'poll', 'maintenance', 'db'],
+    submit: ['model', 'file', 'preset', 'threads', 'repetitions', 'warmup', 'fa', 'device', 'what', 'quick', 'build', 'kind', 'tag', 'files-from', 'timeout', 'retries', 'db', 'output', 'out'],
+    work: ['kind', 'slots', 'once', 'idle-exit', 'files-dir', 'poll', 'maintenance', 'db'],
     status: ['db', 'output', 'out'],
     cancel: ['db', 'output'],
     report: ['db', 'output', 'out'],
@@ -162,7 +169,7 @@ export async function runFleet(argv: string[], ctx: CliContext): Promise<number>
       slots: one('--slots', values.slots, 1, 64, 1),
       once: values.once,
       idleExitS: values['idle-exit'] !== undefined ? one('--idle-exit', values['idle-exit'], 0, 86_400 * 30, 0) : undefined,
-      modelsDirs: values['models-dir'],
+      filesDirs: values['files-dir'],
       pollS: one('--poll', values.poll, 1, 60, 1),
       maintenanceSeconds: one('--maintenance', values.maintenance, 1, 3600, 5),
       argv: ['fleet', ...argv],
@@ -222,10 +229,10 @@ export async function runFleet(argv: string[], ctx: CliContext): Promise<number>
         const row = (c.results[0]?.row ?? {}) as Record<string, unknown>;
         const err = row.error as { code?: string } | undefined;
         const host = c.results[0] ? String((row.fleet as { worker?: string } | undefined)?.worker ?? '').split(':')[0] : '';
-        return [String(c.cell), c.kind, c.label, c.results.length ? (err ? `error ${err.code}` : 'stored') : 'missing', host, ms(row, 'encode_ms'), ms(row, 'decode_ms'), ms(row, 'batchd_ms'), ms(row, 'prompt_ms')];
+        return [String(c.cell), c.kind, c.label, c.results.length ? (err ? `error ${err.code}` : 'stored') : 'missing', host, ms(row, 'encode_ms'), ms(row, 'decode_ms'), ms(row, 'batchd_ms'), ms(row, 'prompt_ms'), ms(row, 'rtf')];
       });
       const text =
-        mdTable(['cell', 'kind', 'cell parameters', 'state', 'host', 'encode ms', 'decode ms', 'batchd ms', 'prompt ms'], rows) +
+        mdTable(['cell', 'kind', 'cell parameters', 'state', 'host', 'encode ms', 'decode ms', 'batchd ms', 'prompt ms', 'RTF'], rows) +
         `\n${r.cells.length} cell(s) × kind: ${r.cells.length - r.missing} stored, ${r.missing} missing, ${r.doubled} doubled; runs ${r.runs.join(', ') || 'none'} (whisper-perf report --tag fleet:${r.sweep} for the full report, --html for charts)\n`;
       writeData(ctx, text, values.out);
     }
@@ -249,11 +256,17 @@ function statusMarkdown(s: SweepStatus): string {
 }
 
 async function submitSpec(values: Record<string, unknown>, ctx: CliContext): Promise<SweepSpec> {
-  const v = values as Record<string, string | undefined> & { model?: string[]; tag?: string[]; quick?: boolean };
+  const v = values as Record<string, string | undefined> & { model?: string[]; file?: string[]; tag?: string[]; quick?: boolean };
   if (!v.kind) throw new WhisperPerfError('fleet submit: --kind is required (fleet kind prints a machine\'s kind)', 'USAGE');
   const kinds = parseStringList('--kind', v.kind).map(checkKind);
+  const audio = (v.file ?? []).flatMap((f) => parseStringList('-f', f));
+  const command = audio.length ? 'rtf' : 'bench';
+  if (command === 'rtf' && (v.what !== undefined || v.quick)) throw new WhisperPerfError('fleet submit: -w and --quick are bench options; with -f the sweep is an rtf sweep', 'USAGE');
+  if (command === 'bench' && v.preset !== undefined) throw new WhisperPerfError('fleet submit: -p takes effect with -f FILES (an rtf sweep)', 'USAGE');
   const what = parseStringList('-w', v.what ?? 'encoder') as BenchWhat[];
   for (const w of what) if (!['encoder', 'memcpy', 'mulmat'].includes(w)) throw usageError('-w', w, 'expected encoder, memcpy or mulmat');
+  const presets = command === 'rtf' ? parseStringList('-p', v.preset ?? 'balanced') : [];
+  for (const p of presets) if (!isPresetName(p)) throw usageError('-p', p, `expected ${PRESET_NAMES.join(', ')}`);
   const files = (v.model ?? []).flatMap((m) => parseStringList('-m', m));
   for (const m of files) {
     try {
@@ -262,24 +275,39 @@ async function submitSpec(values: Record<string, unknown>, ctx: CliContext): Pro
       throw usageError('-m', m, `not a usable ggml model (${e instanceof WhisperPerfError ? e.message : String(e)})`);
     }
   }
-  if (files.length === 0 && what.includes('encoder')) files.push(await ensureDefaultModel({ onProgress: (m) => ctx.stderr(m + '\n') }));
+  if (files.length === 0 && (command === 'rtf' || what.includes('encoder'))) files.push(await ensureDefaultModel({ onProgress: (m) => ctx.stderr(m + '\n') }));
   const models = [];
-  for (const f of files) models.push(await modelRef(f));
-  const source = v['models-from'];
-  if (source !== undefined && source.trim() === '') throw usageError('--models-from', source, 'a directory or an http(s) URL');
+  for (const f of files) models.push(await fileRef(f));
+  const audioRefs = [];
+  for (const f of audio) {
+    try {
+      audioRefs.push(await fileRef(f));
+    } catch (e) {
+      throw usageError('-f', f, `cannot read it (${(e as Error).message})`);
+    }
+  }
+  if (new Set([...models, ...audioRefs].map((r) => r.name)).size !== models.length + audioRefs.length) throw new WhisperPerfError('fleet submit: two files of one name: files travel by name, so each must have its own', 'USAGE');
+  const source = v['files-from'];
+  if (source !== undefined && source.trim() === '') throw usageError('--files-from', source, 'a directory or an http(s) URL');
+  const flashAttn = v.fa ? parseBoolList('--fa', v.fa) : [true];
+  const devices = v.device ? parseDeviceList('--device', v.device) : ['cpu'];
+  if (command === 'rtf' && (flashAttn.length > 1 || devices.length > 1)) throw new WhisperPerfError('fleet submit: an rtf sweep takes one --fa and one --device, as rtf does', 'USAGE');
   return {
+    command,
     what,
     models,
+    files: audioRefs,
+    presets,
     threads: v.threads ? parseIntList('-t', v.threads, { min: 1, max: MAX_THREADS }) : [defaultThreads()],
-    flashAttn: v.fa ? parseBoolList('--fa', v.fa) : [true],
-    devices: v.device ? parseDeviceList('--device', v.device) : ['cpu'],
+    flashAttn,
+    devices,
     builds: v.build ? parseStringList('--build', v.build) : [],
     repetitions: one('-r', v.repetitions, 1, 10000, 3),
     warmup: one('--warmup', v.warmup, 0, 100, 1),
     quick: !!v.quick,
     kinds,
     tags: parseTags(v.tag),
-    modelSource: source,
+    fileSource: source,
     expireSeconds: one('--timeout', v.timeout, 5, 86_400, 900),
     retryLimit: one('--retries', v.retries, 0, 20, 2),
   };

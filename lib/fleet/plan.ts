@@ -1,7 +1,8 @@
 /**
- * A fleet sweep: bench's sweep options expanded into cells (the same cartesian product bench runs),
- * one job per (cell, machine kind). Models travel by name and content hash, never by path; a
- * sweep's id is a hash of everything that defines it, so submitting it twice queues nothing new.
+ * A fleet sweep: bench's or rtf's sweep options expanded into cells (the same cartesian products
+ * those commands run), one job per (cell, machine kind). Models and audio travel by name and
+ * content hash, never by path; a sweep's id is a hash of everything that defines it, so submitting
+ * it twice queues nothing new.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
@@ -10,21 +11,28 @@ import { basename } from 'node:path';
 import { WhisperPerfError } from '../errors.js';
 import { cartesian } from '../measure/params.js';
 import type { BenchWhat } from '../measure/types.js';
+import { isPresetName } from '../presets.js';
 import type { SystemInfo } from '../system.js';
 
 /** The payload version this code writes and understands; a worker refuses a newer one. */
 export const PAYLOAD_VERSION = 1;
 
-/** A model as a job carries it: its file name, SHA-256 and size. */
-export interface ModelRef {
+/** A model or audio file as a job carries it: its file name, SHA-256 and size. */
+export interface FileRef {
   name: string;
   sha256: string;
   bytes: number;
 }
 
 export interface SweepSpec {
+  /** bench (whisper-bench's stages, memcpy, mul_mat) or rtf (whole transcriptions of audio files) */
+  command: 'bench' | 'rtf';
   what: BenchWhat[];
-  models: ModelRef[];
+  models: FileRef[];
+  /** rtf: the audio files */
+  files: FileRef[];
+  /** rtf: the presets */
+  presets: string[];
   threads: number[];
   flashAttn: boolean[];
   devices: string[];
@@ -36,8 +44,8 @@ export interface SweepSpec {
   /** machine kinds that must each run every cell */
   kinds: string[];
   tags: string[];
-  /** where a worker that lacks a model gets it: a directory (shared) or an http(s) base URL */
-  modelSource?: string;
+  /** where a worker that lacks a model or audio file gets it: a directory (shared) or an http(s) base URL */
+  fileSource?: string;
   /** seconds a cell may run before its worker is presumed dead (the visibility timeout) */
   expireSeconds: number;
   /** retries of a cell after its first attempt */
@@ -46,8 +54,12 @@ export interface SweepSpec {
 
 /** One cell's parameters. */
 export interface CellSpec {
-  what: BenchWhat;
-  model: ModelRef | null;
+  /** bench's what, or 'rtf' */
+  what: BenchWhat | 'rtf';
+  model: FileRef | null;
+  /** rtf: the audio file and the preset */
+  file?: FileRef;
+  preset?: string;
   threads: number;
   flash_attn: boolean;
   device: string;
@@ -60,10 +72,10 @@ export interface JobPayload {
   sweep: string;
   kind: string;
   cell: number;
-  command: 'bench';
+  command: 'bench' | 'rtf';
   params: CellSpec;
   settings: { repetitions: number; warmup: number; quick: boolean };
-  modelSource: string | null;
+  fileSource: string | null;
 }
 
 const KIND = /^[a-z0-9][a-z0-9-]{0,47}$/;
@@ -106,22 +118,31 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** A model file as a job carries it. */
-export async function modelRef(path: string): Promise<ModelRef> {
+/** A file as a job carries it. */
+export async function fileRef(path: string): Promise<FileRef> {
   return { name: basename(path), sha256: await sha256File(path), bytes: statSync(path).size };
 }
 
-/** The cells of a sweep, in bench's order (what × model × device × flash attention × threads × build). */
+/**
+ * The cells of a sweep: bench's order (what × model × device × flash attention × threads × build),
+ * or rtf's (model × file × preset × threads, on the sweep's one device and flash attention setting).
+ */
 export function sweepCells(spec: SweepSpec): CellSpec[] {
-  const models: (ModelRef | null)[] = spec.models.length ? spec.models : [null];
+  const models: (FileRef | null)[] = spec.models.length ? spec.models : [null];
   const builds: (string | null)[] = spec.builds.length ? spec.builds : [null];
   const cells: CellSpec[] = [];
+  if (spec.command === 'rtf') {
+    for (const c of cartesian({ model: models, file: spec.files, preset: spec.presets, threads: spec.threads, build: builds })) {
+      cells.push({ what: 'rtf', model: c.model, file: c.file, preset: c.preset, threads: c.threads, flash_attn: spec.flashAttn[0], device: spec.devices[0], build: c.build });
+    }
+    return cells;
+  }
   for (const what of spec.what) {
     // memcpy and mul_mat take no model, no device and no flash attention: one cell per thread count
     const axes =
       what === 'encoder'
         ? cartesian({ model: models, device: spec.devices, fa: spec.flashAttn, threads: spec.threads, build: builds })
-        : cartesian({ model: [null] as (ModelRef | null)[], device: ['cpu'], fa: [true], threads: spec.threads, build: builds });
+        : cartesian({ model: [null] as (FileRef | null)[], device: ['cpu'], fa: [true], threads: spec.threads, build: builds });
     for (const c of axes) cells.push({ what, model: c.model, threads: c.threads, flash_attn: c.fa, device: c.device, build: c.build });
   }
   return cells;
@@ -130,6 +151,7 @@ export function sweepCells(spec: SweepSpec): CellSpec[] {
 /** The sweep's id: a hash of everything that defines it (the cells, their settings, the kinds, the tags). */
 export function sweepId(spec: SweepSpec): string {
   const canonical = JSON.stringify({
+    command: spec.command,
     cells: sweepCells(spec),
     repetitions: spec.repetitions,
     warmup: spec.warmup,
@@ -150,10 +172,10 @@ export function sweepJobs(spec: SweepSpec): JobPayload[] {
       sweep: id,
       kind,
       cell,
-      command: 'bench' as const,
+      command: spec.command,
       params,
       settings: { repetitions: spec.repetitions, warmup: spec.warmup, quick: spec.quick },
-      modelSource: spec.modelSource ?? null,
+      fileSource: spec.fileSource ?? null,
     })),
   );
 }
@@ -164,20 +186,22 @@ export function payloadProblem(data: unknown): string | undefined {
   const p = data as Partial<JobPayload>;
   if (typeof p.v !== 'number') return 'the job payload has no version';
   if (p.v > PAYLOAD_VERSION) return `the job was submitted by a newer whisper-perf (payload version ${p.v}; this worker reads ${PAYLOAD_VERSION}): upgrade this worker`;
-  if (p.command !== 'bench') return `unknown fleet command ${JSON.stringify(p.command)}`;
+  if (p.command !== 'bench' && p.command !== 'rtf') return `unknown fleet command ${JSON.stringify(p.command)}`;
   const c = p.params;
-  if (!c || typeof c !== 'object' || !['encoder', 'memcpy', 'mulmat'].includes(c.what) || !Number.isInteger(c.threads) || typeof c.flash_attn !== 'boolean' || typeof c.device !== 'string') {
+  const whats = p.command === 'rtf' ? ['rtf'] : ['encoder', 'memcpy', 'mulmat'];
+  if (!c || typeof c !== 'object' || !whats.includes(c.what) || !Number.isInteger(c.threads) || typeof c.flash_attn !== 'boolean' || typeof c.device !== 'string') {
     return 'the job payload is malformed (params)';
   }
-  if (c.model !== null && (typeof c.model?.name !== 'string' || !/^[0-9a-f]{64}$/.test(c.model.sha256 ?? '') || /[/\\]/.test(c.model.name) || c.model.name.startsWith('.'))) {
-    return 'the job payload is malformed (model)';
-  }
+  const badRef = (f: FileRef | null | undefined) => typeof f?.name !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256 ?? '') || /[/\\]/.test(f.name) || f.name.startsWith('.');
+  if (c.model !== null && badRef(c.model)) return 'the job payload is malformed (model)';
+  if (p.command === 'rtf' && (badRef(c.file) || !isPresetName(c.preset))) return 'the job payload is malformed (audio file or preset)';
   if (typeof p.sweep !== 'string' || typeof p.kind !== 'string' || !Number.isInteger(p.cell)) return 'the job payload is malformed (sweep, kind or cell)';
   return undefined;
 }
 
 /** A cell in one line, for progress and status. */
 export function cellLabel(c: CellSpec): string {
+  if (c.what === 'rtf') return [c.model?.name ?? 'default model', c.file?.name ?? '', c.preset ?? '', `-t ${c.threads}`, c.build ? `[${c.build}]` : ''].filter(Boolean).join(' ');
   const parts = [c.what === 'encoder' ? (c.model?.name ?? 'default model') : c.what, `-t ${c.threads}`];
   if (c.what === 'encoder') parts.push(`fa ${c.flash_attn ? 'on' : 'off'}`, c.device);
   if (c.build) parts.push(`[${c.build}]`);

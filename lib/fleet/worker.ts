@@ -21,10 +21,12 @@ import { ensureDefaultModel, syntheticModelPath } from '../models/default.js';
 import { defaultCacheDir } from '../models/download.js';
 import type { BenchRow } from '../measure/types.js';
 import { benchmark, provenance, type BenchmarkOptions } from '../workloads/engine.js';
-import { benchmarkBuilds } from '../workloads/variants.js';
+import { benchmarkBuilds, rtfBuilds } from '../workloads/variants.js';
+import { rtf, type RtfOptions } from '../workloads/rtf.js';
+import type { PresetName } from '../presets.js';
 import { startRun, type RunRecorder } from '../store/recorder.js';
 import type { Store } from '../store/types.js';
-import { cellLabel, checkKind, payloadProblem, sha256File, type JobPayload, type ModelRef } from './plan.js';
+import { cellLabel, checkKind, payloadProblem, sha256File, type FileRef, type JobPayload } from './plan.js';
 import { FleetQueue, type ClaimedJob } from './queue.js';
 
 export interface WorkerOptions {
@@ -35,8 +37,8 @@ export interface WorkerOptions {
   once?: boolean;
   /** stop after this many seconds without a job */
   idleExitS?: number;
-  /** directories searched for a job's model by name (before the cache and the sweep's source) */
-  modelsDirs?: string[];
+  /** directories searched for a job's model or audio file by name (before the cache and the sweep's source) */
+  filesDirs?: string[];
   /** seconds between polls of an empty queue (default 1) */
   pollS?: number;
   /** how often pg-boss maintenance runs from this worker, seconds (default 5) */
@@ -46,7 +48,7 @@ export interface WorkerOptions {
   /** one line per event (claims, stores, discards, failures) */
   log?: (line: string) => void;
   /** runs a cell (tests and the queue's scale simulation replace it); default: bench in-process */
-  runCell?: (job: JobPayload, modelPath: string | null, signal: AbortSignal) => Promise<BenchRow[]>;
+  runCell?: (job: JobPayload, files: { model: string | null; audio: string | null }, signal: AbortSignal) => Promise<BenchRow[]>;
 }
 
 export interface WorkerSummary {
@@ -60,9 +62,24 @@ export interface WorkerSummary {
   storeMs: number[];
 }
 
-/** Runs one bench cell in-process (or in a child for a named build), as `bench` would. */
-export async function runBenchCell(job: JobPayload, modelPath: string | null, signal: AbortSignal): Promise<BenchRow[]> {
+/** Runs one cell in-process (or in a child for a named build), as `bench` or `rtf` would. */
+export async function runCell(job: JobPayload, files: { model: string | null; audio: string | null }, signal: AbortSignal): Promise<BenchRow[]> {
   const p = job.params;
+  const modelPath = files.model;
+  if (job.command === 'rtf') {
+    const o: RtfOptions = {
+      models: modelPath ? [modelPath] : undefined,
+      files: [files.audio!],
+      threads: [p.threads],
+      presets: [p.preset as PresetName],
+      repetitions: job.settings.repetitions,
+      warmup: job.settings.warmup,
+      device: p.device,
+      flashAttn: p.flash_attn,
+      signal,
+    };
+    return p.build ? rtfBuilds({ ...o, builds: [p.build] }) : rtf(o);
+  }
   const options: BenchmarkOptions = {
     what: p.what,
     models: modelPath ? [modelPath] : undefined,
@@ -77,8 +94,8 @@ export async function runBenchCell(job: JobPayload, modelPath: string | null, si
   return p.build ? benchmarkBuilds({ ...options, builds: [p.build] }) : benchmark(options);
 }
 
-/** Finds (or fetches) a job's model on this machine and checks its hash. */
-export class ModelResolver {
+/** Finds (or fetches) a job's model or audio file on this machine and checks its hash. */
+export class FileResolver {
   private readonly hashes = new Map<string, string>();
 
   constructor(private readonly dirs: readonly string[]) {}
@@ -91,7 +108,7 @@ export class ModelResolver {
     return h;
   }
 
-  async resolve(ref: ModelRef, source: string | null): Promise<string> {
+  async resolve(ref: FileRef, source: string | null, what: 'model' | 'audio file' = 'model'): Promise<string> {
     const cache = defaultCacheDir();
     const candidates = [...this.dirs.map((d) => join(d, ref.name)), join(cache, ref.name), join(cache, 'synthetic', ref.name), join(cache, 'fleet', ref.sha256.slice(0, 16), ref.name)];
     if (source && !/^https?:\/\//i.test(source)) candidates.push(join(source, ref.name));
@@ -102,17 +119,17 @@ export class ModelResolver {
       mismatch ??= c;
     }
     // the embedded default model is generated, not fetched
-    if (ref.name === basename(syntheticModelPath())) {
+    if (what === 'model' && ref.name === basename(syntheticModelPath())) {
       const p = await ensureDefaultModel();
       if ((await this.hashOf(p)) === ref.sha256) return p;
       mismatch ??= p;
     }
     if (source && /^https?:\/\//i.test(source)) return this.download(ref, source);
-    if (mismatch) throw new WhisperPerfError(`model ${ref.name}: ${mismatch} does not match the sweep's SHA-256 ${ref.sha256.slice(0, 16)}… (another file of the same name)`, 'CHECKSUM_MISMATCH');
-    throw new WhisperPerfError(`model ${ref.name} (SHA-256 ${ref.sha256.slice(0, 16)}…) is not on this machine: put it in ${cache} or a --models-dir, or submit with --models-from DIR|URL`, 'MODEL_NOT_FOUND');
+    if (mismatch) throw new WhisperPerfError(`${what} ${ref.name}: ${mismatch} does not match the sweep's SHA-256 ${ref.sha256.slice(0, 16)}… (another file of the same name)`, 'CHECKSUM_MISMATCH');
+    throw new WhisperPerfError(`${what} ${ref.name} (SHA-256 ${ref.sha256.slice(0, 16)}…) is not on this machine: put it in ${cache} or a --files-dir, or submit with --files-from DIR|URL`, what === 'model' ? 'MODEL_NOT_FOUND' : 'AUDIO_INVALID');
   }
 
-  private async download(ref: ModelRef, base: string): Promise<string> {
+  private async download(ref: FileRef, base: string): Promise<string> {
     const dir = join(defaultCacheDir(), 'fleet', ref.sha256.slice(0, 16));
     mkdirSync(dir, { recursive: true });
     const target = join(dir, ref.name);
@@ -141,7 +158,7 @@ export class FleetWorker {
   private readonly stopController = new AbortController();
   private readonly cellAbort = new AbortController();
   private readonly runs = new Map<string, RunRecorder>();
-  private readonly resolver: ModelResolver;
+  private readonly resolver: FileResolver;
   private readonly summary: WorkerSummary;
   private queue!: FleetQueue;
   private running = 0;
@@ -153,7 +170,7 @@ export class FleetWorker {
     private readonly options: WorkerOptions,
   ) {
     checkKind(options.kind);
-    this.resolver = new ModelResolver(options.modelsDirs ?? []);
+    this.resolver = new FileResolver(options.filesDirs ?? []);
     this.summary = { worker: this.id, stored: 0, failed: 0, discarded: 0, claimMs: [], storeMs: [] };
   }
 
@@ -235,8 +252,9 @@ export class FleetWorker {
     const t0 = performance.now();
     let rows: BenchRow[];
     try {
-      const modelPath = p.params.model ? await this.resolver.resolve(p.params.model, p.modelSource) : null;
-      rows = await (this.options.runCell ?? runBenchCell)(p, modelPath, this.cellAbort.signal);
+      const model = p.params.model ? await this.resolver.resolve(p.params.model, p.fileSource) : null;
+      const audio = p.params.file ? await this.resolver.resolve(p.params.file, p.fileSource, 'audio file') : null;
+      rows = await (this.options.runCell ?? runCell)(p, { model, audio }, this.cellAbort.signal);
     } catch (e) {
       const err = e as { message?: string; code?: string };
       if (this.cellAbort.signal.aborted) {
@@ -244,7 +262,9 @@ export class FleetWorker {
         await this.queue.fail(job, { message: `released: worker ${this.id} stopped mid-cell`, code: 'ABORTED' }).catch(() => undefined);
         return;
       }
-      rows = [{ what: p.params.what, threads: p.params.threads, error: { message: err.message ?? String(e), code: err.code ?? 'NATIVE_FAILURE' } } as unknown as BenchRow];
+      // the failed cell's row names the cell as its command's rows do (model, file and preset by name)
+      const c = p.params;
+      rows = [{ what: c.what, model: c.model?.name, threads: c.threads, device: c.device, flash_attn: c.flash_attn, file: c.file?.name, preset: c.preset, error: { message: err.message ?? String(e), code: err.code ?? 'NATIVE_FAILURE' } } as unknown as BenchRow];
     }
     const cellMs = performance.now() - t0;
     const failedRow = rows.find((r) => r.error);
@@ -264,7 +284,7 @@ export class FleetWorker {
     if (!rec) {
       const prov = provenance();
       rec = await startRun(this.store, {
-        kind: 'bench',
+        kind: p.command,
         argv: this.options.argv ?? ['fleet', 'work', '--kind', this.options.kind],
         plan: { fleet: { sweep: p.sweep, kind: p.kind } },
         tags: ['fleet', `fleet:${p.sweep}`, `kind:${p.kind}`],

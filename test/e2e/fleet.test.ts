@@ -199,6 +199,28 @@ describe.skipIf(!!unavailable)('fleet: workers of two kinds, one killed, one sto
     expect(st.kinds[0]).toMatchObject({ cancelled: 2, done: 0 });
   }, 120_000);
 
+  it('an rtf sweep: the audio travels by hash from --files-from, the row is an rtf row', async () => {
+    const audioDir = join(tmp, 'audio');
+    const gen = await cli(['audio', 'gen', '--duration', '2', '--kind', 'tones', '--out-dir', audioDir], env);
+    expect(gen.code, gen.stderr).toBe(0);
+    const sub = await cli(['fleet', 'submit', '--kind', 'kf', '-f', join(audioDir, 'tones-2s.wav'), '-p', 'speed', '-t', '1', '-r', '1', '--warmup', '0', '--files-from', audioDir, '-o', 'json'], env);
+    expect(sub.code, sub.stderr).toBe(0);
+    const { sweep, cells } = JSON.parse(sub.stdout) as { sweep: string; cells: number };
+    expect(cells).toBe(1);
+    const w = await cli(['fleet', 'work', '--kind', 'kf', '--once'], env);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toMatch(/stored sweep \w+ cell 0 \(ggml-tiny.en-f16-seed0.bin tones-2s.wav speed -t 1\) attempt 1: 1 row/);
+    const r = JSON.parse((await cli(['fleet', 'report', sweep, '-o', 'json'], env)).stdout) as { missing: number; cells: { results: { what: string; preset: string; file: string; rtf?: { median: number }; error?: unknown }[] }[] };
+    expect(r.missing).toBe(0);
+    const row = r.cells[0].results[0];
+    expect(row).toMatchObject({ what: 'rtf', preset: 'speed' });
+    expect(row.error).toBeUndefined();
+    expect(row.file).toContain('tones-2s.wav');
+    expect(row.rtf!.median).toBeGreaterThan(0);
+    // a bench option in an rtf sweep is a usage error
+    expect((await cli(['fleet', 'submit', '--kind', 'kf', '-f', join(audioDir, 'tones-2s.wav'), '-w', 'memcpy'], env)).code).toBe(2);
+  }, 180_000);
+
   it('bad input: a newer payload, a model whose hash does not match, a wrong URL, SQLite, an unknown sweep', async () => {
     // a job from a newer whisper-perf: failed with the reason, never run
     const sub = await cli(['fleet', 'submit', '--kind', 'kd', '-t', '1', '--quick', '-r', '1', '--warmup', '0', '--retries', '0', '-o', 'json'], env);
@@ -219,7 +241,7 @@ describe.skipIf(!!unavailable)('fleet: workers of two kinds, one killed, one sto
     writeFileSync(join(fake, 'm.bin'), 'not the same model');
     const s2 = await cli(['fleet', 'submit', '--kind', 'ke', '-m', join(real, 'm.bin'), '-t', '1', '--quick', '-r', '1', '--warmup', '0', '--retries', '0', '-o', 'json'], env);
     expect(s2.code, s2.stderr).toBe(0);
-    const w2 = await cli(['fleet', 'work', '--kind', 'ke', '--once', '--models-dir', fake], { ...env, WHISPER_PERF_CACHE: join(tmp, 'empty-cache') });
+    const w2 = await cli(['fleet', 'work', '--kind', 'ke', '--once', '--files-dir', fake], { ...env, WHISPER_PERF_CACHE: join(tmp, 'empty-cache') });
     expect(w2.stderr).toMatch(/does not match the sweep's SHA-256/);
     const r2 = JSON.parse((await cli(['fleet', 'report', JSON.parse(s2.stdout).sweep, '-o', 'json'], env)).stdout) as { cells: { results: { error?: { code: string } }[] }[] };
     expect(r2.cells[0].results[0].error?.code).toBe('CHECKSUM_MISMATCH');

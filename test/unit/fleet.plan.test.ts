@@ -6,6 +6,9 @@ import { jobId, queueName } from '../../lib/fleet/queue.js';
 
 const model = { name: 'ggml-tiny.bin', sha256: 'a'.repeat(64), bytes: 100 };
 const spec = (over: Partial<SweepSpec> = {}): SweepSpec => ({
+  command: 'bench',
+  files: [],
+  presets: [],
   what: ['encoder'],
   models: [model],
   threads: [1, 2, 4],
@@ -31,6 +34,22 @@ describe('fleet plan', () => {
     // encoder: 2 fa × 3 threads × 2 builds; memcpy: 3 threads × 2 builds, no model
     expect(mixed.length).toBe(12 + 6);
     expect(mixed.filter((c) => c.what === 'memcpy').every((c) => c.model === null && c.device === 'cpu')).toBe(true);
+  });
+
+  it('an rtf sweep: model × file × preset × threads on one device; its jobs carry the audio by name and hash', () => {
+    const audio = (n: string) => ({ name: n, sha256: 'c'.repeat(64), bytes: 10 });
+    const r = spec({ command: 'rtf', files: [audio('a.wav'), audio('b.wav')], presets: ['speed', 'quality'], threads: [1, 2] });
+    const cells = sweepCells(r);
+    expect(cells.length).toBe(8);
+    expect(cells.every((c) => c.what === 'rtf' && c.device === 'cpu' && c.flash_attn === true)).toBe(true);
+    expect(cells.map((c) => `${c.file!.name}/${c.preset}/${c.threads}`).slice(0, 4)).toEqual(['a.wav/speed/1', 'a.wav/speed/2', 'a.wav/quality/1', 'a.wav/quality/2']);
+    const jobs = sweepJobs(r);
+    expect(jobs.every((j) => j.command === 'rtf' && payloadProblem(j) === undefined)).toBe(true);
+    // the same cells as a bench sweep are another sweep
+    expect(sweepId(r)).not.toBe(sweepId({ ...r, command: 'bench' }));
+    expect(payloadProblem({ ...jobs[0], params: { ...jobs[0].params, preset: 'turbo' } })).toMatch(/audio file or preset/);
+    expect(payloadProblem({ ...jobs[0], params: { ...jobs[0].params, file: audio('../x.wav') } })).toMatch(/audio file or preset/);
+    expect(payloadProblem({ ...jobs[0], params: { ...jobs[0].params, what: 'encoder' } })).toMatch(/malformed \(params\)/);
   });
 
   it('one job per (cell, kind), each carrying the sweep, its kind and its index', () => {
