@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -135,21 +135,37 @@ export class FileResolver {
     const target = join(dir, ref.name);
     const part = `${target}.${process.pid}.part`;
     const url = `${base.replace(/\/+$/, '')}/${encodeURIComponent(ref.name)}`;
+    // a server that stops sending for 30 s fails the download, whatever the file's size
+    const stall = new AbortController();
+    let timer = setTimeout(() => stall.abort(), STALL_MS);
+    const alive = new Transform({
+      transform(chunk, _enc, done) {
+        clearTimeout(timer);
+        timer = setTimeout(() => stall.abort(), STALL_MS);
+        done(null, chunk);
+      },
+    });
     try {
-      const res = await fetch(url);
-      if (!res.ok || !res.body) throw new WhisperPerfError(`model ${ref.name}: ${url} answered ${res.status}`, 'DOWNLOAD_FAILED');
-      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(part));
+      const res = await fetch(url, { signal: stall.signal });
+      if (!res.ok || !res.body) throw new WhisperPerfError(`${ref.name}: ${url} answered ${res.status}`, 'DOWNLOAD_FAILED');
+      await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), alive, createWriteStream(part));
       const got = await sha256File(part);
-      if (got !== ref.sha256) throw new WhisperPerfError(`model ${ref.name} from ${url}: SHA-256 ${got.slice(0, 16)}… is not the sweep's ${ref.sha256.slice(0, 16)}…`, 'CHECKSUM_MISMATCH');
+      if (got !== ref.sha256) throw new WhisperPerfError(`${ref.name} from ${url}: SHA-256 ${got.slice(0, 16)}… is not the sweep's ${ref.sha256.slice(0, 16)}…`, 'CHECKSUM_MISMATCH');
       renameSync(part, target);
       return target;
     } catch (e) {
       rmSync(part, { force: true });
       if (e instanceof WhisperPerfError) throw e;
-      throw new WhisperPerfError(`model ${ref.name}: could not download ${url}: ${(e as Error).message}`, 'DOWNLOAD_FAILED', { cause: e });
+      const why = stall.signal.aborted ? `nothing received for ${STALL_MS / 1000} s` : (e as Error).message;
+      throw new WhisperPerfError(`${ref.name}: could not download ${url}: ${why}`, 'DOWNLOAD_FAILED', { cause: e });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
+
+/** A download that receives nothing for this long fails. */
+const STALL_MS = 30_000;
 
 const UNIQUE_VIOLATION = /duplicate key|unique constraint/i;
 

@@ -5,7 +5,9 @@
 // result discarded, and each kind's cells run only by that kind's workers. Every wait is on an
 // event (a log line, a stored cell), never on a wall-clock guess.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -199,17 +201,35 @@ describe.skipIf(!!unavailable)('fleet: workers of two kinds, one killed, one sto
     expect(st.kinds[0]).toMatchObject({ cancelled: 2, done: 0 });
   }, 120_000);
 
-  it('an rtf sweep: the audio travels by hash from --files-from, the row is an rtf row', async () => {
+  it('an rtf sweep: the audio travels by hash, downloaded from --files-from on loopback; the row is an rtf row', async () => {
     const audioDir = join(tmp, 'audio');
     const gen = await cli(['audio', 'gen', '--duration', '2', '--kind', 'tones', '--out-dir', audioDir], env);
     expect(gen.code, gen.stderr).toBe(0);
-    const sub = await cli(['fleet', 'submit', '--kind', 'kf', '-f', join(audioDir, 'tones-2s.wav'), '-p', 'speed', '-t', '1', '-r', '1', '--warmup', '0', '--files-from', audioDir, '-o', 'json'], env);
+    // a file server on loopback: the real bytes, or other bytes under the same name
+    let lie = false;
+    const served: string[] = [];
+    const server = createServer((req, res) => {
+      served.push(req.url ?? '');
+      res.end(lie ? Buffer.from('RIFF-not-the-same') : readFileSync(join(audioDir, decodeURIComponent((req.url ?? '').replace(/^\/files\//, '')))));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/files`;
+    const sub = await cli(['fleet', 'submit', '--kind', 'kf', '-f', join(audioDir, 'tones-2s.wav'), '-p', 'speed', '-t', '1', '-r', '1', '--warmup', '0', '--files-from', base, '-o', 'json'], env);
     expect(sub.code, sub.stderr).toBe(0);
     const { sweep, cells } = JSON.parse(sub.stdout) as { sweep: string; cells: number };
     expect(cells).toBe(1);
-    const w = await cli(['fleet', 'work', '--kind', 'kf', '--once'], env);
+    // first a server that lies: the worker refuses the bytes and fails the cell back to the queue
+    lie = true;
+    const wl = await cli(['fleet', 'work', '--kind', 'kf', '--once'], env);
+    expect(wl.stderr).toMatch(/tones-2s.wav from http:\/\/127.0.0.1:\d+\/files\/tones-2s.wav: SHA-256 \w+… is not the sweep's .*\[CHECKSUM_MISMATCH\] \(will be retried\)/);
+    lie = false;
+    // the retry waits out its retry delay (1 s), then downloads the right bytes
+    let w = await cli(['fleet', 'work', '--kind', 'kf', '--once'], env);
+    for (let i = 0; i < 20 && /stopped: 0 cell/.test(w.stderr); i++) w = await cli(['fleet', 'work', '--kind', 'kf', '--once'], env);
+    server.close();
     expect(w.code, w.stderr).toBe(0);
-    expect(w.stderr).toMatch(/stored sweep \w+ cell 0 \(ggml-tiny.en-f16-seed0.bin tones-2s.wav speed -t 1\) attempt 1: 1 row/);
+    expect(w.stderr).toMatch(/stored sweep \w+ cell 0 \(ggml-tiny.en-f16-seed0.bin tones-2s.wav speed -t 1\) attempt 2: 1 row/);
+    expect(served).toEqual(['/files/tones-2s.wav', '/files/tones-2s.wav']);
     const r = JSON.parse((await cli(['fleet', 'report', sweep, '-o', 'json'], env)).stdout) as { missing: number; cells: { results: { what: string; preset: string; file: string; rtf?: { median: number }; error?: unknown }[] }[] };
     expect(r.missing).toBe(0);
     const row = r.cells[0].results[0];
