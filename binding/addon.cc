@@ -17,6 +17,7 @@ Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallLogCallbacks();
+  (void)RegistryLog();  // the backends' registration lines, before any operation can take them
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);  // deleted by the environment's cleanup hook
   Napi::Function ctor = Model::Define(env);

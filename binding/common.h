@@ -67,6 +67,9 @@ class ScopedLogSink {
 
 Napi::Array LogsToJs(Napi::Env env, const LogBuffer& logs);
 
+// What ggml's backends logged while registering (see log.cc); the same lines on every call.
+const LogBuffer& RegistryLog();
+
 // ---- jobs -----------------------------------------------------------------------
 // Every heavy operation is a PromiseJob: it owns its deferred promise, runs Run() on an
 // executor's thread with its own log sink, catches everything, and turns failures into

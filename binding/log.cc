@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "common.h"
+#include "ggml-backend.h"
 #include "whisper.h"
 
 namespace wp {
@@ -35,6 +36,24 @@ void InstallLogCallbacks() {
     whisper_log_set(LogCallback, nullptr);  // also sets ggml's
     ggml_log_set(LogCallback, nullptr);
   });
+}
+
+// ggml registers its backends, and each probes its devices, the first time anything asks the
+// registry. What they log then (a device dropped as unsupported, no platform, no devices found) is
+// the only word on why a GPU backend compiled in has no device, so it is kept for systemInfo().
+// The addon's init calls this before anything else can touch the registry (a model load would
+// otherwise take those lines into its own log). WHISPER_PERF_NATIVE_LOG=1 still echoes them.
+const LogBuffer& RegistryLog() {
+  static const LogBuffer logs = [] {
+    LogBuffer b;
+    {
+      ScopedLogSink sink(&b);
+      (void)ggml_backend_dev_count();
+    }
+    if (EchoUnsunk()) for (const LogLine& l : b) std::fputs(l.text.c_str(), stderr);
+    return b;
+  }();
+  return logs;
 }
 
 ScopedLogSink::ScopedLogSink(LogBuffer* sink) : previous_(tls_sink) { tls_sink = sink; }

@@ -67,6 +67,7 @@ Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
     devs.Set(static_cast<uint32_t>(devs.Length()), dev);
   }
   o.Set("devices", devs);
+  o.Set("registryLog", LogsToJs(env, RegistryLog()));
   return o;
 }
 

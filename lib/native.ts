@@ -185,7 +185,8 @@ export interface NativeDevice {
 export interface BindingModule {
   load(path: string, options: { useGpu: boolean; gpuDevice: number; flashAttn: boolean }): Promise<NativeTimed & { model: NativeModel }>;
   setErrorClass(cls: typeof WhisperPerfError): void;
-  systemInfo(): { whisper: string; hardwareConcurrency: number; devices: NativeDevice[] };
+  /** registryLog: what ggml's backends logged while registering their devices (absent in addons built before it) */
+  systemInfo(): { whisper: string; hardwareConcurrency: number; devices: NativeDevice[]; registryLog?: { level: number; text: string }[] };
   /** JSON text written by cmake/build-info.cmake at configure time */
   buildInfo(): string;
   version(): string;

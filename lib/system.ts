@@ -42,6 +42,59 @@ export interface SystemInfo {
   whisperSystemInfo: string;
   /** ggml devices in load order; `gpuDevice` N is the N-th device of type 'gpu' or 'igpu' here, not `index` */
   devices: NativeDevice[];
+  /** what ggml's backends logged while registering their devices (why a backend has none), one line each */
+  backendLog: string[];
+  /** GPU backends compiled in that registered no device, each with why (from backendLog) */
+  absentBackends: AbsentBackend[];
+}
+
+/** A GPU backend compiled into the addon that registered no device. */
+export interface AbsentBackend {
+  /** as the build info names it: opencl, vulkan, cuda ... */
+  backend: string;
+  /** one line: what the backend said, and what it means */
+  reason: string;
+}
+
+/** Backends that put weights on a device of their own; blas is a CPU-side helper with no device. */
+const GPU_BACKENDS: Record<string, { reg: RegExp; log: string }> = {
+  cuda: { reg: /^CUDA$/i, log: 'ggml_cuda' },
+  hip: { reg: /^(ROCm|HIP)$/i, log: 'ggml_cuda' },
+  vulkan: { reg: /^Vulkan$/i, log: 'ggml_vulkan' },
+  opencl: { reg: /^OpenCL$/i, log: 'ggml_opencl' },
+  sycl: { reg: /^SYCL$/i, log: 'ggml_sycl' },
+  metal: { reg: /^(Metal|MTL)$/i, log: 'ggml_metal' },
+};
+
+/** ggml log levels (ggml_log_level) */
+const LOG_WARN = 3;
+
+/**
+ * The GPU backends of `backends` (the build info's list) with no device among `devices`, each with
+ * one line saying why: the backend's own warnings and errors from `registryLog` (else its other
+ * lines), and what a known message means. A GPU build that has no device would otherwise run on
+ * the CPU under the backend's name.
+ */
+export function absentGpuBackends(backends: readonly string[], devices: readonly Pick<NativeDevice, 'backend'>[], registryLog: readonly { level: number; text: string }[], env: NodeJS.ProcessEnv = process.env): AbsentBackend[] {
+  const out: AbsentBackend[] = [];
+  for (const backend of backends) {
+    const g = GPU_BACKENDS[backend.toLowerCase()];
+    if (!g || devices.some((d) => g.reg.test(d.backend))) continue;
+    const mine = registryLog.map((l) => ({ level: l.level, text: l.text.trim() })).filter((l) => l.text.startsWith(g.log));
+    const loud = mine.filter((l) => l.level >= LOG_WARN);
+    const said = [...new Set((loud.length ? loud : mine).map((l) => l.text))].slice(0, 3);
+    let reason = `ggml's ${backend} backend registered no device`;
+    if (said.length) reason += `: ${said.join('; ')}`;
+    else if (!registryLog.length) reason += ' (this addon does not report its backends\' registration log: rebuild it to see why)';
+    const text = said.join(' ');
+    if (backend === 'opencl' && /unsupported GPU/.test(text)) {
+      reason += ' (the pinned ggml\'s OpenCL backend accepts only Adreno, Qualcomm and Intel GPUs with OpenCL C 2.0+, cl_khr_fp16 and subgroups)';
+    } else if (backend === 'vulkan' && /No devices found/.test(text) && !env.GGML_VK_VISIBLE_DEVICES) {
+      reason += ' (a CPU-type Vulkan device such as Mesa\'s llvmpipe is used only when GGML_VK_VISIBLE_DEVICES names it, e.g. GGML_VK_VISIBLE_DEVICES=0)';
+    }
+    out.push({ backend, reason });
+  }
+  return out;
 }
 
 let buildInfoCache: BuildInfo | undefined;
@@ -105,6 +158,8 @@ export function systemInfo(): SystemInfo {
     features: parseFeatures(s.whisper),
     whisperSystemInfo: s.whisper.trim(),
     devices: s.devices,
+    backendLog: (s.registryLog ?? []).map((l) => l.text.trim()).filter(Boolean),
+    absentBackends: absentGpuBackends(buildInfo().backends, s.devices, s.registryLog ?? []),
   };
 }
 

@@ -35,7 +35,8 @@ options:
       --quick            shortened workload (32 decodes, 8 batches, 2 prompts)
       --build LIST       addon builds to compare (whisper-perf builds lists them: native,generic
                          ...): each runs the sweep in its own process; the table shows each
-                         build's variant and options and its time ratio to the first build
+                         build's variant and options and its time ratio to the first build;
+                         a build that is not there or cannot run here is a row with the reason
       --no-progress      no progress bar even on a terminal
 ${STORE_OPTIONS_HELP}  -h, --help             this help
 
@@ -103,7 +104,9 @@ export async function runBench(argv: string[], ctx: CliContext): Promise<number>
   };
   // --build LIST: the same sweep once per addon build, each in its own child process
   const builds = values.build ? parseStringList('--build', values.build) : undefined;
-  if (builds) resolveBuilds(builds); // an unknown or unusable build is a usage error before anything runs
+  // the same build twice, or no build that can run, is a usage error before anything runs; a build
+  // that is absent or cannot run here becomes a row with its reason
+  if (builds) resolveBuilds(builds, undefined, { unusable: 'keep' });
   const measure = (o: BenchmarkOptions) => (builds ? benchmarkBuilds({ ...o, builds }) : benchmark(o));
   // --db / --save / --tag / --resume: every finished cell is committed to the store before the next begins
   const sweepGiven = ['model', 'threads', 'repetitions', 'warmup', 'fa', 'device', 'what', 'delay', 'quick', 'build'].some((k) => values[k as keyof typeof values] !== undefined);

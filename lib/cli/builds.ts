@@ -1,6 +1,7 @@
 /** `whisper-perf builds`: the addon builds found (build* folders and prebuilds) with their build info. */
 import { checkLoads, listBuilds, type AddonBuild } from '../workloads/builds.js';
 import { WhisperPerfError } from '../errors.js';
+import type { AbsentBackend } from '../system.js';
 import { buildOptionsSummary } from '../report/hardware.js';
 import { mdTable } from '../report/table.js';
 import { CliContext, parse, writeData } from './context.js';
@@ -22,12 +23,15 @@ options:
       --no-check     do not test-load the builds
   -h, --help         this help
 
+The devices column lists ggml's devices other than the CPU; a GPU backend compiled in that
+found no device says why in the status column.
+
 Exit code 1 when a build does not load.
 `;
 
 export interface BuildListing extends AddonBuild {
   /** whisper.cpp version reported by the addon when loaded in a child process; absent with --no-check */
-  loads?: { ok: boolean; version?: string; error?: string };
+  loads?: { ok: boolean; version?: string; error?: string; devices?: string[]; absent?: AbsentBackend[] };
   /** the notable options, as the bench table shows them */
   summary: string;
 }
@@ -56,7 +60,7 @@ export async function runBuilds(argv: string[], ctx: CliContext): Promise<number
     writeData(ctx, 'No addon builds found: build one with `npm run build:native` (or `npm run build:native -- --out build-generic --no-native` for a second variant).\n', values.out);
   } else {
     const table = mdTable(
-      ['build', 'also', 'folder', 'variant', 'options', 'type', 'backends', 'whisper.cpp', 'status'],
+      ['build', 'also', 'folder', 'variant', 'options', 'type', 'backends', 'devices', 'whisper.cpp', 'status'],
       builds.map((b) => [
         b.name + (b.isDefault ? ' *' : ''),
         b.aliases.join(', '),
@@ -65,8 +69,9 @@ export async function runBuilds(argv: string[], ctx: CliContext): Promise<number
         b.summary,
         b.buildType,
         b.backends.join(', '),
+        b.loads?.devices?.join(', ') || (b.loads?.ok ? 'CPU' : ''),
         b.loads?.version ?? b.info?.pin?.whisperVersion ?? '',
-        b.problem ?? (b.loads && !b.loads.ok ? `does not load: ${b.loads.error}` : 'ok'),
+        b.problem ?? (b.loads && !b.loads.ok ? `does not load: ${b.loads.error}` : b.loads?.absent?.length ? b.loads.absent.map((a) => `no ${a.backend} device: ${a.reason}`).join('; ') : 'ok'),
       ]),
     );
     writeData(ctx, `${table}\n* the build loaded when WHISPER_PERF_ADDON is not set. Compare them: whisper-perf bench --build ${builds.slice(0, 2).map((b) => b.name).join(',')}\n`, values.out);

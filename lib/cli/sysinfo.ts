@@ -42,6 +42,7 @@ export async function runSysinfo(argv: string[], ctx: CliContext): Promise<numbe
     `| Node | ${system.nodeVersion} |`,
     `| CPU features (this build) | ${features.join(' ')} |`,
     ...system.devices.map((d) => `| device ${d.index} | ${d.backend} ${d.type}: ${d.description} (${gib(d.memoryTotal)}) |`),
+    ...system.absentBackends.map((a) => `| ${a.backend} | no device: ${a.reason.replaceAll('|', '\\|')} |`),
     `| whisper.cpp | ${build.whisperVersion} (${build.pin.package}@${build.pin.version}) |`,
     `| build | ${build.buildType}, ${build.variant}, ${build.compiler} |`,
     `| backends | ${build.backends.join(', ')} |`,

@@ -236,8 +236,15 @@ function mdCell(s: string): string {
 function backendDevice(row: BenchRow): string {
   // the device that really ran (where the weights live), when the row knows it
   if (row.backend) return row.backend;
+  // a failed row ran on nothing: the device it asked for is in its error, not claimed here
+  if (row.error) return row.device ? `none (asked ${asked(row)})` : 'none';
+  return asked(row);
+}
+
+/** The device a row asked for: CPU, or the build's GPU backend and index (CUDA/0). */
+function asked(row: BenchRow): string {
   if (!row.device || row.device === 'cpu') return 'CPU';
-  const gpu = (row.build?.backends ?? []).find((b) => b.toLowerCase() !== 'cpu');
+  const gpu = (row.build?.backends ?? []).find((b) => !['cpu', 'blas'].includes(b.toLowerCase()));
   return `${gpu ? gpu.toUpperCase() : 'GPU'}/${row.device}`;
 }
 

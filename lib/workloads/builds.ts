@@ -15,7 +15,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 
 import { WhisperPerfError } from '../errors.js';
-import { addonCandidates, packageRoot } from '../native.js';
+import { addonCandidates, packageRoot, type NativeDevice } from '../native.js';
+import { absentGpuBackends, type AbsentBackend } from '../system.js';
 
 /** whisper-perf-build.json as cmake/build-info.cmake writes it. */
 export interface BuildFileInfo {
@@ -35,7 +36,8 @@ export interface AddonBuild {
   name: string;
   /** other names that select it */
   aliases: string[];
-  kind: 'source' | 'prebuild' | 'path';
+  /** 'missing': a name that --build was given and no build answers (only from resolveBuilds with unusable: 'keep') */
+  kind: 'source' | 'prebuild' | 'path' | 'missing';
   /** the addon file */
   path: string;
   /** the folder, relative to the package when inside it */
@@ -52,6 +54,8 @@ export interface AddonBuild {
   isDefault: boolean;
   /** why it cannot be used, when it cannot */
   problem?: string;
+  /** false for an entry resolveBuilds kept although it cannot be run (unusable: 'keep') */
+  usable?: boolean;
 }
 
 const TYPES = ['Release', 'RelWithDebInfo', 'Debug'] as const;
@@ -184,12 +188,16 @@ export function buildCommandFor(name: string): string {
 /**
  * Resolves --build names to builds, in the order given. An unknown name, a build that does not fit
  * this CPU or one without build info is a USAGE error that lists the builds found and says how to
- * build the one asked for.
+ * build the one asked for; with `{ unusable: 'keep' }` (bench --build) it is kept instead, as an
+ * entry with `usable: false` and the same message in `problem`, so that the table can carry it as
+ * a row, and only a list with no usable build at all is an error. The same build named twice is
+ * always an error.
  */
-export function resolveBuilds(names: readonly string[], root: string = packageRoot): AddonBuild[] {
+export function resolveBuilds(names: readonly string[], root: string = packageRoot, options: { unusable?: 'throw' | 'keep' } = {}): AddonBuild[] {
   const all = listBuilds(root);
   const found = () => (all.length ? all.map((b) => `${b.name} (${b.dir})`).join(', ') : 'none');
   const out: AddonBuild[] = [];
+  const unusable: string[] = [];
   for (const name of names) {
     let b = all.find((x) => x.name === name) ?? all.find((x) => x.aliases.includes(name));
     if (!b && (name.includes('/') || name.endsWith('.node'))) {
@@ -203,21 +211,49 @@ export function resolveBuilds(names: readonly string[], root: string = packageRo
         }
       }
     }
-    if (!b) {
-      throw new WhisperPerfError(`--build: no build named ${JSON.stringify(name)} (found: ${found()}); make it with \`${buildCommandFor(name)}\``, 'USAGE');
+    let problem: string | undefined;
+    if (!b) problem = `--build: no build named ${JSON.stringify(name)} (found: ${found()}); make it with \`${buildCommandFor(name)}\``;
+    else if (!b.fits) problem = `--build ${name}: ${b.path} cannot run here: ${b.problem}`;
+    else if (!b.info) problem = `--build ${name}: ${b.path}: ${b.problem ?? 'no build info'}`;
+    if (problem !== undefined) {
+      if (options.unusable !== 'keep') throw new WhisperPerfError(problem, 'USAGE');
+      unusable.push(problem);
+      out.push(b ? { ...b, usable: false, problem } : { name, aliases: [], kind: 'missing', path: '', dir: '', variant: 'unknown', buildType: 'unknown', backends: [], fits: false, isDefault: false, usable: false, problem });
+      continue;
     }
-    if (!b.fits) throw new WhisperPerfError(`--build ${name}: ${b.path} cannot run here: ${b.problem}`, 'USAGE');
-    if (!b.info) throw new WhisperPerfError(`--build ${name}: ${b.path}: ${b.problem ?? 'no build info'}`, 'USAGE');
-    if (out.some((o) => o.path === b!.path)) throw new WhisperPerfError(`--build: ${name} names ${b.path} twice`, 'USAGE');
-    out.push(b);
+    if (out.some((o) => o.path === b!.path)) throw new WhisperPerfError(`--build: ${name} names ${b!.path} twice`, 'USAGE');
+    out.push(b!);
   }
+  if (out.length > 0 && unusable.length === out.length) throw new WhisperPerfError(unusable.length === 1 ? unusable[0] : `--build: none of the builds can run: ${unusable.join('; ')}`, 'USAGE');
   return out;
 }
 
-/** Loads an addon in a child process (a bad binary cannot take this one down): its whisper.cpp version, or why it failed. */
-export function checkLoads(path: string): { ok: true; version: string } | { ok: false; error: string } {
-  const r = spawnSync(process.execPath, ['-e', `const m=require(${JSON.stringify(path)});process.stdout.write(m.version())`], { encoding: 'utf8', timeout: 60_000 });
-  if (r.status === 0 && /^\d+\.\d+\.\d+/.test(r.stdout)) return { ok: true, version: r.stdout.trim() };
+/** What a test load found: the addon's whisper.cpp version, its ggml devices, and the GPU backends compiled in that found none. */
+export interface LoadCheck {
+  ok: true;
+  version: string;
+  /** ggml's devices other than the CPU, as `Backend type: description` (OpenCL gpu: ..., Vulkan gpu: llvmpipe ...) */
+  devices: string[];
+  /** GPU backends compiled in with no device, each with why */
+  absent: AbsentBackend[];
+}
+
+/** Loads an addon in a child process (a bad binary cannot take this one down): its version and devices, or why it failed. */
+export function checkLoads(path: string): LoadCheck | { ok: false; error: string } {
+  const script = `const m=require(${JSON.stringify(path)});const s=m.systemInfo();let backends=[];try{backends=JSON.parse(m.buildInfo()).backends||[]}catch{}` +
+    `process.stdout.write(JSON.stringify({version:m.version(),backends,devices:s.devices,registryLog:s.registryLog||[]}))`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status === 0) {
+    try {
+      const o = JSON.parse(r.stdout) as { version: string; backends: string[]; devices: NativeDevice[]; registryLog: { level: number; text: string }[] };
+      if (/^\d+\.\d+\.\d+/.test(o.version)) {
+        const devices = o.devices.filter((d) => d.type !== 'cpu' && d.type !== 'accel').map((d) => `${d.backend} ${d.type}: ${d.description}`);
+        return { ok: true, version: o.version.trim(), devices, absent: absentGpuBackends(o.backends, o.devices, o.registryLog) };
+      }
+    } catch {
+      // not JSON: reported below
+    }
+  }
   const why = (r.stderr || '').split('\n').find((l) => /Error|error/.test(l)) ?? r.error?.message ?? `exit ${r.status ?? r.signal}`;
   return { ok: false, error: why.trim() };
 }

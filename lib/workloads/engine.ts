@@ -109,7 +109,10 @@ async function benchmarkOne(what: BenchWhat, options: BenchmarkOptions): Promise
   // ggml's GPU devices in load order: a --device index counts among these, as whisper.cpp's
   // gpu_device counts devices of type GPU and IGPU (integrated: Vulkan APUs, CUDA on Jetson)
   const gpus = gpuDevices();
-  const devices = asList(options.devices, [gpus.length > 0 ? '0' : 'cpu']);
+  // a build with a GPU backend defaults to its GPU even when the backend found none: the cell then
+  // says why, rather than measuring the CPU under that build's name
+  const absent = systemInfo().absentBackends;
+  const devices = asList(options.devices, [gpus.length > 0 || absent.length > 0 ? '0' : 'cpu']);
   for (const d of devices) if (d !== 'cpu' && !/^\d+$/.test(d)) throw invalidArgument('device', d, "'cpu' or a GPU index");
   const flashAttn = asList(options.flashAttn, [true]);
   for (const f of flashAttn) if (typeof f !== 'boolean') throw invalidArgument('flashAttn', f, 'true or false');
@@ -170,8 +173,10 @@ async function benchmarkOne(what: BenchWhat, options: BenchmarkOptions): Promise
         if (cell.device !== 'cpu' && Number(cell.device) >= gpus.length) {
           // whisper.cpp would quietly fall back to the CPU: measuring that under a GPU's name would lie
           throw new WhisperPerfError(
-            `device ${cell.device}: this build sees ${gpus.length} GPU device(s)${gpus.length ? ` (${gpus.map((g, i) => `${i}: ${g.description}`).join(', ')})` : ''}; backends compiled in: ${b.backends.join(', ')}`,
-            'INVALID_ARGUMENT',
+            `device ${cell.device}: this build sees ${gpus.length} GPU device(s)${gpus.length ? ` (${gpus.map((g, i) => `${i}: ${g.description}`).join(', ')})` : ''}; backends compiled in: ${b.backends.join(', ')}` +
+              absent.map((a) => `; ${a.backend}: ${a.reason}`).join(''),
+            // a GPU backend with no device is this machine's lack, not a wrong argument
+            gpus.length === 0 && absent.length > 0 ? 'NATIVE_UNAVAILABLE' : 'INVALID_ARGUMENT',
           );
         }
         if (current?.key !== key) {

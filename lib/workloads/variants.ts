@@ -78,13 +78,27 @@ const cellOf = (r: BenchRow) => `${cellKeyOfRow(r as unknown as { what: string }
 
 const round = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
 
-/** Sets build_baseline and the encode/decode ratios of every row against the baseline build's row of the same cell. */
+/** The same cell on any device: a GPU build's row (device 0) against a CPU baseline's (cpu). */
+const cellOnAnyDevice = (r: BenchRow) => cellOf({ ...r, device: undefined as unknown as string });
+
+/**
+ * Sets build_baseline and the encode/decode ratios of every row against the baseline build's row of
+ * the same cell; a row whose device the baseline did not run (a GPU build against a CPU build) is
+ * set against the baseline's one row of the same cell on its own device.
+ */
 export function deriveBuildRatios(rows: BenchRow[], baseline: string): void {
   const base = new Map<string, BenchRow>();
-  for (const r of rows) if (r.build_name === baseline && !r.error) base.set(cellOf(r), r);
+  const anyDevice = new Map<string, BenchRow[]>();
+  for (const r of rows) {
+    if (r.build_name !== baseline || r.error) continue;
+    base.set(cellOf(r), r);
+    const k = cellOnAnyDevice(r);
+    anyDevice.set(k, [...(anyDevice.get(k) ?? []), r]);
+  }
   for (const r of rows) {
     if (r.error) continue;
-    const b = base.get(cellOf(r));
+    const others = anyDevice.get(cellOnAnyDevice(r));
+    const b = base.get(cellOf(r)) ?? (others?.length === 1 ? others[0] : undefined);
     if (!b) continue;
     r.build_baseline = baseline;
     if (r.build_name === baseline) {
@@ -120,7 +134,8 @@ export async function rtfBuilds(options: RtfOptions & { builds: readonly (string
 async function runBuilds(fn: 'benchmark' | 'rtf', options: (BenchmarkOptions | RtfOptions) & { builds: readonly (string | AddonBuild)[] }): Promise<BenchRow[]> {
   if (!options || !Array.isArray(options.builds) || options.builds.length === 0) throw invalidArgument('builds', options?.builds, 'a non-empty list of build names');
   const names = options.builds.filter((b): b is string => typeof b === 'string');
-  const resolved = resolveBuilds(names);
+  // a build that is not there or cannot run here is a row with its reason; the others go on
+  const resolved = resolveBuilds(names, undefined, { unusable: 'keep' });
   const builds = options.builds.map((b) => (typeof b === 'string' ? resolved[names.indexOf(b)] : b));
   const { builds: _b, ...bench } = options;
   const rows: BenchRow[] = [];
@@ -134,6 +149,10 @@ async function runBuilds(fn: 'benchmark' | 'rtf', options: (BenchmarkOptions | R
     };
     progress({ done: 0, total: 1, label: `loading ${build.path}` });
     const tag = (r: BenchRow): BenchRow => ({ ...r, build_name: build.name, build_path: build.path });
+    if (build.usable === false) {
+      rows.push(failedRow(build, 'NATIVE_UNAVAILABLE', build.problem ?? 'cannot run here'));
+      continue;
+    }
     const loads = checkLoads(build.path);
     if (!loads.ok) {
       rows.push(failedRow(build, 'NATIVE_UNAVAILABLE', `the addon does not load: ${loads.error}`));
@@ -147,7 +166,7 @@ async function runBuilds(fn: 'benchmark' | 'rtf', options: (BenchmarkOptions | R
       rows.push(failedRow(build, err.code, err.message));
     }
   }
-  deriveBuildRatios(rows, builds[0].name);
+  deriveBuildRatios(rows, (builds.find((b) => b.usable !== false) ?? builds[0]).name);
   return rows;
 }
 

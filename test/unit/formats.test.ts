@@ -237,6 +237,8 @@ describe('formatRows md', () => {
     expect(table[2]).toContain(`${enc.encode_ms!.median.toFixed(2)} ± ${enc.encode_ms!.sd.toFixed(2)}`);
     expect(table[2]).toContain('| CPU ');
     expect(table[3]).toContain('CUDA/0');
+    // a failed row ran on nothing: it shows the device it asked for, not one it claims
+    expect(table[3]).toContain('| none (asked CUDA/0) |');
     expect(table[3]).toContain('MODEL_INVALID: can\'t load "model", bad magic second line');
     expect(table[4]).toContain('12.50 ± 0.25');
     expect(table[5]).toContain('Q8_0');

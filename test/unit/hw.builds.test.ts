@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { buildCommandFor, listBuilds, resolveBuilds } from '../../lib/workloads/builds.js';
 import { summarize } from '../../lib/measure/stats.js';
 import type { BenchRow } from '../../lib/measure/types.js';
-import { deriveBuildRatios } from '../../lib/workloads/variants.js';
+import { benchmarkBuilds, deriveBuildRatios } from '../../lib/workloads/variants.js';
 import { buildOptionsSummary } from '../../lib/report/hardware.js';
 import { encoderRow } from '../fixtures/rows.js';
 
@@ -83,6 +83,22 @@ describe('resolveBuilds', () => {
     expect((err as Error).message).toContain('npm run build:native -- --out build-blas --blas');
   });
 
+  it('with unusable: keep (bench --build), keeps what is absent or cannot run as entries with the reason', () => {
+    const got = resolveBuilds(['native', 'opencl', 'cuda', 'x86-64-v9'], root, { unusable: 'keep' });
+    expect(got.map((b) => [b.name, b.usable, b.kind])).toEqual([
+      ['native', undefined, 'source'],
+      ['opencl', false, 'missing'],
+      ['cuda', false, 'source'],
+      ['x86-64-v9', false, 'prebuild'],
+    ]);
+    expect(got[1].problem).toMatch(/no build named "opencl" .*npm run build:native -- --out build-opencl --opencl/);
+    expect(got[2].problem).toMatch(/no whisper-perf-build\.json/);
+    expect(got[3].problem).toMatch(/this CPU lacks no-such-cpu-flag/);
+    // nothing that can run at all is still a usage error, and so is the same build twice
+    expect(() => resolveBuilds(['opencl', 'vulkan'], root, { unusable: 'keep' })).toThrow(/none of the builds can run: .*"opencl".*"vulkan"/);
+    expect(() => resolveBuilds(['native', 'default', 'opencl'], root, { unusable: 'keep' })).toThrow(/twice/);
+  });
+
   it('refuses a build without build info, one this CPU cannot run, and the same build twice', () => {
     expect(() => resolveBuilds(['cuda'], root)).toThrow(/no whisper-perf-build\.json/);
     expect(() => resolveBuilds(['x86-64-v9'], root)).toThrow(/cannot run here: this CPU lacks no-such-cpu-flag/);
@@ -119,6 +135,12 @@ describe('deriveBuildRatios', () => {
     expect(rows[2].build_baseline).toBeUndefined();
   });
 
+  it('sets a GPU build\'s row (device 0) against the CPU baseline\'s row of the same cell', () => {
+    const rows = [mk('native', [100, 100, 100], [5, 5, 5]), { ...mk('vulkan', [300, 300, 300], [10, 10, 10]), device: '0' }];
+    deriveBuildRatios(rows, 'native');
+    expect(rows[1]).toMatchObject({ build_baseline: 'native', encode_ratio: 3, decode_ratio: 2 });
+  });
+
   it('leaves failed rows alone', () => {
     const rows = [mk('native', [100], [5]), { ...mk('generic', [1], [1]), error: { code: 'X', message: 'y' } }];
     deriveBuildRatios(rows, 'native');
@@ -133,5 +155,14 @@ describe('buildOptionsSummary', () => {
     expect(buildOptionsSummary({ ...b, options: { GGML_NATIVE: 'OFF', GGML_AVX2: 'ON', GGML_FMA: 'ON', GGML_OPENMP: 'OFF' }, backends: ['cpu', 'cuda'], build_type: 'Debug' })).toBe('AVX2 FMA, no OpenMP, CUDA, Debug');
     expect(buildOptionsSummary({ ...b, options: { GGML_NATIVE: 'OFF' }, backends: ['cpu'] })).toBe('baseline x86-64');
     expect(buildOptionsSummary(undefined)).toBe('');
+  });
+});
+
+describe('benchmarkBuilds with a build that cannot run', () => {
+  it('gives it one row carrying the reason, without starting a child process for it', async () => {
+    const [missing] = resolveBuilds(['native', 'opencl'], fakePackage(), { unusable: 'keep' }).slice(1);
+    const rows = await benchmarkBuilds({ builds: [missing] });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ build_name: 'opencl', error: { code: 'NATIVE_UNAVAILABLE', message: expect.stringContaining('no build named "opencl"') } });
   });
 });
