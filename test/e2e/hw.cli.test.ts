@@ -92,11 +92,19 @@ describe('bench --build', () => {
     expect(r.stderr).toMatch(/cell failed: \[build-broken\]/);
   });
 
-  it('a build never built is a usage error that says how to build it', async () => {
-    const r = await run(['bench', '--build', 'native,nosuch', '-t', '1']);
+  it('a build never built: alone a usage error that says how to build it; beside others a row with that reason', async () => {
+    const r = await run(['bench', '--build', 'nosuch', '-t', '1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no build named "nosuch"');
     expect(r.stderr).toContain('npm run build:native -- --out build-nosuch');
+    const both = await run(['bench', '--build', 'native,nosuch', '-t', '1', '--quick', '-r', '1', '--warmup', '0', '-o', 'json']);
+    expect(both.code).toBe(1);
+    const rows = JSON.parse(both.stdout) as BenchRow[];
+    expect(rows.map((x) => [x.build_name, x.error?.code ?? 'ok'])).toEqual([
+      ['native', 'ok'],
+      ['nosuch', 'NATIVE_UNAVAILABLE'],
+    ]);
+    expect(rows[1].error?.message).toContain('npm run build:native -- --out build-nosuch');
   });
 });
 

@@ -82,7 +82,7 @@ describe('store CLI: bad input exits 2 and leaves the store as it was', () => {
     const before = readFileSync(f);
     const r = await run(['db', 'import', join(fixtures, 'whisper-cli.txt'), '--db', f]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/schema version 7, newer than this whisper-perf knows \(2\); upgrade whisper-perf \[STORE_VERSION\]/);
+    expect(r.stderr).toMatch(/schema version 7, newer than this whisper-perf knows \(3\); upgrade whisper-perf \[STORE_VERSION\]/);
     expect(readFileSync(f).equals(before)).toBe(true);
   });
 
