@@ -62,6 +62,16 @@ sweep options (as bench's and rtf's; every list takes a,b,c and ranges):
                          the cell is retried elsewhere (default 900)
       --retries N        retries of a cell after its first attempt (default 2)
 
+work options:
+      --kind K           the machine kind served (default: fleet kind)
+      --slots N          cells run at once in this process (default 1)
+      --once             take one job (if any), run it and stop
+      --idle-exit S      stop after S seconds without a job
+      --files-dir DIR    where to look for models and audio first (repeatable)
+      --poll S           seconds between polls of an empty queue (default 1)
+      --maintenance S    how often this worker runs pg-boss's maintenance, which puts the
+                         cells of workers gone silent back in the queue (default 5)
+
 options:
       --db URL           the PostgreSQL store (default WHISPER_PERF_DB)
   -o, --output FMT       md (default) or json (status, report, submit)
