@@ -109,6 +109,20 @@ describe('whisper-perf bench', () => {
     expect(rows[0].what).toBe('memcpy');
     expect(rows[0].memcpy_gbps!.median).toBeGreaterThan(0);
   });
+
+  it('--what mulmat gives one row per type and size of whisper-bench -w 2, each with its GFLOPS', async () => {
+    const r = await run(['bench', '-w', 'mulmat', '-t', '2', '-r', '1', '--warmup', '0', '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as (BenchRow & { mulmat_type: string; mulmat_size: number; mulmat_gflops: { median: number } })[];
+    // whisper_bench_ggml_mul_mat_str: 7 types × sizes 64 … 4096
+    expect(new Set(rows.map((x) => x.mulmat_type))).toEqual(new Set(['Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'F16', 'F32']));
+    expect([...new Set(rows.map((x) => x.mulmat_size))].sort((a, b) => a - b)).toEqual([64, 128, 256, 512, 1024, 2048, 4096]);
+    expect(rows.length).toBe(49);
+    for (const x of rows) {
+      expect(x).toMatchObject({ what: 'mulmat', threads: 2 });
+      expect(x.mulmat_gflops.median).toBeGreaterThan(0);
+    }
+  }, 300_000);
 });
 
 describe('whisper-perf models and sysinfo', () => {

@@ -153,6 +153,21 @@ describe('recommend', () => {
     expect(md.stdout).toContain('Evidence:');
   });
 
+  it('without --from: a short calibration run on this machine measures the rows it answers from', async () => {
+    const r = await run(['recommend', '-u', 'realtime', '-m', tiny, '--cores', '2', '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/no --from rows: a short calibration run measures this machine first/);
+    const rec = JSON.parse(r.stdout) as Recommendation & { source: string };
+    expect(rec.source).toMatch(/^calibration run on this machine \(.+ at 1, 2 threads, 1 run each/);
+    // one measured row per thread count (1 = cores / 2, 2 = all cores), each judged against the target
+    expect(rec.evidence.map((e) => e.threads).sort()).toEqual([1, 2]);
+    for (const e of rec.evidence) expect(e).toMatchObject({ model: tiny, rtf_source: 'estimated' });
+    for (const e of rec.evidence) expect(e.rtf).toBeGreaterThan(0);
+    // the answer is one of the rows measured, the fastest meeting the realtime target
+    const best = [...rec.evidence].filter((e) => e.meets).sort((a, b) => a.rtf - b.rtf)[0];
+    expect(rec.recommendation).toMatchObject({ model: tiny, threads: best.threads, preset: 'realtime' });
+  });
+
   it('an empty answer with its reason when --memory is below every model', async () => {
     const r = await run(['recommend', '-u', 'embedded', '--from', rowsFile(), '--memory', '0.05', '-o', 'json']);
     expect(r.code).toBe(0);
