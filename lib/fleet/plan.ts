@@ -99,7 +99,7 @@ export function machineKind(s: Pick<SystemInfo, 'cpuModel' | 'cores' | 'features
       .replace(/\((r|tm)\)|\b(cpu|processor|core|with|radeon graphics|\d+-core)\b|@.*$/g, ' ')
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-+|-+$/g, '');
-  const simd = s.features.avx512f ? 'avx512' : s.features.avx2 ? 'avx2' : s.features.avx ? 'avx' : s.features.neon ? 'neon' : 'base';
+  const simd = s.features.avx512 || s.features.avx512f ? 'avx512' : s.features.avx2 ? 'avx2' : s.features.avx ? 'avx' : s.features.neon ? 'neon' : 'base';
   const gpu = s.devices.find((d) => d.type === 'gpu' || d.type === 'igpu');
   const parts = [slug(s.cpuModel).slice(0, 24), `${s.cores}c`, simd, gpu ? slug(gpu.description ?? gpu.name).slice(0, 16) : ''];
   return parts

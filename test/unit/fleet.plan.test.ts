@@ -88,7 +88,7 @@ describe('fleet plan', () => {
 
   it('machine kinds: derived from the CPU, cores, SIMD and GPU; names checked', () => {
     const dev = (type: 'cpu' | 'gpu', description: string) => ({ index: 0, name: 'x', description, type, backend: 'x', memoryFree: 0, memoryTotal: 0 });
-    expect(machineKind({ cpuModel: 'AMD EPYC 9R14 96-Core Processor', cores: 2, features: { avx512f: true, avx2: true }, devices: [dev('cpu', 'cpu')] })).toBe('amd-epyc-9r14-2c-avx512');
+    expect(machineKind({ cpuModel: 'AMD EPYC 9R14 96-Core Processor', cores: 2, features: { avx512: true, avx2: true }, devices: [dev('cpu', 'cpu')] })).toBe('amd-epyc-9r14-2c-avx512');
     expect(machineKind({ cpuModel: 'Intel(R) Xeon(R) Platinum 8480+ CPU @ 2.00GHz', cores: 16, features: { avx2: true }, devices: [dev('gpu', 'NVIDIA H100 80GB HBM3')] })).toBe('intel-xeon-platinum-8480-16c-avx2-nvidia-h100-80');
     const k = machineKind({ cpuModel: 'x'.repeat(200), cores: 128, features: {}, devices: [] });
     expect(() => checkKind(k)).not.toThrow();
