@@ -4,7 +4,7 @@ import { checkKind, fileRef, machineKind, type SweepSpec } from '../fleet/plan.j
 import { isPresetName, PRESET_NAMES } from '../presets.js';
 import { cancelSweep, listSweeps, submitSweep, sweepReport, sweepStatus, type SweepStatus } from '../fleet/sweep.js';
 import { FleetWorker } from '../fleet/worker.js';
-import { parseBoolList, parseDeviceList, parseIntList, parseStringList, usageError } from '../measure/params.js';
+import { parseBoolList, parseDeviceList, parseIntList, parseOneInt, parseStringList, usageError } from '../measure/params.js';
 import type { BenchWhat } from '../measure/types.js';
 import { ensureDefaultModel } from '../models/default.js';
 import { validateModelFile } from '../models/ggml.js';
@@ -110,13 +110,6 @@ const SWEEP_OPTIONS = {
   out: { type: 'string' },
 } as const;
 
-const one = (option: string, text: string | undefined, min: number, max: number, fallback: number): number => {
-  if (text === undefined) return fallback;
-  const v = parseIntList(option, text, { min, max });
-  if (v.length !== 1) throw usageError(option, text, 'takes one value');
-  return v[0];
-};
-
 async function openFleetStore(db: string | undefined): Promise<Store> {
   const location = db ?? defaultStoreLocation();
   if (!isPostgresUrl(location)) throw new WhisperPerfError(`fleet: the store must be PostgreSQL, shared by the machines (--db postgres://... or WHISPER_PERF_DB), not ${displayLocation(location)}`, 'USAGE');
@@ -176,12 +169,12 @@ export async function runFleet(argv: string[], ctx: CliContext): Promise<number>
     const store = await openFleetStore(values.db);
     const worker = new FleetWorker(store, {
       kind,
-      slots: one('--slots', values.slots, 1, 64, 1),
+      slots: parseOneInt('--slots', values.slots, 1, 64) ?? 1,
       once: values.once,
-      idleExitS: values['idle-exit'] !== undefined ? one('--idle-exit', values['idle-exit'], 0, 86_400 * 30, 0) : undefined,
+      idleExitS: parseOneInt('--idle-exit', values['idle-exit'], 0, 86_400 * 30),
       filesDirs: values['files-dir'],
-      pollS: one('--poll', values.poll, 1, 60, 1),
-      maintenanceSeconds: one('--maintenance', values.maintenance, 1, 3600, 5),
+      pollS: parseOneInt('--poll', values.poll, 1, 60) ?? 1,
+      maintenanceSeconds: parseOneInt('--maintenance', values.maintenance, 1, 3600) ?? 5,
       argv: ['fleet', ...argv],
       log: (line) => ctx.stderr(`[fleet ${kind}] ${line}\n`),
     });
@@ -312,13 +305,13 @@ async function submitSpec(values: Record<string, unknown>, ctx: CliContext): Pro
     flashAttn,
     devices,
     builds: v.build ? parseStringList('--build', v.build) : [],
-    repetitions: one('-r', v.repetitions, 1, 10000, 3),
-    warmup: one('--warmup', v.warmup, 0, 100, 1),
+    repetitions: parseOneInt('-r', v.repetitions, 1, 10000) ?? 3,
+    warmup: parseOneInt('--warmup', v.warmup, 0, 100) ?? 1,
     quick: !!v.quick,
     kinds,
     tags: parseTags(v.tag),
     fileSource: source,
-    expireSeconds: one('--timeout', v.timeout, 5, 86_400, 900),
-    retryLimit: one('--retries', v.retries, 0, 20, 2),
+    expireSeconds: parseOneInt('--timeout', v.timeout, 5, 86_400) ?? 900,
+    retryLimit: parseOneInt('--retries', v.retries, 0, 20) ?? 2,
   };
 }
