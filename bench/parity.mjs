@@ -247,7 +247,7 @@ async function main(argv) {
       `## whisper-perf bench:parity — addon vs native whisper.cpp`,
       '',
       `whisper.cpp ${build.whisperVersion} ${build.buildType} (${build.compiler}, ${build.variant}); ${sys.cpuModel}, ${sys.cores} cores; model ${modelPath}; ` +
-        `${opts.hugepages ? 'malloc with transparent huge pages (GLIBC_TUNABLES) on every side; ' : ''}${opts.blocks} blocks of fresh processes per table (units of ${opts.selfCheck ? 3 : 2}; up to ${opts.maxBlocks} while the self-check has not flagged every stage), ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} per block; a round per side: ${ROUND.nEncode} encode${ROUND.nEncode === 1 ? '' : 's'}, ${ROUND.nDecode} decodes, ${ROUND.nBatch} batches of 5 and ${ROUND.nPrompt} prompts of 256 in ${CHUNKS.length} chunks, the sides taking turns chunk by chunk; ${(elapsedMs / 1000).toFixed(0)} s`,
+        `${opts.hugepages ? 'malloc with transparent huge pages (GLIBC_TUNABLES) on every side; ' : ''}${opts.nativeThread ? 'the native driver computing on a second thread, as the addon does; ' : 'the native driver computing on its main thread (--native-main-thread); '}${opts.blocks} blocks of fresh processes per table (units of ${opts.selfCheck ? 3 : 2}; up to ${opts.maxBlocks} while the self-check has not flagged every stage), ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} per block; a round per side: ${ROUND.nEncode} encode${ROUND.nEncode === 1 ? '' : 's'}, ${ROUND.nDecode} decodes, ${ROUND.nBatch} batches of 5 and ${ROUND.nPrompt} prompts of 256 in ${CHUNKS.length} chunks, the sides taking turns chunk by chunk; ${(elapsedMs / 1000).toFixed(0)} s`,
       '',
     ];
     for (const r of results) {

@@ -290,6 +290,7 @@ describe('parseParityArgs', () => {
       selfCheck: true,
       inject: 0.05,
       reference: true,
+      nativeThread: true,
       flashAttn: true,
       useGpu: true,
       output: 'md',
@@ -301,6 +302,11 @@ describe('parseParityArgs', () => {
   it('reads every option', () => {
     const o = parseParityArgs(['-m', 'x.bin', '-t', '2,4', '-b', '10', '-r', '2', '--mode', 'served', '--inject', '0.1', '--no-self-check', '--no-reference', '--fa', 'off', '--no-gpu', '--native', 'n', '-o', 'json']);
     expect(o).toMatchObject({ model: 'x.bin', threads: [2, 4], blocks: 10, rounds: 2, modes: ['served'], inject: 0.1, selfCheck: false, reference: false, flashAttn: false, useGpu: false, native: 'n', output: 'json' });
+  });
+
+  it('the native driver computes on a second thread, as the addon does, unless --native-main-thread', () => {
+    expect(parseParityArgs(['--native-thread']).nativeThread).toBe(true);
+    expect(parseParityArgs(['--native-main-thread']).nativeThread).toBe(false);
   });
 
   it('--max-blocks: twice -b by default, -b under --quick, rounded to units, never below -b', () => {
