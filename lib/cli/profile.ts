@@ -26,7 +26,8 @@ virtual machines), the command says so; valgrind needs no permission.
 options:
   -m, --model PATH    ggml model (default: synthetic tiny.en)
   -w, --what W        encode (default: one encode of 30 s), decode (256 single-token
-                      decodes after an encode) or transcribe (whisper_full of 30 s)
+                      decodes after an encode), transcribe (whisper_full of 30 s) or load
+                      (the model loaded and freed: no compute, the shortest under valgrind)
       --tool TOOL     perf, massif, memcheck or callgrind (required)
   -t, --threads N     threads (default min(4, cores) under perf, 1 under valgrind)
   -r, --repeat N      scenario runs (default 1)

@@ -14,7 +14,7 @@ import { loadModel } from '../model/model.js';
 
 export interface ProfileChildConfig {
   model: string;
-  what: 'encode' | 'decode' | 'transcribe';
+  what: 'encode' | 'decode' | 'transcribe' | 'load';
   threads: number;
   repeat: number;
   file?: string;
@@ -40,7 +40,26 @@ function control(command: 'enable' | 'disable'): void {
   closeSync(r);
 }
 
+/** The load scenario: the model loaded and freed, repeat times (the first load outside the counted part, as a heat-up of the file cache). */
+async function loadScenario(cfg: ProfileChildConfig): Promise<void> {
+  const first = await loadModel(cfg.model, { useGpu: false });
+  const info = first.info;
+  await first.dispose();
+  control('enable');
+  const t0 = performance.now();
+  const runs: number[] = [];
+  for (let i = 0; i < cfg.repeat; i++) {
+    const m = await loadModel(cfg.model, { useGpu: false });
+    runs.push(m.loadMs);
+    await m.dispose();
+  }
+  const wall = performance.now() - t0;
+  control('disable');
+  process.stdout.write(JSON.stringify({ scenario_wall_ms: wall, runs_ms: runs, model_type: info.type, synthetic: info.synthetic }) + '\n');
+}
+
 async function main(cfg: ProfileChildConfig): Promise<void> {
+  if (cfg.what === 'load') return loadScenario(cfg);
   const model = await loadModel(cfg.model, { useGpu: false });
   const pcm = cfg.file ? (await loadAudio(cfg.file)).pcm : testSignal(30);
   const t = cfg.threads;

@@ -206,6 +206,8 @@ export interface MemcheckSummary {
   stillReachable?: number;
   /** error kinds with how often their first line appears */
   kinds: { kind: string; count: number }[];
+  /** with an object named: the errors and lost bytes whose stack has a frame in it (the addon's own) */
+  inObject?: { object: string; errors: number; definitelyLost: number; indirectlyLost: number; possiblyLost: number };
 }
 
 const bytesOf = (text: string, label: string) => {
@@ -213,11 +215,45 @@ const bytesOf = (text: string, label: string) => {
   return m ? Number(m[1].replace(/,/g, '')) : undefined;
 };
 
-/** Parses a memcheck log (--log-file). */
-export function parseMemcheck(text: string): MemcheckSummary {
+const ERROR_HEAD = /^(Invalid (?:read|write|free)[^\n]*?|Conditional jump[^\n]*|Use of uninitialised[^\n]*|Syscall param[^\n]*|Mismatched free[^\n]*|Source and destination overlap[^\n]*|Argument 'size'[^\n]*)$/;
+const LEAK_HEAD = /^([\d,]+) (?:\(([\d,]+) direct, [\d,]+ indirect\) )?bytes in [\d,]+ blocks are (definitely|indirectly|possibly) lost/;
+
+/**
+ * The errors and leaks of a memcheck log whose stack has a frame in `object` (a file name such as
+ * whisper_perf.node).
+ */
+function inObject(text: string, object: string): NonNullable<MemcheckSummary['inObject']> {
+  const out = { object, errors: 0, definitelyLost: 0, indirectlyLost: 0, possiblyLost: 0 };
+  const records: string[][] = [[]];
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^==\d+== ?(.*)$/.exec(line);
+    if (!m) continue;
+    // a record ends at a line of the bare prefix; a head also starts one (memcheck prints a
+    // "Warning: set address range perms" line straight above an error, no blank between)
+    if (m[1].trim() === '') records.push([]);
+    else if (ERROR_HEAD.test(m[1]) || LEAK_HEAD.test(m[1])) records.push([m[1]]);
+    else records[records.length - 1].push(m[1]);
+  }
+  const mine = (rec: string[]) => rec.slice(1).some((l) => /^\s*(?:at|by) 0x/.test(l) && (l.includes(`/${object})`) || l.includes(`(in ${object})`)));
+  for (const rec of records) {
+    if (rec.length === 0 || !mine(rec)) continue;
+    if (ERROR_HEAD.test(rec[0])) out.errors++;
+    const leak = LEAK_HEAD.exec(rec[0]);
+    if (leak) {
+      const bytes = Number((leak[2] ?? leak[1]).replace(/,/g, ''));
+      if (leak[3] === 'definitely') out.definitelyLost += bytes;
+      else if (leak[3] === 'indirectly') out.indirectlyLost += bytes;
+      else out.possiblyLost += bytes;
+    }
+  }
+  return out;
+}
+
+/** Parses a memcheck log (--log-file); with `object`, also what of it has a frame in that file. */
+export function parseMemcheck(text: string, object?: string): MemcheckSummary {
   const es = /ERROR SUMMARY: ([\d,]+) errors from ([\d,]+) contexts/.exec(text);
   const kinds = new Map<string, number>();
-  for (const m of text.matchAll(/^==\d+== (Invalid (?:read|write|free)[^\n]*?|Conditional jump[^\n]*|Use of uninitialised[^\n]*|Syscall param[^\n]*|Mismatched free[^\n]*|Source and destination overlap[^\n]*|Argument 'size'[^\n]*)$/gm)) {
+  for (const m of text.matchAll(new RegExp(`^==\\d+== ${ERROR_HEAD.source.slice(1)}`, 'gm'))) {
     const kind = m[1].replace(/ of size \d+/, '').replace(/\(\S+\)/, '').trim();
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
@@ -228,6 +264,7 @@ export function parseMemcheck(text: string): MemcheckSummary {
     possiblyLost: bytesOf(text, 'possibly lost'),
     stillReachable: bytesOf(text, 'still reachable'),
     kinds: [...kinds].map(([kind, count]) => ({ kind, count })).sort((a, b) => b.count - a.count),
+    ...(object ? { inObject: inObject(text, object) } : {}),
   };
 }
 

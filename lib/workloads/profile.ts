@@ -18,7 +18,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { constants, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 
 import { invalidArgument, WhisperPerfError } from '../errors.js';
 import { packageRoot } from '../native.js';
@@ -37,7 +37,7 @@ import {
 
 export const PROFILE_TOOLS = ['perf', 'massif', 'memcheck', 'callgrind'] as const;
 export type ProfileTool = (typeof PROFILE_TOOLS)[number];
-export const PROFILE_WHATS = ['encode', 'decode', 'transcribe'] as const;
+export const PROFILE_WHATS = ['encode', 'decode', 'transcribe', 'load'] as const;
 export type ProfileWhat = (typeof PROFILE_WHATS)[number];
 
 export interface ProfileOptions {
@@ -299,11 +299,21 @@ export async function profile(options: ProfileOptions): Promise<ProfileResult> {
       }
       notes.push("massif counts the bytes malloc'd (whisper.cpp's and ggml's buffers, Node's malloc), touched or not, so it can exceed the peak RSS; V8's own heap pages and mmap'd files are not in it");
     } else if (tool === 'memcheck') {
-      const mc = parseMemcheck(readFileSync(join(outDir, 'memcheck.txt'), 'utf8'));
+      const object = basename(addon.path);
+      const mc = parseMemcheck(readFileSync(join(outDir, 'memcheck.txt'), 'utf8'), object);
       if (mc.errors !== undefined) metrics.push({ name: 'errors', value: mc.errors, note: `from ${mc.contexts} contexts` });
       for (const [name, v] of [['definitely lost', mc.definitelyLost], ['indirectly lost', mc.indirectlyLost], ['possibly lost', mc.possiblyLost], ['still reachable', mc.stillReachable]] as const) {
         if (v !== undefined) metrics.push({ name, value: v, unit: 'bytes' });
       }
+      // the addon's own share: records with a frame in its .node (whisper.cpp, ggml and the binding)
+      const own = mc.inObject!;
+      const where = `records with a frame in ${object}`;
+      metrics.push(
+        { name: 'errors in the addon', value: own.errors, note: where },
+        { name: 'definitely lost in the addon', value: own.definitelyLost, unit: 'bytes', note: where },
+        { name: 'indirectly lost in the addon', value: own.indirectlyLost, unit: 'bytes', note: where },
+        { name: 'possibly lost in the addon', value: own.possiblyLost, unit: 'bytes', note: where },
+      );
       top = mc.kinds.slice(0, 10).map((k) => ({ percent: NaN, name: `${k.kind} × ${k.count}` }));
       notes.push('V8 and Node report some errors and "possibly lost" blocks of their own under memcheck; look for frames in whisper_perf.node in memcheck.txt');
     } else {

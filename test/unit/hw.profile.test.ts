@@ -78,6 +78,38 @@ describe('valgrind', () => {
     expect(m.kinds).toEqual([{ kind: 'Conditional jump or move depends on uninitialised value', count: 1 }]);
   });
 
+  it('memcheck: the errors and leaks with a frame in the named object, apart from the rest', () => {
+    const log = [
+      '==7== Conditional jump or move depends on uninitialised value(s)',
+      '==7==    at 0x1: v8::internal::Foo() (in /usr/bin/node)',
+      '==7== ',
+      '==7== Warning: set address range perms: large range [0xbc78000, 0x2bcb7000) (noaccess)',
+      '==7== Invalid read of size 4',
+      '==7==    at 0x2: ggml_graph_compute (in /x/build/Release/whisper_perf.node)',
+      '==7==    by 0x3: start_thread (pthread_create.c:442)',
+      '==7== ',
+      '==7== 300 (100 direct, 200 indirect) bytes in 1 blocks are definitely lost in loss record 9 of 12',
+      '==7==    at 0x4: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)',
+      '==7==    by 0x5: whisper_init_state (in /x/build/Release/whisper_perf.node)',
+      '==7== ',
+      '==7== 64 bytes in 2 blocks are possibly lost in loss record 3 of 12',
+      '==7==    at 0x6: calloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)',
+      '==7==    by 0x7: node::Start() (in /usr/bin/node)',
+      '==7== ',
+      '==7== 48 bytes in 1 blocks are possibly lost in loss record 2 of 12',
+      '==7==    at 0x8: malloc (in /usr/libexec/valgrind/vgpreload_memcheck-amd64-linux.so)',
+      '==7==    by 0x9: Napi::Foo (in /y/not_whisper_perf.node)',
+      '==7== ',
+      '==7== ERROR SUMMARY: 4 errors from 4 contexts (suppressed: 0 from 0)',
+    ].join('\n');
+    const m = parseMemcheck(log, 'whisper_perf.node');
+    expect(m.errors).toBe(4);
+    expect(m.kinds.map((k) => k.kind)).toEqual(['Conditional jump or move depends on uninitialised value', 'Invalid read']);
+    expect(m.inObject).toEqual({ object: 'whisper_perf.node', errors: 1, definitelyLost: 100, indirectlyLost: 0, possiblyLost: 0 });
+    expect(parseMemcheck(log).inObject).toBeUndefined();
+    expect(parseMemcheck(log, 'node').inObject).toMatchObject({ errors: 1, possiblyLost: 64 });
+  });
+
   it('callgrind_annotate: the total and the top functions by self cost (recorded)', () => {
     const c = parseCallgrindAnnotate(fx('callgrind.txt'));
     expect(c.total).toBe(223229056);
