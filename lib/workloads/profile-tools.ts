@@ -207,7 +207,14 @@ export interface MemcheckSummary {
   /** error kinds with how often their first line appears */
   kinds: { kind: string; count: number }[];
   /** with an object named: the errors and lost bytes whose stack has a frame in it (the addon's own) */
-  inObject?: { object: string; errors: number; definitelyLost: number; indirectlyLost: number; possiblyLost: number };
+  inObject?: {
+    object: string;
+    /** error records (contexts: memcheck prints each once, whatever the number of times it occurred) */
+    errors: number;
+    definitelyLost: number;
+    indirectlyLost: number;
+    possiblyLost: number;
+  };
 }
 
 const bytesOf = (text: string, label: string) => {

@@ -299,7 +299,7 @@ export async function profile(options: ProfileOptions): Promise<ProfileResult> {
       }
       notes.push("massif counts the bytes malloc'd (whisper.cpp's and ggml's buffers, Node's malloc), touched or not, so it can exceed the peak RSS; V8's own heap pages and mmap'd files are not in it");
     } else if (tool === 'memcheck') {
-      const object = basename(addon.path);
+      const object = addon.path ? basename(addon.path) : 'whisper_perf.node';
       const mc = parseMemcheck(readFileSync(join(outDir, 'memcheck.txt'), 'utf8'), object);
       if (mc.errors !== undefined) metrics.push({ name: 'errors', value: mc.errors, note: `from ${mc.contexts} contexts` });
       for (const [name, v] of [['definitely lost', mc.definitelyLost], ['indirectly lost', mc.indirectlyLost], ['possibly lost', mc.possiblyLost], ['still reachable', mc.stillReachable]] as const) {
@@ -309,13 +309,13 @@ export async function profile(options: ProfileOptions): Promise<ProfileResult> {
       const own = mc.inObject!;
       const where = `records with a frame in ${object}`;
       metrics.push(
-        { name: 'errors in the addon', value: own.errors, note: where },
+        { name: 'error contexts in the addon', value: own.errors, note: where },
         { name: 'definitely lost in the addon', value: own.definitelyLost, unit: 'bytes', note: where },
         { name: 'indirectly lost in the addon', value: own.indirectlyLost, unit: 'bytes', note: where },
         { name: 'possibly lost in the addon', value: own.possiblyLost, unit: 'bytes', note: where },
       );
       top = mc.kinds.slice(0, 10).map((k) => ({ percent: NaN, name: `${k.kind} × ${k.count}` }));
-      notes.push('V8 and Node report some errors and "possibly lost" blocks of their own under memcheck; look for frames in whisper_perf.node in memcheck.txt');
+      notes.push(`V8 and Node report some errors and "possibly lost" blocks of their own under memcheck: the "in the addon" figures count only the records with a frame in ${object} (memcheck.txt has them all)`);
     } else {
       files.push('callgrind.out');
       const ann = onPath('callgrind_annotate');

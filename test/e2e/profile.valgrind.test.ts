@@ -68,8 +68,8 @@ describe.runIf(hasValgrind || required)('profile under valgrind, the load scenar
     // not judged), and the addon's share is taken by the file of the build that ran
     expect(log).toMatch(/ERROR SUMMARY: [\d,]+ errors/);
     expect(metric(p, 'errors')).toBe(Number(/ERROR SUMMARY: ([\d,]+) errors/.exec(log)![1].replace(/,/g, '')));
-    expect(p.metrics.find((m) => m.name === 'errors in the addon')?.note).toBe('records with a frame in whisper_perf.node');
-    expect(metric(p, 'errors in the addon')).toBe(0);
+    expect(p.metrics.find((m) => m.name === 'error contexts in the addon')?.note).toBe('records with a frame in whisper_perf.node');
+    expect(metric(p, 'error contexts in the addon')).toBe(0);
     expect(metric(p, 'definitely lost in the addon')).toBe(0);
     expect(metric(p, 'indirectly lost in the addon')).toBe(0);
   }, 1_200_000);
