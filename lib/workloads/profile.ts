@@ -182,7 +182,10 @@ export async function profile(options: ProfileOptions): Promise<ProfileResult> {
     addon = { path: chosen.path, variant: chosen.variant, buildType: chosen.buildType, name: chosen.name };
   }
   if (valgrind && usesAvx512(addon.variant, options.build ? resolveBuilds([options.build])[0].info?.options : loaded.options)) {
-    const alt = options.build ? undefined : listBuilds().find((x) => x.fits && x.info && !usesAvx512(x.variant, x.info.options));
+    // a source build first (its own symbols), else the highest prebuild level without AVX-512
+    // (x86-64-v3's AVX2 kernels are nearer the native build's than v2's)
+    const fit = options.build ? [] : listBuilds().filter((x) => x.fits && x.info && !usesAvx512(x.variant, x.info.options));
+    const alt = fit.find((x) => x.kind === 'source') ?? fit.filter((x) => x.kind === 'prebuild').at(-1) ?? fit[0];
     if (!alt) {
       throw new WhisperPerfError(
         `valgrind cannot run this build: it uses AVX-512 (${addon.variant} on a CPU with AVX-512), which valgrind does not emulate; build a variant without it (\`npm run build:native -- --out build-generic --no-native\`) and it is used automatically, or choose one with --build`,
