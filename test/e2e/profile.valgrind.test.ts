@@ -2,7 +2,7 @@
 // freed: no compute, so memcheck, callgrind and massif finish in a minute or two here rather than
 // the 5–10 minutes of one tiny encode). Valgrind does not emulate AVX-512: on a CPU with it the
 // command takes a build without it when there is one (a build-generic/ folder, or a prebuild such
-// as x86-64-v2 once npm pack has made them), and the figures name the file that ran; when there is
+// as x86-64-v3 once npm pack has made them), and the figures name the file that ran; when there is
 // none, the tests first do what the command's refusal tells a user to, build a variant without it
 // (`npm run build:native -- --no-native --out DIR`), and profile that build with --build.
 // Without valgrind the tests skip with the reason; WHISPER_PERF_REQUIRE_VALGRIND=1 (CI) makes
