@@ -297,6 +297,12 @@ async function microRows(what: 'memcpy' | 'mulmat', threads: number, repetitions
     if (signal?.aborted) throw new WhisperPerfError('benchmark aborted', 'ABORTED');
     texts.push(await microBench(what, threads));
   }
+  return microRowsOf(what, texts, threads, prov);
+}
+
+/** @internal The rows of whisper.cpp's memcpy or mul_mat benchmark outputs, one per repetition. */
+export function microRowsOf(what: 'memcpy' | 'mulmat', texts: string[], threads: number, prov: Provenance): BenchRow[] {
+  const repetitions = texts.length;
   const base = {
     ...prov,
     what,
@@ -326,7 +332,12 @@ async function microRows(what: 'memcpy' | 'mulmat', threads: number, repetitions
   }
   return [...byKey.values()].map((e) => {
     const s = summarize(e.gflops);
-    return { ...base, mulmat_type: e.type, mulmat_size: e.size, mulmat_gflops: s, warnings: warningsFor(s, `mulmat ${e.type} ${e.size}`) };
+    const warnings = warningsFor(s, `mulmat ${e.type} ${e.size}`);
+    // whisper.cpp prints GFLOPS with one decimal: a product slower than 0.05 GFLOPS reads 0.0 (seen
+    // for 64 × 64 at 2 threads beside a busy core: ~10 ms a run, its threads waiting on each other)
+    const zeros = e.gflops.filter((g) => g === 0).length;
+    if (zeros > 0) warnings.push(`mulmat ${e.type} ${e.size}: ${zeros} of ${e.gflops.length} repetition(s) printed 0.0 GFLOPS, below whisper.cpp's one-decimal resolution (slower than 0.05 GFLOPS: a busy machine, or more threads than so small a product can use)`);
+    return { ...base, mulmat_type: e.type, mulmat_size: e.size, mulmat_gflops: s, warnings };
   });
 }
 

@@ -120,7 +120,11 @@ describe('whisper-perf bench', () => {
     expect(rows.length).toBe(49);
     for (const x of rows) {
       expect(x).toMatchObject({ what: 'mulmat', threads: 2 });
-      expect(x.mulmat_gflops.median).toBeGreaterThan(0);
+      // whisper.cpp prints one decimal: beside a busy core a 64 × 64 product at 2 threads has read
+      // 0.0 (slower than 0.05 GFLOPS); such a row must say so. From 256 up, 0.0 would take over 0.67 s a run
+      if (x.mulmat_size >= 256) expect(x.mulmat_gflops.median).toBeGreaterThan(0);
+      if (x.mulmat_gflops.median === 0) expect(x.warnings.join(' ')).toMatch(/printed 0\.0 GFLOPS, below whisper\.cpp's one-decimal resolution/);
+      else expect(x.mulmat_gflops.median).toBeGreaterThan(0);
     }
   }, 300_000);
 });

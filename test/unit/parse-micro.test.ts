@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { parseMemcpy, parseMulmat } from '../../lib/measure/parse-micro.js';
+import { microRowsOf } from '../../lib/workloads/engine.js';
+import { provenance } from '../fixtures/rows.js';
 
 // printf helpers reproducing the format strings in whisper.cpp's src/whisper.cpp
 const f = (x: number, width: number, prec: number) => x.toFixed(prec).padStart(width); // %W.Pf
@@ -123,5 +125,19 @@ describe('parseMulmat', () => {
     expect(() => parseMulmat('  64 x   64: Q4_0 fast GFLOPS (128 runs)\n')).toThrow(/unreadable cell/);
     expect(() => parseMulmat('  64 x   64: Q9_9    10.0 GFLOPS (128 runs)\n')).toThrow(WhisperPerfError);
     expect(() => parseMulmat('nothing here\n')).toThrow(/no "N x N/);
+  });
+});
+
+describe('mulmat rows', () => {
+  it('a cell that printed 0.0 GFLOPS (below the one decimal) is kept and its row says why; others carry no such warning', () => {
+    // two repetitions; Q4_0 64 × 64 read 0.0 in the first (95 runs in just over 1 s: 0.0498 GFLOPS)
+    const gf = (rep: number) => (k: number, n: number) => (rep === 0 && k === 0 && n === 64 ? 0 : 1.5 * k + n / 64);
+    const runs = (k: number, n: number) => (k === 0 && n === 64 ? 95 : 128);
+    const rows = microRowsOf('mulmat', [mulmatText([64, 128], gf(0), runs), mulmatText([64, 128], gf(1), runs)], 2, provenance());
+    expect(rows).toHaveLength(14);
+    const zero = rows.find((r) => r.mulmat_type === 'Q4_0' && r.mulmat_size === 64)!;
+    expect(zero.mulmat_gflops!.samples).toEqual([0, 1]);
+    expect(zero.warnings.join(' ')).toMatch(/mulmat Q4_0 64: 1 of 2 repetition\(s\) printed 0\.0 GFLOPS, below whisper\.cpp's one-decimal resolution/);
+    for (const r of rows.filter((x) => x !== zero)) expect(r.warnings.join(' ')).not.toMatch(/printed 0\.0 GFLOPS/);
   });
 });
