@@ -40,51 +40,44 @@ function control(command: 'enable' | 'disable'): void {
   closeSync(r);
 }
 
-/** The load scenario: the model loaded and freed, repeat times (the first load outside the counted part, as a heat-up of the file cache). */
-async function loadScenario(cfg: ProfileChildConfig): Promise<void> {
-  const first = await loadModel(cfg.model, { useGpu: false });
-  const info = first.info;
-  await first.dispose();
+/** Runs `once` repeat times between perf's enable and disable; prints the scenario's line. */
+async function counted(cfg: ProfileChildConfig, info: { type: string; synthetic: boolean }, once: () => Promise<number>, after?: () => Promise<void>): Promise<void> {
   control('enable');
   const t0 = performance.now();
   const runs: number[] = [];
-  for (let i = 0; i < cfg.repeat; i++) {
-    const m = await loadModel(cfg.model, { useGpu: false });
-    runs.push(m.loadMs);
-    await m.dispose();
-  }
+  for (let i = 0; i < cfg.repeat; i++) runs.push(await once());
   const wall = performance.now() - t0;
   control('disable');
+  await after?.();
   process.stdout.write(JSON.stringify({ scenario_wall_ms: wall, runs_ms: runs, model_type: info.type, synthetic: info.synthetic }) + '\n');
 }
 
 async function main(cfg: ProfileChildConfig): Promise<void> {
-  if (cfg.what === 'load') return loadScenario(cfg);
   const model = await loadModel(cfg.model, { useGpu: false });
+  if (cfg.what === 'load') {
+    // the model loaded and freed, repeat times; this first load stays outside the count (a heat-up of the file cache)
+    await model.dispose();
+    return counted(cfg, model.info, async () => {
+      const m = await loadModel(cfg.model, { useGpu: false });
+      await m.dispose();
+      return m.loadMs;
+    });
+  }
   const pcm = cfg.file ? (await loadAudio(cfg.file)).pcm : testSignal(30);
   const t = cfg.threads;
   // preparation, outside the counted part
   if (cfg.what !== 'transcribe') await model.computeMel(testSignal(30), { threads: t });
   if (cfg.what === 'decode') await model.encode({ threads: t });
-  control('enable');
-  const t0 = performance.now();
-  const runs: number[] = [];
-  for (let i = 0; i < cfg.repeat; i++) {
-    if (cfg.what === 'encode') {
-      const r = await model.benchWorkload({ threads: t, heat: 0, nEncode: 1, nDecode: 0, nBatch: 0, nPrompt: 0 });
-      runs.push(r.wallTotalMs.encode);
-    } else if (cfg.what === 'decode') {
-      const r = await model.benchWorkload({ threads: t, heat: 0, nEncode: 0, nDecode: 256, nBatch: 0, nPrompt: 0 });
-      runs.push(r.wallTotalMs.decode);
-    } else {
-      const r = await model.transcribe(pcm, { threads: t, temperatureInc: 0 });
-      runs.push(r.ms);
-    }
-  }
-  const wall = performance.now() - t0;
-  control('disable');
-  await model.dispose();
-  process.stdout.write(JSON.stringify({ scenario_wall_ms: wall, runs_ms: runs, model_type: model.info.type, synthetic: model.info.synthetic }) + '\n');
+  await counted(
+    cfg,
+    model.info,
+    async () => {
+      if (cfg.what === 'encode') return (await model.benchWorkload({ threads: t, heat: 0, nEncode: 1, nDecode: 0, nBatch: 0, nPrompt: 0 })).wallTotalMs.encode;
+      if (cfg.what === 'decode') return (await model.benchWorkload({ threads: t, heat: 0, nEncode: 0, nDecode: 256, nBatch: 0, nPrompt: 0 })).wallTotalMs.decode;
+      return (await model.transcribe(pcm, { threads: t, temperatureInc: 0 })).ms;
+    },
+    () => model.dispose(),
+  );
 }
 
 if (process.argv[2]) {
