@@ -6,6 +6,7 @@
 // every source file the build names exists, in seconds).
 // The same switches can be set as environment variables (WHISPER_PERF_CUDA=ON ...): see README.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,14 @@ import { cmakeJsArgs, resolveBuildOptions } from './build-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
+
+function readReason(file) {
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export function buildNative(argv = [], env = process.env) {
   const configureOnly = argv.includes('--configure-only');
@@ -28,7 +37,11 @@ export function buildNative(argv = [], env = process.env) {
     const args = cmakeJsArgs(opts, root, command);
     process.stderr.write(`[build] cmake-js ${args.join(' ')}\n`);
     const r = spawnSync(process.execPath, [cmakeJs, ...args], { cwd: root, stdio: ['ignore', process.stderr, process.stderr] });
-    if (r.status !== 0) throw new Error(`cmake-js ${command} exited with ${r.status ?? r.signal}`);
+    if (r.status !== 0) {
+      // a backend check in CMakeLists.txt that failed leaves its one-line reason here
+      const why = command === 'configure' ? readReason(resolve(root, opts.out, 'whisper-perf-configure-error.txt')) : undefined;
+      throw new Error(why ?? `cmake-js ${command} exited with ${r.status ?? r.signal}`);
+    }
   }
   return configureOnly ? resolve(root, opts.out) : resolve(root, opts.out, opts.buildType, 'whisper_perf.node');
 }
