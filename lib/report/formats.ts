@@ -281,7 +281,8 @@ function toMarkdown(rows: readonly BenchRow[]): string {
       { title: 'model', right: false, cell: (r) => (r.model ? path.basename(r.model) : '') },
       { title: 'model_type', right: false, cell: (r) => r.model_type ?? '' },
       { title: 'ftype', right: false, cell: (r) => r.ftype ?? '' },
-      { title: 'synthetic', right: false, cell: (r) => (r.what === 'encoder' ? (r.synthetic ? 'yes' : 'no') : '') },
+      // a cell whose model never loaded (no model_type) does not know whether its weights are synthetic
+      { title: 'synthetic', right: false, cell: (r) => (r.what === 'encoder' && r.model_type ? (r.synthetic ? 'yes' : 'no') : '') },
     );
   }
   cols.push(

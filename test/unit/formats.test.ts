@@ -239,6 +239,10 @@ describe('formatRows md', () => {
     expect(table[3]).toContain('CUDA/0');
     // a failed row ran on nothing: it shows the device it asked for, not one it claims
     expect(table[3]).toContain('| none (asked CUDA/0) |');
+    // nor does it know whether its weights were synthetic: its model never loaded
+    const cellOf = (line: string, title: string) => line.split('|')[table[0].split('|').findIndex((c) => c.trim() === title)].trim();
+    expect(cellOf(table[2], 'synthetic')).toBe(enc.synthetic ? 'yes' : 'no');
+    expect(cellOf(table[3], 'synthetic')).toBe('');
     expect(table[3]).toContain('MODEL_INVALID: can\'t load "model", bad magic second line');
     expect(table[4]).toContain('12.50 ± 0.25');
     expect(table[5]).toContain('Q8_0');
