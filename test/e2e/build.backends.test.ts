@@ -27,6 +27,7 @@ const hasNvcc = sh('command -v nvcc');
 const hasNvidiaSmi = sh('command -v nvidia-smi');
 // where nvcc is, cuBLAS's header should be beside it (this machine: CUDA 13 without cuBLAS)
 const hasCublas = hasNvcc && sh('d=$(dirname "$(readlink -f "$(command -v nvcc)")")/..; ls "$d"/include/cublas_v2.h "$d"/targets/*/include/cublas_v2.h 2>/dev/null | grep -q .');
+const hasLibcuda = sh('ldconfig -p | grep -q "libcuda\\.so"');
 const hasOpenblas = sh('dpkg -s libopenblas-dev >/dev/null 2>&1');
 
 describe('build:native with a backend whose libraries are missing', () => {
@@ -53,6 +54,13 @@ describe('build:native with a backend whose libraries are missing', () => {
     const r = configure(['--cuda', '-DCMAKE_CUDA_ARCHITECTURES=90']);
     expect(r.status).toBe(1);
     expect(r.last).toMatch(/^\[build\] error: GGML_CUDA needs cuBLAS, which the CUDA toolkit here lacks \(CUDA \d+\.\d+\.\d+, nvcc in \/\S+: no cublas_v2.h or libcublas beside it\)/);
+  });
+
+  it.skipIf(!hasNvcc || hasLibcuda)('--cuda with cuBLAS named, on a machine without the driver library: names libcuda.so and its stub', () => {
+    // any path names a library to FindCUDAToolkit; configure stops before anything links it
+    const r = configure(['--cuda', '-DCMAKE_CUDA_ARCHITECTURES=90', '-DCUDA_cublas_LIBRARY=/nonexistent/libcublas.so', '-DCUDA_cublasLt_LIBRARY=/nonexistent/libcublasLt.so']);
+    expect(r.status).toBe(1);
+    expect(r.last).toMatch(/^\[build\] error: GGML_CUDA links the CUDA driver library \(libcuda.so, .*-DCUDA_cuda_driver_LIBRARY=<file>.*-DGGML_CUDA_NO_VMM=ON/);
   });
 
   it.skipIf(!hasOpenblas)('--blas where libopenblas-dev is installed: configures, and leaves no reason behind', () => {
