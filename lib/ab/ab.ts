@@ -319,7 +319,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   }
   if (blocks.length >= maxBlocks && stopped !== 'decided') stopped = 'max-blocks';
   if (blocks.length < 2 * k) throw new WhisperPerfError(`ab: only ${blocks.length} blocks ran: an interval needs two units (${2 * k} blocks)`, 'AB_FAILED');
-  comparisons = compareAb(blocks, names, margin, gated).map((c) => (dropped.has(c.side) ? { ...c, dropped: dropped.get(c.side) } : c));
+  comparisons = compareAb(blocks, names, margin, gated, nSegments).map((c) => (dropped.has(c.side) ? { ...c, dropped: dropped.get(c.side) } : c));
   // a side racing stopped was shown slower than another side, not necessarily than the baseline:
   // the verdict is the baseline comparisons' of the sides that ran to the end, and of the dropped ones
   const verdict = overall(comparisons.filter((c) => !c.dropped || c.verdict === 'slower').map((c) => c.verdict));

@@ -37,7 +37,16 @@ export interface CalibrationKind {
   medianBlocks: number;
   /** per gated stage, the median smallest detectable slowdown */
   detectable: Partial<Record<LoopStage, number>>;
+  /** per gated stage, the median over runs of each part of the spread (SpreadParts; null where the round joins parts) */
+  spread: Partial<Record<LoopStage, MedianParts>>;
   results: AbResult[];
+}
+
+export interface MedianParts {
+  chunkPair: number | null;
+  modelPair: number | null;
+  processPair: number;
+  block: number;
 }
 
 export interface Calibration {
@@ -59,7 +68,8 @@ export function wilson(count: number, of: number): RateWithInterval {
   return { count, of, rate: p, low: Math.max(0, c - h), high: Math.min(1, c + h) };
 }
 
-function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages: readonly LoopStage[]): CalibrationKind {
+/** One kind's summary over its runs: verdict counts, the rate with its interval, and medians of time, blocks, detectable slowdown and spread parts. */
+export function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages: readonly LoopStage[]): CalibrationKind {
   const verdicts: Record<AbVerdict, number> = { slower: 0, faster: 0, same: 0, inconclusive: 0 };
   for (const r of results) verdicts[r.verdict]++;
   const gatedOf = (r: AbResult) => r.comparisons[0].stages.filter((s) => s.gated);
@@ -69,6 +79,16 @@ function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages: readon
     const xs = results.map((r) => r.comparisons[0].stages.find((s) => s.stage === st)?.detectable ?? NaN).filter(Number.isFinite);
     if (xs.length) detectable[st] = median(xs);
   }
+  const spread: Partial<Record<LoopStage, MedianParts>> = {};
+  for (const st of stages) {
+    const ps = results.map((r) => r.comparisons[0].stages.find((s) => s.stage === st)?.parts).filter((p) => p !== undefined);
+    if (!ps.length) continue;
+    const med = (f: (p: (typeof ps)[number]) => number | null) => {
+      const xs = ps.map(f);
+      return xs.every((x) => x !== null) ? median(xs as number[]) : null;
+    };
+    spread[st] = { chunkPair: med((p) => p.chunkPair), modelPair: med((p) => p.modelPair), processPair: median(ps.map((p) => p.processPair)), block: median(ps.map((p) => p.block)) };
+  }
   return {
     kind,
     runs: results.length,
@@ -77,6 +97,7 @@ function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages: readon
     medianSeconds: median(results.map((r) => r.elapsedS)),
     medianBlocks: median(results.map((r) => r.blocks)),
     detectable,
+    spread,
     results,
   };
 }

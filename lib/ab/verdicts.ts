@@ -19,6 +19,30 @@ export interface AbStage {
   verdict: AbVerdict;
   /** the smallest slowdown this interval's width lets the run call slower: (1 + margin)·√(high/low) − 1 */
   detectable: number;
+  /** where the spread of ln(side/base) sits (loop stages, when the segments per block are known) */
+  parts?: SpreadParts;
+}
+
+/**
+ * Where a pair's spread sits for one stage: standard deviations of ln(side/base) (so 0.02 is about
+ * 2%), from a nested analysis of variance over the pair's blocks (each block: its segments, each
+ * segment: its chunk pairs, untrimmed). A large model part says a block wants more segments (more
+ * reloads); a large process part says the run wants more blocks, and more segments per block will
+ * not narrow it.
+ */
+export interface SpreadParts {
+  /** a chunk pair's own noise; null when a segment holds one chunk of the stage */
+  chunkPair: number | null;
+  /** a pair of loaded models beyond their chunks (with one chunk per segment: model and chunk together); null with one segment per block */
+  modelPair: number | null;
+  /** a pair of processes beyond their models (with one segment per block: process and model together) */
+  processPair: number;
+  /** a block's mean of ln(side/base) from block to block */
+  block: number;
+  blocks: number;
+  segments: number;
+  /** chunk pairs of the stage per segment */
+  chunks: number;
 }
 
 export interface AbComparison {
@@ -61,9 +85,11 @@ export interface BlockRecord {
  * the start order's own effect, measured here, is within the noise (0.7% and 0.2% between the
  * blocks either side started first, 30 blocks). Blocks as replicates give the interval twice the
  * degrees of freedom that units of two did. Segments change only when racing stops a side.
+ * `picked` holds the indices of the blocks used, in order.
  */
-export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, logRatio: BlockLogRatio): { logs: number[]; blocks: number; units: number } {
+export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, logRatio: BlockLogRatio): { logs: number[]; blocks: number; units: number; picked: number[] } {
   const logs: number[] = [];
+  const picked: number[] = [];
   let units = 0;
   let i = 0;
   while (i < blocks.length) {
@@ -72,11 +98,63 @@ export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, 
     while (j < blocks.length && [...blocks[j].order].sort().join('\u0000') === key) j++;
     const k = blocks[i].order.length;
     if (blocks[i].order.includes(a) && blocks[i].order.includes(b)) {
-      for (let u = i; u + k <= j; u += k, units++) for (let x = u; x < u + k; x++) logs.push(logRatio(blocks[x], a, b));
+      for (let u = i; u + k <= j; u += k, units++) {
+        for (let x = u; x < u + k; x++) {
+          logs.push(logRatio(blocks[x], a, b));
+          picked.push(x);
+        }
+      }
     }
     i = j;
   }
-  return { logs, blocks: logs.length, units };
+  return { logs, blocks: logs.length, units, picked };
+}
+
+/**
+ * The spread parts of ln(a/b) for a stage over the blocks a pair shares (see SpreadParts): every
+ * block must hold the same number of chunk pairs of the stage, `segments` equal runs of them.
+ * Undefined with fewer than two blocks or an unbalanced record.
+ */
+export function spreadParts(blocks: readonly BlockRecord[], a: string, b: string, stage: LoopStage, segments: number): SpreadParts | undefined {
+  const { picked } = pairUnits(blocks, a, b, () => 0);
+  const ys = picked.map((i) => {
+    const xa = blocks[i].sides[a].chunkWallMs[stage];
+    const xb = blocks[i].sides[b].chunkWallMs[stage];
+    return xa.length === xb.length ? xa.map((x, j) => Math.log(x / xb[j])) : [];
+  });
+  const B = ys.length;
+  const n = ys[0]?.length ?? 0;
+  const S = segments;
+  if (B < 2 || n === 0 || !(Number.isInteger(S) && S >= 1) || n % S !== 0 || ys.some((y) => y.length !== n || !y.every(Number.isFinite))) return undefined;
+  const K = n / S;
+  const mean = (v: readonly number[]) => v.reduce((p, q) => p + q, 0) / v.length;
+  const segMeans = ys.map((y) => Array.from({ length: S }, (_, g) => mean(y.slice(g * K, (g + 1) * K))));
+  const blockMeans = segMeans.map(mean);
+  const grand = mean(blockMeans);
+  let ssK = 0;
+  let ssS = 0;
+  for (let i = 0; i < B; i++) {
+    for (let g = 0; g < S; g++) {
+      for (let k = 0; k < K; k++) ssK += (ys[i][g * K + k] - segMeans[i][g]) ** 2;
+      ssS += K * (segMeans[i][g] - blockMeans[i]) ** 2;
+    }
+  }
+  const ssB = S * K * blockMeans.reduce((p, m) => p + (m - grand) ** 2, 0);
+  const msK = K > 1 ? ssK / (B * S * (K - 1)) : NaN;
+  const msS = S > 1 ? ssS / (B * (S - 1)) : NaN;
+  const msB = ssB / (B - 1);
+  const part = (v: number) => Math.sqrt(Math.max(0, v));
+  // expected mean squares: msK = σk², msS = σk² + K·σm², msB = σk² + K·σm² + S·K·σp²
+  const below = S > 1 ? msS : K > 1 ? msK : 0;
+  return {
+    chunkPair: K > 1 ? part(msK) : null,
+    modelPair: S > 1 ? (K > 1 ? part((msS - msK) / K) : part(msS)) : null,
+    processPair: part((msB - below) / (S * K)),
+    block: Math.sqrt(msB / (S * K)),
+    blocks: B,
+    segments: S,
+    chunks: K,
+  };
 }
 
 /** A block's ln(a/b) of one figure. */
@@ -116,8 +194,11 @@ function pairRatio(blocks: readonly BlockRecord[], a: string, b: string, logRati
   return u.logs.length > 0 ? unitsRatio(u.logs, u.blocks) : undefined;
 }
 
-/** Compares every side with the first over the blocks so far (the units each pair shares). */
-export function compareAb(blocks: readonly BlockRecord[], names: readonly string[], margin: number, gated: readonly LoopStage[]): AbComparison[] {
+/**
+ * Compares every side with the first over the blocks so far (the units each pair shares). Given the
+ * segments per block, each loop stage also says where its spread sits (spreadParts).
+ */
+export function compareAb(blocks: readonly BlockRecord[], names: readonly string[], margin: number, gated: readonly LoopStage[], segments?: number): AbComparison[] {
   const base = names[0];
   return names.slice(1).flatMap((side) => {
     const withBoth = blocks.filter((r) => r.order.includes(side) && r.order.includes(base));
@@ -134,6 +215,7 @@ export function compareAb(blocks: readonly BlockRecord[], names: readonly string
         ratio,
         verdict: abVerdict(ratio, margin),
         detectable: detectableSlowdown(ratio, margin),
+        ...(segments !== undefined && stage !== 'load' ? { parts: spreadParts(blocks, side, base, stage, segments) } : {}),
       });
     }
     const cpu = pairRatio(blocks, side, base, figureLogRatio((r, s) => r.sides[s].measuredCpuMs))!;

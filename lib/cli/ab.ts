@@ -2,6 +2,7 @@
 import { ab, AB_DEFAULTS, type AbResult, type AbSideSpec } from '../ab/ab.js';
 import { calibrate, type Calibration, type RateWithInterval } from '../ab/calibrate.js';
 import { LOOP_STAGES, type LoopStage } from '../ab/chunks.js';
+import type { SpreadParts } from '../ab/verdicts.js';
 import { parseStringList } from '../measure/params.js';
 import { WhisperPerfError } from '../errors.js';
 import { parseThreshold } from './compare.js';
@@ -29,7 +30,9 @@ The first side is the baseline.
 Verdicts per stage, against --margin: slower (the whole interval above 1 + margin),
 faster (below 1 − margin), same (within ±margin), inconclusive (otherwise). Blocks go on
 while a gated stage is inconclusive, until --budget. The table says, per stage, the
-smallest slowdown the run could have called slower at its width.
+smallest slowdown the run could have called slower at its width; under it, where each gated
+stage's spread sits (chunk pair, model pair, process pair): a large model part wants more
+--segments, a large process part more blocks.
 
 options:
   -m, --model PATH       ggml model (default: the synthetic tiny.en)
@@ -103,6 +106,15 @@ const ratioText = (r: { ratio: number; low: number; high: number }) => `${r.rati
 const STAGE_LABEL: Record<LoopStage | 'load', string> = { load: 'load (ms)', encode: 'encode (ms)', decode: 'decode (ms/token)', batchd: 'batchd (ms/token)', prompt: 'prompt (ms/token)' };
 const ICON = { slower: '🔴 slower', faster: '🟢 faster', same: '⚪ same', inconclusive: '🟡 inconclusive' } as const;
 
+/** A stage's spread parts in words: the nested parts a run of this shape can separate. */
+export function spreadText(p: Pick<SpreadParts, 'chunkPair' | 'modelPair' | 'processPair' | 'block'>): string {
+  const parts: string[] = [];
+  if (p.chunkPair !== null) parts.push(`chunk pair ${pct(p.chunkPair)}`);
+  if (p.modelPair !== null) parts.push(`${p.chunkPair === null ? 'model pair with its chunk' : 'model pair'} ${pct(p.modelPair)}`);
+  parts.push(`${p.modelPair === null ? 'process pair with its model' : 'process pair'} ${pct(p.processPair)}`);
+  return `${parts.join(', ')}; a block ${pct(p.block)}`;
+}
+
 /** The result as markdown. */
 export function abMarkdown(r: AbResult): string {
   const out: string[] = [];
@@ -124,6 +136,11 @@ export function abMarkdown(r: AbResult): string {
       out.push(`| ${STAGE_LABEL[s.stage]} | ${ms(s.baseMs)} | ${ms(s.sideMs)} | ${ratioText(s.ratio)} | ${ICON[s.verdict]} | ${pct(s.detectable)} | ${s.gated ? 'yes' : 'no'} |`);
     }
     out.push('', `Process CPU time per round, ${c.side}/${base}: ${ratioText(c.cpu)}.`);
+    const spread = c.stages.filter((s) => s.gated && s.parts);
+    if (spread.length) {
+      out.push('', `Where the spread of ln(${c.side}/${base}) sits, SD over ${spread[0].parts!.blocks} blocks:`);
+      for (const s of spread) out.push(`- ${s.stage}: ${spreadText(s.parts!)}`);
+    }
   }
   if (r.discardedBlocks) out.push('', `${r.discardedBlocks} block(s) were run again after a side failed in them: ${r.failures.join('; ')}`);
   for (const n of r.notes) out.push('', `Note: ${n}.`);
@@ -144,6 +161,10 @@ export function calibrationMarkdown(c: Calibration): string {
     out.push(`| ${k.kind} | ${k.runs} | ${k.verdicts.slower} | ${k.verdicts.same} | ${k.verdicts.faster} | ${k.verdicts.inconclusive} | ${what}: ${rate(k.rate)} | ${formatDuration(k.medianSeconds * 1000)} | ${k.medianBlocks} | ${det} |`);
   }
   out.push('', "A/A: the same side against itself; a false alarm is a run that calls a gated stage slower. A/A': the second side with the injected slowdown; a detection is a run that calls every gated stage slower.");
+  for (const k of [c.aa, c.aaPrime]) {
+    const lines = Object.entries(k.spread).map(([st, p]) => `- ${st}: ${spreadText(p)}`);
+    if (lines.length) out.push('', `Where the spread sits in the ${k.kind} runs (medians over the runs, SD of ln ratio):`, ...lines);
+  }
   return out.join('\n') + '\n';
 }
 

@@ -48,6 +48,11 @@ describe('ab', () => {
       // two segments per block: each side's block holds two encodes and eight decode chunks
       for (const rec of x.records) for (const side of Object.values(rec.sides)) expect([side.chunkWallMs.encode.length, side.chunkWallMs.decode.length]).toEqual([2, 8]);
       expect(x.exitCode).toBe({ slower: 1, inconclusive: 3, same: 0, faster: 0 }[x.verdict]);
+      // where each stage's spread sits, from the same blocks: decode has 4 chunk pairs a segment, encode 1
+      const parts = (st: string) => x.comparisons[0].stages.find((s) => s.stage === st)!.parts!;
+      expect(parts('decode')).toMatchObject({ blocks: 4, segments: 2, chunks: 4 });
+      expect(parts('decode').chunkPair).toBeGreaterThan(0);
+      expect(parts('encode')).toMatchObject({ blocks: 4, segments: 2, chunks: 1, chunkPair: null });
     }
     expect(aa.sides.map((s) => s.inject)).toEqual([0, 0]);
     expect(aap.sides.map((s) => s.inject)).toEqual([0, 0.5]);

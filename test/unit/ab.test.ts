@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { abVerdict, compareAb, detectableSlowdown, pairUnits, raceLosers, stageLogRatio } from '../../lib/ab/verdicts.js';
-import { wilson } from '../../lib/ab/calibrate.js';
+import { abVerdict, compareAb, detectableSlowdown, pairUnits, raceLosers, spreadParts, stageLogRatio, type AbComparison, type BlockRecord } from '../../lib/ab/verdicts.js';
+import { summarizeKind, wilson } from '../../lib/ab/calibrate.js';
 import { AB_SEGMENTS, accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type SideBlock } from '../../lib/ab/chunks.js';
 import type { BlockRatio } from '../../lib/measure/ratios.js';
-import { parseSide } from '../../lib/cli/ab.js';
+import { abMarkdown, calibrationMarkdown, parseSide, spreadText } from '../../lib/cli/ab.js';
+import type { AbResult } from '../../lib/ab/ab.js';
 
 const r = (ratio: number, low: number, high: number, n = 6): BlockRatio => ({ ratio, low, high, n, blocks: 2 * n, sdLog: 0, method: 'block-t' });
 
@@ -177,6 +178,111 @@ describe('ab: racing', () => {
     expect(c.stages.find((s) => s.stage === 'encode')!.ratio).toMatchObject({ n: 6, blocks: 6 });
     expect([b.units, c.units]).toEqual([4, 2]);
     expect(c.verdict).toBe('slower');
+  });
+});
+
+describe('ab: where the spread sits', () => {
+  // blocks drawn from a known nested model of ln(b/a): a process pair's part, each segment's model
+  // pair, each chunk pair's own noise (normal, from a seeded generator of the test's own)
+  function draw(B: number, S: number, K: number, sd: { p: number; m: number; c: number }, seed = 7): BlockRecord[] {
+    let x = seed;
+    const u = () => ((x = (x * 1103515245 + 12345) % 2147483648) + 0.5) / 2147483648;
+    const normal = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+    const side = (decode: number[], encode: number[]) => ({ chunkWallMs: { encode, decode, batchd: [], prompt: [] } }) as unknown as SideBlock & { loadMs: number };
+    return Array.from({ length: B }, (_, i) => {
+      const p = sd.p * normal();
+      const dec: number[] = [];
+      const enc: number[] = [];
+      for (let g = 0; g < S; g++) {
+        const m = sd.m * normal();
+        for (let k = 0; k < K; k++) dec.push(3 * Math.exp(p + m + sd.c * normal()));
+        enc.push(500 * Math.exp(p + m + sd.c * normal()));
+      }
+      return { order: i % 2 ? ['b', 'a'] : ['a', 'b'], sides: { a: side(Array(S * K).fill(3), Array(S).fill(500)), b: side(dec, enc) } };
+    });
+  }
+
+  it('recovers the parts a known nested spread was drawn with: chunk, model and process pair, and the block', () => {
+    const sd = { p: 0.017, m: 0.014, c: 0.046 };
+    const got = spreadParts(draw(600, 4, 4, sd), 'b', 'a', 'decode', 4)!;
+    expect(got).toMatchObject({ blocks: 600, segments: 4, chunks: 4 });
+    expect(got.chunkPair!).toBeGreaterThan(sd.c * 0.95);
+    expect(got.chunkPair!).toBeLessThan(sd.c * 1.05);
+    expect(got.modelPair!).toBeGreaterThan(sd.m * 0.8);
+    expect(got.modelPair!).toBeLessThan(sd.m * 1.2);
+    expect(got.processPair).toBeGreaterThan(sd.p * 0.85);
+    expect(got.processPair).toBeLessThan(sd.p * 1.15);
+    // a block's mean carries the process part whole, the model part over 4 and the chunks over 16
+    const block = Math.sqrt(sd.p ** 2 + sd.m ** 2 / 4 + sd.c ** 2 / 16);
+    expect(got.block).toBeGreaterThan(block * 0.9);
+    expect(got.block).toBeLessThan(block * 1.1);
+    // a spread that lives in the models only: no process part is invented
+    const models = spreadParts(draw(600, 4, 4, { p: 0, m: 0.03, c: 0.01 }), 'b', 'a', 'decode', 4)!;
+    expect(models.processPair).toBeLessThan(0.006);
+    expect(models.modelPair!).toBeGreaterThan(0.027);
+  });
+
+  it('one chunk per segment joins chunk and model; one segment per block joins model and process; an unbalanced record has no parts', () => {
+    const enc = spreadParts(draw(400, 4, 4, { p: 0.02, m: 0.03, c: 0.04 }), 'b', 'a', 'encode', 4)!;
+    expect(enc.chunkPair).toBeNull();
+    expect(enc.chunks).toBe(1);
+    expect(enc.modelPair!).toBeGreaterThan(0.05 * 0.9); // √(0.03² + 0.04²)
+    expect(enc.modelPair!).toBeLessThan(0.05 * 1.1);
+    const one = spreadParts(draw(400, 1, 4, { p: 0.02, m: 0.03, c: 0.04 }), 'b', 'a', 'decode', 1)!;
+    expect(one.modelPair).toBeNull();
+    expect(one.processPair).toBeGreaterThan(0.036 * 0.85); // √(0.02² + 0.03²)
+    expect(one.processPair).toBeLessThan(0.036 * 1.15);
+    expect(spreadText(one)).toMatch(/^chunk pair 4\.\d%, process pair with its model 3\.\d%; a block \d\.\d%$/);
+    expect(spreadText(enc)).toMatch(/^model pair with its chunk \d\.\d%, process pair \d\.\d%; a block \d\.\d%$/);
+    // 16 decode chunks are not 3 equal segments; one block is no spread
+    expect(spreadParts(draw(10, 4, 4, { p: 0.02, m: 0.03, c: 0.04 }), 'b', 'a', 'decode', 3)).toBeUndefined();
+    expect(spreadParts(draw(1, 4, 4, { p: 0.02, m: 0.03, c: 0.04 }), 'b', 'a', 'decode', 4)).toBeUndefined();
+  });
+
+  it('compareAb attaches the parts to the loop stages when it knows the segments, and not to load', () => {
+    const blocks = draw(8, 4, 4, { p: 0.02, m: 0.03, c: 0.04 }).map((b) => ({
+      ...b,
+      sides: Object.fromEntries(Object.entries(b.sides).map(([n, s]) => [n, { ...s, chunkWallMs: { ...s.chunkWallMs, batchd: [1, 1, 1, 1], prompt: [2, 2, 2, 2] }, chunkMedianMs: { encode: 500, decode: 3, batchd: 1, prompt: 2 }, loadMs: 100, measuredCpuMs: 1 }])),
+    })) as BlockRecord[];
+    const [withParts] = compareAb(blocks, ['a', 'b'], 0.03, ['encode', 'decode'], 4);
+    expect(withParts.stages.find((s) => s.stage === 'decode')!.parts).toMatchObject({ blocks: 8, segments: 4, chunks: 4 });
+    expect(withParts.stages.find((s) => s.stage === 'load')!.parts).toBeUndefined();
+    const [without] = compareAb(blocks, ['a', 'b'], 0.03, ['encode', 'decode']);
+    expect(without.stages.every((s) => s.parts === undefined)).toBe(true);
+  });
+
+  it("the markdown lists each gated stage's parts under its comparison, and nothing without parts", () => {
+    const blocks = draw(8, 4, 4, { p: 0.02, m: 0.03, c: 0.04 }).map((b) => ({
+      ...b,
+      sides: Object.fromEntries(Object.entries(b.sides).map(([n, s]) => [n, { ...s, chunkWallMs: { ...s.chunkWallMs, batchd: [1, 1, 1, 1], prompt: [2, 2, 2, 2] }, chunkMedianMs: { encode: 500, decode: 3, batchd: 1, prompt: 2 }, loadMs: 100, measuredCpuMs: 1 }])),
+    })) as BlockRecord[];
+    const info = (name: string) => ({ name, build: 'native', addonPath: '/x.node', variant: 'native', whisperVersion: '1.9.1', pin: 'p', threads: 2, flashAttn: true, device: 'cpu', env: {}, inject: 0 });
+    const result = (comparisons: AbComparison[]): AbResult => ({
+      model: 'm', margin: 0.03, budgetS: 300, elapsedS: 100, sides: [info('a'), info('b')], blocks: 8, unitSize: 2, segments: 4, units: 4,
+      discardedBlocks: 0, failures: [], comparisons, stopped: 'decided', verdict: 'same', exitCode: 0, notes: [], records: blocks,
+    });
+    const md = abMarkdown(result(compareAb(blocks, ['a', 'b'], 0.03, ['decode'], 4))).split('\n');
+    const at = md.findIndex((l) => l.startsWith('Where the spread of ln(b/a) sits, SD over 8 blocks:'));
+    expect(at).toBeGreaterThan(0);
+    // only the gated stage (decode), with its three parts
+    expect(md[at + 1]).toMatch(/^- decode: chunk pair \d+\.\d%, model pair \d+\.\d%, process pair \d+\.\d%; a block \d+\.\d%$/);
+    expect(md[at + 2]).toBe('');
+    expect(abMarkdown(result(compareAb(blocks, ['a', 'b'], 0.03, ['decode'])))).not.toContain('Where the spread');
+  });
+
+  it("a calibration reports each kind's median parts per gated stage, and prints them", () => {
+    // three runs whose decode parts are known: medians 0.04 / 0.02 / 0.01 / 0.015
+    const run = (c: number, m: number, p: number, b: number) =>
+      ({
+        elapsedS: 200, blocks: 8, verdict: 'same', margin: 0.03, budgetS: 300,
+        comparisons: [{ stages: [{ stage: 'decode', gated: true, verdict: 'same', detectable: 0.045, parts: { chunkPair: c, modelPair: m, processPair: p, block: b, blocks: 8, segments: 4, chunks: 4 } }] }],
+      }) as unknown as AbResult;
+    const k = summarizeKind('A/A', [run(0.05, 0.02, 0.01, 0.02), run(0.04, 0.03, 0.005, 0.015), run(0.03, 0.01, 0.02, 0.01)], ['decode']);
+    expect(k.spread.decode).toEqual({ chunkPair: 0.04, modelPair: 0.02, processPair: 0.01, block: 0.015 });
+    expect(k.spread.encode).toBeUndefined();
+    const md = calibrationMarkdown({ inject: 0.05, margin: 0.03, budgetS: 300, aa: k, aaPrime: { ...k, kind: "A/A'", spread: {} } });
+    expect(md).toContain('Where the spread sits in the A/A runs (medians over the runs, SD of ln ratio):\n- decode: chunk pair 4.0%, model pair 2.0%, process pair 1.0%; a block 1.5%');
+    expect(md).not.toContain("in the A/A' runs");
   });
 });
 
