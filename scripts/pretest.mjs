@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { distOutOfStep } from './dist-check.mjs';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 /** Removes what dist/ holds for sources that no longer exist (a moved or deleted lib/ file): tsc's incremental build leaves them. */
@@ -34,6 +36,12 @@ function removeStale(dir = join(root, 'dist')) {
 
 const stale = removeStale();
 if (stale > 0) process.stderr.write(`[pretest] removed ${stale} file(s) of dist/ whose source is gone\n`);
+
+const outOfStep = distOutOfStep(root);
+if (outOfStep) {
+  rmSync(join(root, 'dist', '.tsbuildinfo'));
+  process.stderr.write(`[pretest] ${outOfStep}: dist/ is built afresh\n`);
+}
 
 const steps = [
   ['dist/ from lib/', [join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc'), '-p', 'tsconfig.build.json']],
