@@ -6,7 +6,7 @@
  */
 import { median } from '../measure/stats.js';
 import { ab, type AbOptions, type AbResult, type AbSideSpec } from './ab.js';
-import type { AbVerdict } from './verdicts.js';
+import type { AbVerdict, SpreadParts } from './verdicts.js';
 import type { LoopStage } from './chunks.js';
 
 export interface CalibrateOptions extends Omit<AbOptions, 'sides' | 'onProgress'> {
@@ -42,12 +42,8 @@ export interface CalibrationKind {
   results: AbResult[];
 }
 
-export interface MedianParts {
-  chunkPair: number | null;
-  modelPair: number | null;
-  processPair: number;
-  block: number;
-}
+/** The spread parts' figures without their counts: a calibration's medians, or one run's parts. */
+export type MedianParts = Pick<SpreadParts, 'chunkPair' | 'modelPair' | 'processPair' | 'block'>;
 
 export interface Calibration {
   inject: number;

@@ -1,8 +1,7 @@
 /** `whisper-perf ab SIDE SIDE...`: builds or configurations interleaved in fresh processes, a gate with a known error rate. */
 import { ab, AB_DEFAULTS, type AbResult, type AbSideSpec } from '../ab/ab.js';
-import { calibrate, type Calibration, type RateWithInterval } from '../ab/calibrate.js';
+import { calibrate, type Calibration, type MedianParts, type RateWithInterval } from '../ab/calibrate.js';
 import { LOOP_STAGES, type LoopStage } from '../ab/chunks.js';
-import type { SpreadParts } from '../ab/verdicts.js';
 import { parseStringList } from '../measure/params.js';
 import { WhisperPerfError } from '../errors.js';
 import { parseThreshold } from './compare.js';
@@ -107,7 +106,7 @@ const STAGE_LABEL: Record<LoopStage | 'load', string> = { load: 'load (ms)', enc
 const ICON = { slower: '🔴 slower', faster: '🟢 faster', same: '⚪ same', inconclusive: '🟡 inconclusive' } as const;
 
 /** A stage's spread parts in words: the nested parts a run of this shape can separate. */
-export function spreadText(p: Pick<SpreadParts, 'chunkPair' | 'modelPair' | 'processPair' | 'block'>): string {
+export function spreadText(p: MedianParts): string {
   const parts: string[] = [];
   if (p.chunkPair !== null) parts.push(`chunk pair ${pct(p.chunkPair)}`);
   if (p.modelPair !== null) parts.push(`${p.chunkPair === null ? 'model pair with its chunk' : 'model pair'} ${pct(p.modelPair)}`);
