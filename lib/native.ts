@@ -234,6 +234,22 @@ export function addonCandidates(root = packageRoot): string[] {
   return out;
 }
 
+const bindings = new Map<string, BindingModule>();
+
+/** Requires one addon file, once per path and thread, and readies it. */
+function requireBinding(p: string): BindingModule {
+  const known = bindings.get(p);
+  if (known) return known;
+  const mod = require(p) as BindingModule;
+  mod.setErrorClass(WhisperPerfError);
+  // process.exit() on the main thread runs the C++ static destructors (ggml's among them)
+  // without the environment's cleanup hooks: a compute thread still running then would read
+  // freed memory (seen as SIGSEGV in ggml_cpu_extra_compute_forward). 'exit' comes first.
+  process.on('exit', () => mod.shutdown());
+  bindings.set(p, mod);
+  return mod;
+}
+
 /** Loads the addon once per thread (it is context-aware, so each worker_thread gets its own instance). */
 export function loadBinding(): BindingModule {
   if (binding) return binding;
@@ -241,12 +257,7 @@ export function loadBinding(): BindingModule {
   const errors: string[] = [];
   for (const p of candidates) {
     try {
-      const mod = require(p) as BindingModule;
-      mod.setErrorClass(WhisperPerfError);
-      // process.exit() on the main thread runs the C++ static destructors (ggml's among them)
-      // without the environment's cleanup hooks: a compute thread still running then would read
-      // freed memory (seen as SIGSEGV in ggml_cpu_extra_compute_forward). 'exit' comes first.
-      process.on('exit', () => mod.shutdown());
+      const mod = requireBinding(p);
       binding = mod;
       addonPath = p;
       return mod;
@@ -261,6 +272,21 @@ export function loadBinding(): BindingModule {
       'in a checkout of whisper-perf: `npm run build:native`)',
     'NATIVE_UNAVAILABLE',
   );
+}
+
+/**
+ * One particular addon file, beside the one the loader picked (`ab` runs several builds in one
+ * process). ggml is linked into each addon statically and Node opens an addon without sharing its
+ * symbols, so two builds in one process keep apart: each has its own ggml, backends and compute
+ * threads. Rejects with NATIVE_UNAVAILABLE when the file does not load.
+ */
+export function loadBindingAt(path: string): BindingModule {
+  const p = resolve(path);
+  try {
+    return requireBinding(p);
+  } catch (e) {
+    throw new WhisperPerfError(`the addon ${p} does not load: ${(e as Error).message}`, 'NATIVE_UNAVAILABLE', { cause: e });
+  }
 }
 
 /** Prebuilt CPU variants this CPU can run, best first (see scripts/variants.json). */

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, freemem, platform, release, totalmem } from 'node:os';
 
-import { loadBinding, addonPath, NativeDevice, packageRoot } from './native.js';
+import { loadBinding, addonPath, type BindingModule, NativeDevice, packageRoot } from './native.js';
 
 export interface BuildInfo {
   /** whisper.cpp version compiled in (from whisper_version()) */
@@ -102,14 +102,18 @@ let buildInfoCache: BuildInfo | undefined;
 /** Facts about the compiled addon: whisper.cpp version and pin, compiler, build type, GGML options, backends. */
 export function buildInfo(): BuildInfo {
   if (buildInfoCache) return buildInfoCache;
-  const b = loadBinding();
+  buildInfoCache = buildInfoOf(loadBinding(), addonPath ?? '');
+  return buildInfoCache;
+}
+
+/** buildInfo() of a given addon (loadBindingAt), loaded from `path`. */
+export function buildInfoOf(b: BindingModule, path: string): BuildInfo {
   const raw = JSON.parse(b.buildInfo()) as Omit<BuildInfo, 'whisperVersion' | 'addonPath' | 'warnings' | 'sanitizer'> & { sanitizer: string };
   const warnings: string[] = [];
   if (raw.buildType !== 'Release') warnings.push(`the addon is a ${raw.buildType} build: timings are not representative`);
   const sanitizer = raw.sanitizer === 'ON';
   if (sanitizer) warnings.push('the addon is built with a sanitizer: timings are not representative');
-  buildInfoCache = { ...raw, sanitizer, whisperVersion: b.version(), addonPath: addonPath ?? '', warnings };
-  return buildInfoCache;
+  return { ...raw, sanitizer, whisperVersion: b.version(), addonPath: path, warnings };
 }
 
 /** Parses whisper_print_system_info() ("CPU : AVX2 = 1 | FMA = 1 | ...") into booleans. */
@@ -139,8 +143,8 @@ function physicalCoreCount(): number {
  * ggml's GPU devices (discrete and integrated) in load order: `gpuDevice` N means the N-th of
  * these, as whisper.cpp counts them.
  */
-export function gpuDevices(): NativeDevice[] {
-  return loadBinding().systemInfo().devices.filter((d) => d.type === 'gpu' || d.type === 'igpu');
+export function gpuDevices(b: BindingModule = loadBinding()): NativeDevice[] {
+  return b.systemInfo().devices.filter((d) => d.type === 'gpu' || d.type === 'igpu');
 }
 
 /** The machine: CPU model, cores, memory, whisper.cpp's CPU features, ggml backends and devices with their memory. */

@@ -2,7 +2,9 @@
  * `ab`: two (or more) builds or configurations compared the way bench:parity compares the addon
  * with native whisper.cpp. On these VMs a process's own speed differs by up to 10% from another
  * process of the same binary and the machine drifts over minutes, so:
- * - every block starts a fresh process per side, in a start order that rotates;
+ * - every block starts fresh processes in a start order that rotates: one per side, or one for all
+ *   sides (`processes: 'shared'`: each side's model in a slot of its own, loaded in the block's
+ *   order), so that what a process draws (where its memory landed) is the same for every side;
  * - a block is four segments (AB_SEGMENTS in lib/ab/chunks.ts): before every segment but the first
  *   each side loads its model afresh, because a loaded model carries a speed of its own; inside a
  *   segment the sides take turns chunk by chunk, so chunk i of one side and chunk i of the other ran
@@ -23,7 +25,7 @@ import { ensureDefaultModel } from '../models/default.js';
 import { median } from '../measure/stats.js';
 import { packageRoot } from '../native.js';
 import { AB_SEGMENTS, accumulateChunks, HEAT, LOOP_STAGES, runCommand, sideOrder, type ChunkResult, type ChunkSpec, type LoopStage } from './chunks.js';
-import { SideProcess } from './driver.js';
+import { SideProcess, type ReadyLine } from './driver.js';
 import { compareAb, overall, raceLosers, type AbComparison, type AbVerdict, type BlockRecord } from './verdicts.js';
 
 /** One side as asked for. */
@@ -65,6 +67,13 @@ export interface AbOptions {
   segments?: number;
   /** stages whose verdicts decide (default encode, decode) */
   stages?: LoopStage[];
+  /**
+   * 'per-side': a fresh process per side in every block; 'shared': one fresh process per block holds
+   * every side, each its own model (and build) on its own compute thread, so that what a process
+   * draws is drawn for both sides alike. Shared needs every side's environment variables to be the
+   * same. Default: shared, or per-side where the sides' environment variables differ
+   */
+  processes?: AbProcesses;
   /** every side's malloc with transparent huge pages (default true; see bench:parity) */
   hugepages?: boolean;
   /**
@@ -76,6 +85,8 @@ export interface AbOptions {
   onProgress?: (p: AbProgress) => void;
   signal?: AbortSignal;
 }
+
+export type AbProcesses = 'shared' | 'per-side';
 
 export interface AbProgress {
   block: number;
@@ -111,6 +122,8 @@ export interface AbResult {
   unitSize: number;
   /** segments per block (each on a freshly loaded model) */
   segments: number;
+  /** a process per side in each block, or one for all */
+  processes: AbProcesses;
   /** the most units any side shares with the baseline */
   units: number;
   /** blocks started again after a side failed in them */
@@ -129,10 +142,22 @@ export interface AbResult {
   records: BlockRecord[];
 }
 
-export const AB_DEFAULTS = Object.freeze({ margin: 0.03, budgetS: 300, minUnits: 4, stages: ['encode', 'decode'] as LoopStage[] });
+export const AB_DEFAULTS = Object.freeze({ margin: 0.03, budgetS: 300, minUnits: 4, stages: ['encode', 'decode'] as LoopStage[], processes: 'shared' as AbProcesses });
 const HUGEPAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
 /** consecutive failed tries of one block before the run gives up */
 const MAX_BLOCK_TRIES = 3;
+
+/** What a block speaks to for one side: its process, or its slot in the shared one. */
+interface SideHandle {
+  ready: ReadyLine;
+  command(line: string): Promise<Record<string, unknown>>;
+}
+
+function slotOf(p: SideProcess, slot: string): SideHandle {
+  const ready = (p.ready.slots as Record<string, ReadyLine> | undefined)?.[slot];
+  if (!ready) throw new Error(`the shared process did not report slot ${slot}: ${JSON.stringify(p.ready)}`);
+  return { ready: { ...ready, pid: p.ready.pid }, command: (line) => p.command(`@${slot} ${line}`) };
+}
 
 const label = (s: AbSideSpec, i: number) => s.name ?? s.build ?? (i === 0 ? 'A' : String.fromCharCode(65 + i));
 
@@ -154,6 +179,8 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   const nSegments = options.segments ?? AB_SEGMENTS.length;
   if (!Number.isInteger(nSegments) || nSegments < 1 || nSegments > 64) throw new WhisperPerfError(`ab: --segments ${options.segments}: from 1 to 64`, 'USAGE');
   const segments = Array.from({ length: nSegments }, (_, i) => AB_SEGMENTS[i % AB_SEGMENTS.length]);
+  const asked = options.processes;
+  if (asked !== undefined && asked !== 'shared' && asked !== 'per-side') throw new WhisperPerfError(`ab: processes ${String(asked)}: shared or per-side`, 'USAGE');
   const model = options.model ? resolve(options.model) : await ensureDefaultModel();
 
   // the sides, resolved: a build name becomes its .node; names made unique
@@ -177,20 +204,31 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     return { name, spec: s, addonPath, threads, flashAttn: s.flashAttn ?? options.flashAttn ?? true, device, env: s.env ?? {}, inject };
   });
   type Side = (typeof specs)[number];
+  const envKey = (s: Side) => JSON.stringify(Object.entries(s.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const envsDiffer = new Set(specs.map(envKey)).size > 1;
+  if (asked === 'shared' && envsDiffer) {
+    throw new WhisperPerfError("ab: the sides' environment variables differ, so they cannot share a process: --processes per-side", 'USAGE');
+  }
+  const processes: AbProcesses = asked ?? (envsDiffer ? 'per-side' : AB_DEFAULTS.processes);
 
   const sideScript = resolve(packageRoot, 'dist', 'ab', 'side.js');
-  const start = (s: Side) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...s.env };
+  /** A process holding the given sides, each in a slot named by its index in `specs`, loaded in this order. */
+  const startProcess = (group: Side[]) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...group[0].env };
     delete env.WHISPER_PERF_INJECT_SLOWDOWN;
-    if (s.addonPath) env.WHISPER_PERF_ADDON = s.addonPath;
-    if (s.inject > 0) env.WHISPER_PERF_INJECT_SLOWDOWN = String(s.inject);
     if (options.hugepages ?? true) env.GLIBC_TUNABLES = env.GLIBC_TUNABLES ? `${env.GLIBC_TUNABLES}:${HUGEPAGES_TUNABLE}` : HUGEPAGES_TUNABLE;
-    const args = [sideScript, '-m', model, '-t', String(s.threads)];
-    if (!s.flashAttn) args.push('-nfa');
-    if (s.device === 'cpu') args.push('-ng');
-    else args.push('--device', s.device);
-    return SideProcess.start(s.name, process.execPath, args, env);
+    const args = [sideScript];
+    for (const s of group) {
+      args.push('--slot', String(specs.indexOf(s)), '-m', model, '-t', String(s.threads));
+      if (s.addonPath) args.push('--addon', s.addonPath);
+      if (s.inject > 0) args.push('--inject', String(s.inject));
+      if (!s.flashAttn) args.push('-nfa');
+      if (s.device === 'cpu') args.push('-ng');
+      else args.push('--device', s.device);
+    }
+    return SideProcess.start(group.map((s) => s.name).join('+'), process.execPath, args, env);
   };
+  const start = (s: Side) => startProcess([s]);
 
   // preflight: each side starts once, so a build that does not load or a model one side cannot
   // load is a clear error before any block, and the report can say what each side ran
@@ -220,6 +258,8 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     });
   }
   const notes: string[] = [];
+  if (processes === 'shared') notes.push('the sides shared a process in every block, each its own model and build on its own compute thread');
+  else if (asked === undefined) notes.push("the sides' environment variables differ: a process per side in every block");
   const versions = new Set(sides.map((s) => `${s.whisperVersion} (${s.pin})`));
   if (versions.size > 1) notes.push(`the sides run different whisper.cpp versions: ${sides.map((s) => `${s.name} ${s.whisperVersion} (${s.pin})`).join(', ')}`);
   for (const s of sides) if (s.inject > 0) notes.push(`side ${s.name} has a known slowdown of ${(s.inject * 100).toFixed(1)}% injected into every measured call`);
@@ -272,10 +312,21 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     const order = sideOrder(b - segmentStart, running);
     let tries = 0;
     for (;;) {
-      const procs = new Map<string, SideProcess>();
+      const started: SideProcess[] = [];
+      const procs = new Map<string, SideHandle>();
       let failed = true;
       try {
-        for (const s of order) procs.set(s.name, await start(s));
+        if (processes === 'shared') {
+          const p = await startProcess(order);
+          started.push(p);
+          for (const s of order) procs.set(s.name, slotOf(p, String(specs.indexOf(s))));
+        } else {
+          for (const s of order) {
+            const p = await start(s);
+            started.push(p);
+            procs.set(s.name, p);
+          }
+        }
         const parts = new Map<string, { spec: ChunkSpec; r: ChunkResult }[]>(running.map((s) => [s.name, []]));
         const loads = new Map<string, number[]>(running.map((s) => [s.name, [procs.get(s.name)!.ready.loadMs]]));
         for (const [g, segment] of segments.entries()) {
@@ -289,7 +340,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
             }
           }
         }
-        const rec: BlockRecord = { order: order.map((s) => s.name), sides: {} };
+        const rec: BlockRecord = { order: order.map((s) => s.name), sides: {}, pids: Object.fromEntries(order.map((s) => [s.name, Number(procs.get(s.name)!.ready.pid)])) };
         for (const s of running) rec.sides[s.name] = { ...accumulateChunks(parts.get(s.name)!), loadMs: median(loads.get(s.name)!) };
         blocks.push(rec);
         failed = false;
@@ -302,7 +353,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
         }
       } finally {
         // a block that failed may have left a side busy: those are killed; the others quit
-        for (const p of procs.values()) {
+        for (const p of started) {
           if (failed) p.kill();
           await p.stop();
         }
@@ -332,6 +383,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     blocks: blocks.length,
     unitSize: k,
     segments: nSegments,
+    processes,
     units: comparisons.length ? Math.max(...comparisons.map((c) => c.units)) : 0,
     discardedBlocks: discarded,
     failures,

@@ -75,6 +75,8 @@ export function detectableSlowdown(r: BlockRatio, margin: number): number {
 export interface BlockRecord {
   order: string[];
   sides: Record<string, SideBlock & { loadMs: number }>;
+  /** the process id each side ran in (one for all with processes: 'shared') */
+  pids?: Record<string, number>;
 }
 
 /**

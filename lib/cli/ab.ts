@@ -1,5 +1,5 @@
 /** `whisper-perf ab SIDE SIDE...`: builds or configurations interleaved in fresh processes, a gate with a known error rate. */
-import { ab, AB_DEFAULTS, type AbResult, type AbSideSpec } from '../ab/ab.js';
+import { ab, AB_DEFAULTS, type AbProcesses, type AbResult, type AbSideSpec } from '../ab/ab.js';
 import { calibrate, type Calibration, type MedianParts, type RateWithInterval } from '../ab/calibrate.js';
 import { LOOP_STAGES, type LoopStage } from '../ab/chunks.js';
 import { parseStringList } from '../measure/params.js';
@@ -12,8 +12,9 @@ export const AB_HELP = `usage: whisper-perf ab SIDE SIDE... [options]
        whisper-perf ab --calibrate [SIDE] [--runs N] [--inject 5%] [options]
 
 Compares two or more addon builds or configurations on whisper-bench's workload. Every
-block starts a fresh process per side (start order rotating) and runs four segments, each
-on a freshly loaded model (a loaded model has a speed of its own); in a segment the sides
+block starts one fresh process holding every side (or one per side: --processes
+per-side), loading the sides in a rotating order, and runs four segments, each on a
+freshly loaded model (a loaded model has a speed of its own); in a segment the sides
 take turns in short chunks (one encode, 128 decodes, 16 batches or one prompt), so the
 figures compared are taken within a second of each other. As many blocks as sides form a
 unit (each side started in each position once); the blocks of whole units are the
@@ -44,6 +45,9 @@ options:
       --max-blocks N     blocks at most (default: as the budget allows)
       --segments N       segments per block, each on a freshly loaded model (default 4); fewer
                          make a block shorter, for a model whose block takes minutes
+      --processes MODE   shared (default): one fresh process per block holds every side, each its
+                         own model and build on its own compute thread; per-side: a fresh process
+                         per side in every block (the default where the sides' env.VAR differ)
       --no-hugepages     leave malloc as it is (default: transparent huge pages on every side)
       --race             three sides or more: a side shown slower than another (by more than the
                          margin, on a gated stage) stops running and the others get its blocks
@@ -117,7 +121,7 @@ export function spreadText(p: MedianParts): string {
 /** The result as markdown. */
 export function abMarkdown(r: AbResult): string {
   const out: string[] = [];
-  out.push(`ab: ${r.blocks} blocks of ${r.segments} segments (${r.units} units of ${r.unitSize}) in ${formatDuration(r.elapsedS * 1000)}, margin ±${pct(r.margin)}, stopped: ${r.stopped === 'decided' ? 'every gated stage decided' : r.stopped === 'budget' ? `budget of ${r.budgetS} s` : '--max-blocks'}`);
+  out.push(`ab: ${r.blocks} blocks of ${r.segments} segments (${r.units} units of ${r.unitSize}; ${r.processes === 'shared' ? 'the sides share a process' : 'a process per side'}) in ${formatDuration(r.elapsedS * 1000)}, margin ±${pct(r.margin)}, stopped: ${r.stopped === 'decided' ? 'every gated stage decided' : r.stopped === 'budget' ? `budget of ${r.budgetS} s` : '--max-blocks'}`);
   out.push('');
   out.push('| side | build | variant | whisper.cpp | threads | fa | device | env |');
   out.push('| --- | --- | --- | --- | ---: | --- | --- | --- |');
@@ -178,6 +182,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     'min-blocks': { type: 'string' },
     'max-blocks': { type: 'string' },
     segments: { type: 'string' },
+    processes: { type: 'string' },
     'no-hugepages': { type: 'boolean' },
     race: { type: 'boolean' },
     calibrate: { type: 'boolean' },
@@ -201,6 +206,8 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
   if (fa !== undefined && fa !== 'on' && fa !== 'off') throw new WhisperPerfError(`--fa: expected on or off, got ${JSON.stringify(fa)}`, 'USAGE');
   const stages = values.stages ? parseStringList('--stages', values.stages) : undefined;
   for (const s of stages ?? []) if (!(LOOP_STAGES as readonly string[]).includes(s)) throw new WhisperPerfError(`--stages: unknown stage ${JSON.stringify(s)}: ${LOOP_STAGES.join(', ')}`, 'USAGE');
+  const processes = values.processes as AbProcesses | undefined;
+  if (processes !== undefined && processes !== 'shared' && processes !== 'per-side') throw new WhisperPerfError(`--processes: expected shared or per-side, got ${JSON.stringify(processes)}`, 'USAGE');
   const common = {
     model: values.model,
     threads: int('-t', values.threads, 1, 1024),
@@ -211,6 +218,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     minBlocks: int('--min-blocks', values['min-blocks'], 1, 100000),
     maxBlocks: int('--max-blocks', values['max-blocks'], 1, 100000),
     segments: int('--segments', values.segments, 1, 64),
+    processes,
     hugepages: !values['no-hugepages'],
     race: values.race === true,
   };

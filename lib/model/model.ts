@@ -9,7 +9,7 @@ import { types } from 'node:util';
 import { invalidArgument, WhisperPerfError } from '../errors.js';
 import { joinLogLines, parseBufferSizes, parseTimings, WhisperTimings } from '../logs.js';
 import { validateModelFile } from '../models/ggml.js';
-import { loadBinding, NativeModel, NativeModelInfo } from '../native.js';
+import { type BindingModule, loadBinding, NativeModel, NativeModelInfo } from '../native.js';
 import { checkMemory, estimateModelMemory, memoryLimitOf, stateMemory } from '../memory.js';
 import { gpuDevices } from '../system.js';
 import { checkBool, checkInt, checkObject, checkPcm, checkThreads, describe } from '../validate.js';
@@ -102,7 +102,8 @@ export class Model implements AsyncDisposable {
   }
 
   /** @internal use loadModel() */
-  static async load(path: string, options: LoadOptions = {}): Promise<Model> {
+  /** `binding`: the addon to load it with (loadBindingAt; `ab` runs builds side by side), default the loader's */
+  static async load(path: string, options: LoadOptions = {}, binding?: BindingModule): Promise<Model> {
     if (typeof path !== 'string' || path === '') throw invalidArgument('path', path, 'a path to a ggml model file');
     const opts = checkObject<LoadOptions>(options, 'options');
     const useGpu = checkBool(opts.useGpu, 'useGpu', true);
@@ -118,7 +119,7 @@ export class Model implements AsyncDisposable {
     // the one loaded, and one changed in place (size, mtime) is refused with MODEL_INVALID
     const held = await holdModelFile(path);
     try {
-      return await Model.#loadHeld(path, held, { useGpu, gpuDevice, flashAttn, signal, onLog, memoryLimit, gpuDeviceGiven: opts.gpuDevice !== undefined });
+      return await Model.#loadHeld(path, held, { useGpu, gpuDevice, flashAttn, signal, onLog, memoryLimit, gpuDeviceGiven: opts.gpuDevice !== undefined, binding });
     } finally {
       await held.fh?.close().catch(() => undefined);
     }
@@ -127,7 +128,7 @@ export class Model implements AsyncDisposable {
   static async #loadHeld(
     path: string,
     held: HeldFile,
-    o: { useGpu: boolean; gpuDevice: number; flashAttn: boolean; signal?: AbortSignal; onLog?: LogHandler; memoryLimit?: number; gpuDeviceGiven: boolean },
+    o: { useGpu: boolean; gpuDevice: number; flashAttn: boolean; signal?: AbortSignal; onLog?: LogHandler; memoryLimit?: number; gpuDeviceGiven: boolean; binding?: BindingModule },
   ): Promise<Model> {
     const { useGpu, gpuDevice, flashAttn, signal, onLog, memoryLimit } = o;
     const file = await validateModelFile(path);
@@ -135,10 +136,10 @@ export class Model implements AsyncDisposable {
     await held.check(file.fileSize);
     const estimate = estimateModelMemory(file.hparams, file.tensorDataBytes);
     checkMemory(`model ${path}`, estimate.total, memoryLimit);
-    const binding = loadBinding();
+    const binding = o.binding ?? loadBinding();
     if (useGpu && o.gpuDeviceGiven) {
       // whisper.cpp falls back to the CPU for a GPU index it does not have: refuse instead
-      const gpus = gpuDevices();
+      const gpus = gpuDevices(binding);
       if (gpuDevice >= gpus.length) {
         throw invalidArgument(
           'gpuDevice',

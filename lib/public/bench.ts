@@ -18,6 +18,6 @@ export { streamVerdict, streamLines, StreamScheduler, windowPcm, STREAM_DEFAULTS
 export { capacity, streamMemoryBytes, maxRealtimeStreams, CAPACITY_MODES, MAX_STREAMS, type CapacityOptions, type CapacityMode } from '../workloads/capacity.js';
 export { availableMemory, stateMemory, maxDecoders, type StateMemory, type AvailableMemory } from '../memory.js';
 export { PRESETS, PRESET_NAMES, getPreset, isPresetName, presetThreads, resolvePreset, presetFullParams, presetRows, type Preset, type PresetName, type PresetParams, type PresetOptions, type PresetRow, type ThreadsPolicy } from '../presets.js';
-export { ab, AB_DEFAULTS, type AbOptions, type AbResult, type AbSideSpec, type AbSideInfo, type AbProgress } from '../ab/ab.js';
+export { ab, AB_DEFAULTS, type AbOptions, type AbProcesses, type AbResult, type AbSideSpec, type AbSideInfo, type AbProgress } from '../ab/ab.js';
 export { abVerdict, detectableSlowdown, spreadParts, type AbComparison, type AbStage, type AbVerdict, type SpreadParts } from '../ab/verdicts.js';
 export { calibrate, wilson, type Calibration, type CalibrationKind, type CalibrateOptions, type RateWithInterval } from '../ab/calibrate.js';

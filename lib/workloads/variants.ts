@@ -1,10 +1,10 @@
 /**
  * Build variants as a sweep axis: the same benchmark run once per addon build, each in a child
- * process of its own with WHISPER_PERF_ADDON set to that build (one addon per process: two builds
- * of ggml cannot share one). The timing inside each child is the usual in-process timing. The rows
- * come back with the build's name and, against the first build named (the baseline), the ratio of
- * the median encode and decode times of the same cell (> 1: slower than the baseline) with a 95%
- * bootstrap interval for encode.
+ * process of its own with WHISPER_PERF_ADDON set to that build (one addon per process, so each
+ * build's cells run as they would alone; `ab --processes shared` is where builds share one). The
+ * timing inside each child is the usual in-process timing. The rows come back with the build's
+ * name and, against the first build named (the baseline), the ratio of the median encode and decode
+ * times of the same cell (> 1: slower than the baseline) with a 95% bootstrap interval for encode.
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';

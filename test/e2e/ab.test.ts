@@ -1,6 +1,6 @@
 // `whisper-perf ab` as a user runs it: usage errors, sides that cannot be measured, and one short
 // real calibration (2 units per run) whose answer is known: a 50% slowdown injected into every call.
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -8,15 +8,19 @@ import { describe, expect, inject, it } from 'vitest';
 
 import type { AbResult } from '../../lib/ab/ab.js';
 import type { Calibration } from '../../lib/ab/calibrate.js';
+import { SideProcess } from '../../lib/ab/driver.js';
+import { packageRoot, prebuildCandidates } from '../../lib/native.js';
 import { cliRunner } from '../fixtures/cli.js';
 
 const tiny = inject('tinyModel');
 const tmp = mkdtempSync(join(tmpdir(), 'wp-ab-'));
 const run = cliRunner({ WHISPER_PERF_CACHE: join(tmp, 'cache') });
+// a build of another CPU level beside the loader's: pretest builds it (the consumer test ships it)
+const v2 = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'whisper-perf.x86-64-v2.node');
 
 describe('ab', () => {
   it('usage errors exit 2 with one line', async () => {
-    for (const args of [['ab'], ['ab', 'native'], ['ab', 't=1', 't=x'], ['ab', 't=1', 't=2', '--margin', 'wide'], ['ab', 't=1', 't=2', '--stages', 'decoder'], ['ab', 't=1', 't=2', '--runs', '3'], ['ab', 't=1', 't=2', '--race'], ['ab', 't=1', 't=2', '--segments', '0']]) {
+    for (const args of [['ab'], ['ab', 'native'], ['ab', 't=1', 't=x'], ['ab', 't=1', 't=2', '--margin', 'wide'], ['ab', 't=1', 't=2', '--stages', 'decoder'], ['ab', 't=1', 't=2', '--runs', '3'], ['ab', 't=1', 't=2', '--race'], ['ab', 't=1', 't=2', '--segments', '0'], ['ab', 't=1', 't=2', '--processes', 'both'], ['ab', 't=1', 't=1,env.X=1', '--processes', 'shared']]) {
       const r = await run([...args, '-m', tiny]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -35,7 +39,7 @@ describe('ab', () => {
 
   it('--calibrate with a large injected slowdown: A/A reads about 1, A/A\' about 1.5, each run in two units of fresh processes', async () => {
     // a known answer that holds on a busy machine too: the injected busy-wait is a share of each call
-    const r = await run(['ab', '--calibrate', '--runs', '1', '--inject', '50%', '-t', '1', '--min-blocks', '4', '--max-blocks', '4', '--segments', '2', '-m', tiny, '-o', 'json']);
+    const r = await run(['ab', '--calibrate', '--runs', '1', '--inject', '50%', '-t', '1', '--min-blocks', '4', '--max-blocks', '4', '--segments', '2', '--processes', 'per-side', '-m', tiny, '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const c = JSON.parse(r.stdout) as Calibration;
     expect(c.inject).toBe(0.5);
@@ -54,6 +58,11 @@ describe('ab', () => {
       expect(parts('decode').chunkPair).toBeGreaterThan(0);
       expect(parts('encode')).toMatchObject({ blocks: 4, segments: 2, chunks: 1, chunkPair: null });
     }
+    // a process per side: every block started the two sides in processes of their own
+    for (const x of [aa, aap]) {
+      expect(x.processes).toBe('per-side');
+      for (const rec of x.records) expect(new Set(Object.values(rec.pids!)).size).toBe(2);
+    }
     expect(aa.sides.map((s) => s.inject)).toEqual([0, 0]);
     expect(aap.sides.map((s) => s.inject)).toEqual([0, 0.5]);
     const enc = (x: AbResult) => x.comparisons[0].stages.find((s) => s.stage === 'encode')!.ratio.ratio;
@@ -62,4 +71,53 @@ describe('ab', () => {
     expect(enc(aap)).toBeGreaterThan(1.3);
     expect(c.aaPrime.rate.of).toBe(1);
   }, 600_000);
+
+  it('a side process holds several slots, each with its own build, compute thread and injected slowdown', async () => {
+    expect(existsSync(v2), v2).toBe(true);
+    const side = join(packageRoot, 'dist', 'ab', 'side.js');
+    const p = await SideProcess.start('slots', process.execPath, [side, '-m', tiny, '-t', '1', '-ng', '--slot', 'a', '--slot', 'b', '--addon', v2, '--inject', '0.05'], { ...process.env });
+    try {
+      const slots = p.ready.slots as Record<string, { addonPath: string; variant: string; loadMs: number }>;
+      expect(Object.keys(slots)).toEqual(['a', 'b']);
+      expect(slots.b.addonPath).toBe(v2);
+      expect(slots.b.variant).toMatch(/sse42/);
+      expect(slots.a.addonPath).not.toBe(v2);
+      const spec = '0 0 0 2 0 0';
+      const a = await p.command(`@a run ${spec}`);
+      const b = await p.command(`@b run ${spec}`);
+      expect([a.injected, b.injected]).toEqual([0, 0.05]);
+      expect(a.tid).not.toBe(b.tid);
+      // a reload keeps the slot's build and injection; a command without a slot is the first slot's
+      expect(Number((await p.command('@b load')).loadMs)).toBeGreaterThan(0);
+      const encode = '0 0 1 0 0 0';
+      const b2 = (await p.command(`@b run ${encode}`)) as { injected: number; wallPerRunMs: { encode: number } };
+      const a2 = (await p.command(`run ${encode}`)) as { injected: number; wallPerRunMs: { encode: number } };
+      expect([a2.injected, b2.injected]).toEqual([0, 0.05]);
+      // the reloaded model still runs on the SSE4.2-only build: an encode takes several times as long
+      expect(b2.wallPerRunMs.encode / a2.wallPerRunMs.encode).toBeGreaterThan(1.5);
+      await expect(p.command(`@c run ${spec}`)).rejects.toThrow(/unknown slot/);
+    } finally {
+      await p.stop();
+    }
+    // two slots of one name are a usage error
+    await expect(SideProcess.start('dup', process.execPath, [side, '-m', tiny, '-t', '1', '--slot', 'a', '--slot', 'a'], { ...process.env })).rejects.toThrow(/exited .*usage: node dist\/ab\/side\.js/);
+  }, 120_000);
+
+  it('by default the sides share a process: the loader\'s build and a prebuild in one fresh process per block, each its own slot', async () => {
+    // the best prebuild this CPU runs: as fast as the loader's build, so the run stays short
+    const pre = prebuildCandidates(packageRoot)[0];
+    expect(pre).toBeDefined();
+    const r = await run(['ab', 'name=here', `build=${pre},name=pre`, '-t', '2', '--min-blocks', '4', '--max-blocks', '4', '--segments', '1', '-m', tiny, '-o', 'json']);
+    const x = JSON.parse(r.stdout) as AbResult;
+    expect(x.processes).toBe('shared');
+    expect(x.sides[1].addonPath).toBe(pre);
+    expect(x.sides[0].addonPath).not.toBe(pre);
+    expect(x.notes.join(' ')).toMatch(/shared a process/);
+    expect(x.blocks).toBe(4);
+    // both sides of a block in one process, a fresh one each block
+    const pids = x.records.map((rec) => new Set(Object.values(rec.pids!)));
+    expect(pids.map((s) => s.size)).toEqual([1, 1, 1, 1]);
+    expect(new Set(pids.map((s) => [...s][0])).size).toBe(4);
+    expect(r.code, r.stderr).toBe({ slower: 1, inconclusive: 3, same: 0, faster: 0 }[x.verdict]);
+  }, 300_000);
 });
