@@ -2,9 +2,8 @@
  * `ab`: two (or more) builds or configurations compared the way bench:parity compares the addon
  * with native whisper.cpp. On these VMs a process's own speed differs by up to 10% from another
  * process of the same binary and the machine drifts over minutes, so:
- * - every block starts fresh processes in a start order that rotates: one per side, or one for all
- *   sides (`processes: 'shared'`: each side's model in a slot of its own, loaded in the block's
- *   order), so that what a process draws (where its memory landed) is the same for every side;
+ * - every block starts a fresh process per side, in a start order that rotates (`processes:
+ *   'shared'`, a diagnostic, puts every side in one process: see AbOptions.processes);
  * - a block is four segments (AB_SEGMENTS in lib/ab/chunks.ts): before every segment but the first
  *   each side loads its model afresh, because a loaded model carries a speed of its own; inside a
  *   segment the sides take turns chunk by chunk, so chunk i of one side and chunk i of the other ran
@@ -68,10 +67,11 @@ export interface AbOptions {
   /** stages whose verdicts decide (default encode, decode) */
   stages?: LoopStage[];
   /**
-   * 'per-side': a fresh process per side in every block; 'shared': one fresh process per block holds
-   * every side, each its own model (and build) on its own compute thread, so that what a process
-   * draws is drawn for both sides alike. Shared needs every side's environment variables to be the
-   * same. Default: shared, or per-side where the sides' environment variables differ
+   * 'per-side' (default): a fresh process per side in every block. 'shared', a diagnostic: one
+   * fresh process per block holds every side, each its own model (and build) on its own compute
+   * thread; the sides' environment variables must be the same. Its blocks spread less, but two
+   * OpenMP teams in one process make libgomp cut its spin-wait, so decode runs in another regime
+   * (20–40% slower than alone): not for verdicts
    */
   processes?: AbProcesses;
   /** every side's malloc with transparent huge pages (default true; see bench:parity) */
@@ -142,7 +142,7 @@ export interface AbResult {
   records: BlockRecord[];
 }
 
-export const AB_DEFAULTS = Object.freeze({ margin: 0.03, budgetS: 300, minUnits: 4, stages: ['encode', 'decode'] as LoopStage[], processes: 'shared' as AbProcesses });
+export const AB_DEFAULTS = Object.freeze({ margin: 0.03, budgetS: 300, minUnits: 4, stages: ['encode', 'decode'] as LoopStage[], processes: 'per-side' as AbProcesses });
 const HUGEPAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
 /** consecutive failed tries of one block before the run gives up */
 const MAX_BLOCK_TRIES = 3;
@@ -205,11 +205,10 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   });
   type Side = (typeof specs)[number];
   const envKey = (s: Side) => JSON.stringify(Object.entries(s.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  const envsDiffer = new Set(specs.map(envKey)).size > 1;
-  if (asked === 'shared' && envsDiffer) {
+  const processes: AbProcesses = asked ?? AB_DEFAULTS.processes;
+  if (processes === 'shared' && new Set(specs.map(envKey)).size > 1) {
     throw new WhisperPerfError("ab: the sides' environment variables differ, so they cannot share a process: --processes per-side", 'USAGE');
   }
-  const processes: AbProcesses = asked ?? (envsDiffer ? 'per-side' : AB_DEFAULTS.processes);
 
   const sideScript = resolve(packageRoot, 'dist', 'ab', 'side.js');
   /** A process holding the given sides, each in a slot named by its index in `specs`, loaded in this order. */
@@ -258,8 +257,12 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     });
   }
   const notes: string[] = [];
-  if (processes === 'shared') notes.push('the sides shared a process in every block, each its own model and build on its own compute thread');
-  else if (asked === undefined) notes.push("the sides' environment variables differ: a process per side in every block");
+  if (processes === 'shared') {
+    notes.push(
+      'the sides shared a process in every block (--processes shared, a diagnostic): with two OpenMP teams in one process libgomp cuts its spin-wait, ' +
+        'so decode runs 20-40% slower than in a process of its own and the ratios are of that regime: not figures for a verdict',
+    );
+  }
   const versions = new Set(sides.map((s) => `${s.whisperVersion} (${s.pin})`));
   if (versions.size > 1) notes.push(`the sides run different whisper.cpp versions: ${sides.map((s) => `${s.name} ${s.whisperVersion} (${s.pin})`).join(', ')}`);
   for (const s of sides) if (s.inject > 0) notes.push(`side ${s.name} has a known slowdown of ${(s.inject * 100).toFixed(1)}% injected into every measured call`);

@@ -12,9 +12,8 @@ export const AB_HELP = `usage: whisper-perf ab SIDE SIDE... [options]
        whisper-perf ab --calibrate [SIDE] [--runs N] [--inject 5%] [options]
 
 Compares two or more addon builds or configurations on whisper-bench's workload. Every
-block starts one fresh process holding every side (or one per side: --processes
-per-side), loading the sides in a rotating order, and runs four segments, each on a
-freshly loaded model (a loaded model has a speed of its own); in a segment the sides
+block starts a fresh process per side (start order rotating) and runs four segments, each
+on a freshly loaded model (a loaded model has a speed of its own); in a segment the sides
 take turns in short chunks (one encode, 128 decodes, 16 batches or one prompt), so the
 figures compared are taken within a second of each other. As many blocks as sides form a
 unit (each side started in each position once); the blocks of whole units are the
@@ -45,9 +44,10 @@ options:
       --max-blocks N     blocks at most (default: as the budget allows)
       --segments N       segments per block, each on a freshly loaded model (default 4); fewer
                          make a block shorter, for a model whose block takes minutes
-      --processes MODE   shared (default): one fresh process per block holds every side, each its
-                         own model and build on its own compute thread; per-side: a fresh process
-                         per side in every block (the default where the sides' env.VAR differ)
+      --processes MODE   per-side (default): a fresh process per side in every block; shared, a
+                         diagnostic: one process per block holds every side (each its own model,
+                         build and compute thread). Its blocks spread less, but two OpenMP teams in
+                         one process slow decode (libgomp cuts its spin-wait): not for verdicts
       --no-hugepages     leave malloc as it is (default: transparent huge pages on every side)
       --race             three sides or more: a side shown slower than another (by more than the
                          margin, on a gated stage) stops running and the others get its blocks

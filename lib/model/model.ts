@@ -101,8 +101,10 @@ export class Model implements AsyncDisposable {
     this.#calls = new CallQueue('model', native, () => this.#disposed, onLog);
   }
 
-  /** @internal use loadModel() */
-  /** `binding`: the addon to load it with (loadBindingAt; `ab` runs builds side by side), default the loader's */
+  /**
+   * @internal use loadModel(). `binding`: the addon to load it with (loadBindingAt; `ab` runs
+   * builds side by side), default the loader's
+   */
   static async load(path: string, options: LoadOptions = {}, binding?: BindingModule): Promise<Model> {
     if (typeof path !== 'string' || path === '') throw invalidArgument('path', path, 'a path to a ggml model file');
     const opts = checkObject<LoadOptions>(options, 'options');
