@@ -147,7 +147,7 @@ const HUGEPAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
 /** consecutive failed tries of one block before the run gives up */
 const MAX_BLOCK_TRIES = 3;
 
-/** What a block speaks to for one side: its process, or its slot in the shared one. */
+/** What a block speaks to for one side: its slot in the process that holds it. */
 interface SideHandle {
   ready: ReadyLine;
   command(line: string): Promise<Record<string, unknown>>;
@@ -180,7 +180,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   if (!Number.isInteger(nSegments) || nSegments < 1 || nSegments > 64) throw new WhisperPerfError(`ab: --segments ${options.segments}: from 1 to 64`, 'USAGE');
   const segments = Array.from({ length: nSegments }, (_, i) => AB_SEGMENTS[i % AB_SEGMENTS.length]);
   const asked = options.processes;
-  if (asked !== undefined && asked !== 'shared' && asked !== 'per-side') throw new WhisperPerfError(`ab: processes ${String(asked)}: shared or per-side`, 'USAGE');
+  if (asked !== undefined && asked !== 'shared' && asked !== 'per-side') throw new WhisperPerfError(`ab: --processes ${String(asked)}: shared or per-side`, 'USAGE');
   const model = options.model ? resolve(options.model) : await ensureDefaultModel();
 
   // the sides, resolved: a build name becomes its .node; names made unique
@@ -211,14 +211,15 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   }
 
   const sideScript = resolve(packageRoot, 'dist', 'ab', 'side.js');
-  /** A process holding the given sides, each in a slot named by its index in `specs`, loaded in this order. */
+  const slotName = (s: Side) => String(specs.indexOf(s));
+  /** A process holding the given sides, each in a slot named by slotName, loaded in this order. */
   const startProcess = (group: Side[]) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...group[0].env };
     delete env.WHISPER_PERF_INJECT_SLOWDOWN;
     if (options.hugepages ?? true) env.GLIBC_TUNABLES = env.GLIBC_TUNABLES ? `${env.GLIBC_TUNABLES}:${HUGEPAGES_TUNABLE}` : HUGEPAGES_TUNABLE;
     const args = [sideScript];
     for (const s of group) {
-      args.push('--slot', String(specs.indexOf(s)), '-m', model, '-t', String(s.threads));
+      args.push('--slot', slotName(s), '-m', model, '-t', String(s.threads));
       if (s.addonPath) args.push('--addon', s.addonPath);
       if (s.inject > 0) args.push('--inject', String(s.inject));
       if (!s.flashAttn) args.push('-nfa');
@@ -227,7 +228,6 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     }
     return SideProcess.start(group.map((s) => s.name).join('+'), process.execPath, args, env);
   };
-  const start = (s: Side) => startProcess([s]);
 
   // preflight: each side starts once, so a build that does not load or a model one side cannot
   // load is a clear error before any block, and the report can say what each side ran
@@ -235,7 +235,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   for (const s of specs) {
     let p: SideProcess | undefined;
     try {
-      p = await start(s);
+      p = await startProcess([s]);
     } catch (e) {
       throw new WhisperPerfError(`ab: side ${s.name} does not start: ${(e as Error).message}`, 'AB_FAILED', { cause: e });
     } finally {
@@ -319,16 +319,10 @@ export async function ab(options: AbOptions): Promise<AbResult> {
       const procs = new Map<string, SideHandle>();
       let failed = true;
       try {
-        if (processes === 'shared') {
-          const p = await startProcess(order);
+        for (const group of processes === 'shared' ? [order] : order.map((s) => [s])) {
+          const p = await startProcess(group);
           started.push(p);
-          for (const s of order) procs.set(s.name, slotOf(p, String(specs.indexOf(s))));
-        } else {
-          for (const s of order) {
-            const p = await start(s);
-            started.push(p);
-            procs.set(s.name, p);
-          }
+          for (const s of group) procs.set(s.name, slotOf(p, slotName(s)));
         }
         const parts = new Map<string, { spec: ChunkSpec; r: ChunkResult }[]>(running.map((s) => [s.name, []]));
         const loads = new Map<string, number[]>(running.map((s) => [s.name, [procs.get(s.name)!.ready.loadMs]]));

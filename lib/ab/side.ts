@@ -114,11 +114,12 @@ async function serveTraffic(model: Model, threads: number): Promise<number[]> {
 async function main(): Promise<void> {
   const slots = new Map<string, Slot>();
   const info: Record<string, Record<string, unknown>> = {};
+  const wanted = process.env.WHISPER_PERF_ADDON;
   for (const spec of specs) {
-    const binding = spec.addon ? loadBindingAt(spec.addon) : undefined;
+    const addon = spec.addon ? resolve(spec.addon) : undefined;
+    const binding = addon ? loadBindingAt(addon) : undefined;
     const model = await loadSlot(spec, binding);
-    const b = binding ? buildInfoOf(binding, resolve(spec.addon!)) : buildInfo();
-    const wanted = process.env.WHISPER_PERF_ADDON;
+    const b = binding ? buildInfoOf(binding, addon!) : buildInfo();
     if (!binding && wanted && resolve(wanted) !== b.addonPath) {
       throw new Error(`asked for the addon ${resolve(wanted)} but ${b.addonPath} loaded`);
     }

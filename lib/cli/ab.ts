@@ -206,8 +206,6 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
   if (fa !== undefined && fa !== 'on' && fa !== 'off') throw new WhisperPerfError(`--fa: expected on or off, got ${JSON.stringify(fa)}`, 'USAGE');
   const stages = values.stages ? parseStringList('--stages', values.stages) : undefined;
   for (const s of stages ?? []) if (!(LOOP_STAGES as readonly string[]).includes(s)) throw new WhisperPerfError(`--stages: unknown stage ${JSON.stringify(s)}: ${LOOP_STAGES.join(', ')}`, 'USAGE');
-  const processes = values.processes as AbProcesses | undefined;
-  if (processes !== undefined && processes !== 'shared' && processes !== 'per-side') throw new WhisperPerfError(`--processes: expected shared or per-side, got ${JSON.stringify(processes)}`, 'USAGE');
   const common = {
     model: values.model,
     threads: int('-t', values.threads, 1, 1024),
@@ -218,7 +216,8 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     minBlocks: int('--min-blocks', values['min-blocks'], 1, 100000),
     maxBlocks: int('--max-blocks', values['max-blocks'], 1, 100000),
     segments: int('--segments', values.segments, 1, 64),
-    processes,
+    // ab() refuses any other value
+    processes: values.processes as AbProcesses | undefined,
     hugepages: !values['no-hugepages'],
     race: values.race === true,
   };
