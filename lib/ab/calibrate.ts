@@ -5,6 +5,7 @@
  * Each is a whole `ab` run at the same settings; the rates carry Wilson 95% intervals.
  */
 import { median } from '../measure/stats.js';
+import { unitsRatio, type BlockRatio } from '../measure/ratios.js';
 import { ab, type AbOptions, type AbResult, type AbSideSpec } from './ab.js';
 import type { AbVerdict, SpreadParts } from './verdicts.js';
 import type { LoopStage } from './chunks.js';
@@ -39,6 +40,12 @@ export interface CalibrationKind {
   detectable: Partial<Record<LoopStage, number>>;
   /** per gated stage, the median over runs of each part of the spread (SpreadParts; null where the round joins parts) */
   spread: Partial<Record<LoopStage, MedianParts>>;
+  /**
+   * per gated stage, whisper.cpp's own timing of the measured calls (which leaves the injected
+   * busy-wait out), second side against first, every block of every run a replicate: 1 within its
+   * interval when the injection adds exactly its share and changes nothing else about the calls
+   */
+  ownTiming: Partial<Record<LoopStage, BlockRatio>>;
   results: AbResult[];
 }
 
@@ -64,6 +71,24 @@ export function wilson(count: number, of: number): RateWithInterval {
   return { count, of, rate: p, low: Math.max(0, c - h), high: Math.min(1, c + h) };
 }
 
+/**
+ * whisper.cpp's own per-call time of a stage (perRunMs), the runs' second side against their first,
+ * over every block of every run (blocks as replicates, Student t); undefined under two blocks.
+ */
+export function ownTimingRatio(results: readonly AbResult[], stage: LoopStage): BlockRatio | undefined {
+  const logs: number[] = [];
+  for (const r of results) {
+    if (!r.records || r.sides.length < 2) continue;
+    const [a, b] = [r.sides[0].name, r.sides[1].name];
+    for (const rec of r.records) {
+      const x = rec.sides[b]?.perRunMs[stage];
+      const y = rec.sides[a]?.perRunMs[stage];
+      if (x > 0 && y > 0) logs.push(Math.log(x / y));
+    }
+  }
+  return logs.length >= 2 ? unitsRatio(logs, logs.length) : undefined;
+}
+
 /** One kind's summary over its runs: verdict counts, the rate with its interval, and medians of time, blocks, detectable slowdown and spread parts. */
 export function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages: readonly LoopStage[]): CalibrationKind {
   const verdicts: Record<AbVerdict, number> = { slower: 0, faster: 0, same: 0, inconclusive: 0 };
@@ -85,6 +110,11 @@ export function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages:
     };
     spread[st] = { chunkPair: med((p) => p.chunkPair), modelPair: med((p) => p.modelPair), processPair: median(ps.map((p) => p.processPair)), block: median(ps.map((p) => p.block)) };
   }
+  const ownTiming: Partial<Record<LoopStage, BlockRatio>> = {};
+  for (const st of stages) {
+    const o = ownTimingRatio(results, st);
+    if (o) ownTiming[st] = o;
+  }
   return {
     kind,
     runs: results.length,
@@ -94,6 +124,7 @@ export function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages:
     medianBlocks: median(results.map((r) => r.blocks)),
     detectable,
     spread,
+    ownTiming,
     results,
   };
 }

@@ -53,7 +53,8 @@ options:
                          margin, on a gated stage) stops running and the others get its blocks
       --calibrate        measure this gate: --runs A/A runs (the side against itself) and as many
                          A/A' runs (against itself with --inject slowdown injected into every
-                         measured call); prints the false-alarm and detection rates
+                         measured call); prints the false-alarm and detection rates, and
+                         whisper.cpp's own timing A'/A (the injection's only effect: its share)
       --runs N           calibration runs of each kind (default 20)
       --inject PCT       calibration's injected slowdown (default 5%)
   -o, --output FMT       md (default) or json
@@ -164,6 +165,13 @@ export function calibrationMarkdown(c: Calibration): string {
     out.push(`| ${k.kind} | ${k.runs} | ${k.verdicts.slower} | ${k.verdicts.same} | ${k.verdicts.faster} | ${k.verdicts.inconclusive} | ${what}: ${rate(k.rate)} | ${formatDuration(k.medianSeconds * 1000)} | ${k.medianBlocks} | ${det} |`);
   }
   out.push('', "A/A: the same side against itself; a false alarm is a run that calls a gated stage slower. A/A': the second side with the injected slowdown; a detection is a run that calls every gated stage slower.");
+  const own = Object.entries(c.aaPrime.ownTiming);
+  if (own.length) {
+    out.push(
+      '',
+      `whisper.cpp's own timing of the calls (the injected busy-wait left out), A'/A over the ${own[0][1].blocks} blocks of the A/A' runs: ${own.map(([st, r]) => `${st} ${ratioText(r)}`).join(', ')}. The injection adds exactly its share and nothing else where these intervals hold 1.`,
+    );
+  }
   for (const k of [c.aa, c.aaPrime]) {
     const lines = Object.entries(k.spread).map(([st, p]) => `- ${st}: ${spreadText(p)}`);
     if (lines.length) out.push('', `Where the spread sits in the ${k.kind} runs (medians over the runs, SD of ln ratio):`, ...lines);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { abVerdict, compareAb, detectableSlowdown, pairUnits, raceLosers, spreadParts, stageLogRatio, type AbComparison, type BlockRecord } from '../../lib/ab/verdicts.js';
-import { summarizeKind, wilson } from '../../lib/ab/calibrate.js';
+import { ownTimingRatio, summarizeKind, wilson } from '../../lib/ab/calibrate.js';
 import { AB_SEGMENTS, accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type SideBlock } from '../../lib/ab/chunks.js';
 import type { BlockRatio } from '../../lib/measure/ratios.js';
 import { abMarkdown, calibrationMarkdown, parseSide, spreadText } from '../../lib/cli/ab.js';
@@ -283,6 +283,32 @@ describe('ab: where the spread sits', () => {
     const md = calibrationMarkdown({ inject: 0.05, margin: 0.03, budgetS: 300, aa: k, aaPrime: { ...k, kind: "A/A'", spread: {} } });
     expect(md).toContain('Where the spread sits in the A/A runs (medians over the runs, SD of ln ratio):\n- decode: chunk pair 4.0%, model pair 2.0%, process pair 1.0%; a block 1.5%');
     expect(md).not.toContain("in the A/A' runs");
+  });
+
+  it("a calibration checks the injection against whisper.cpp's own timing of the calls, second side over first", () => {
+    // whisper.cpp's own decode time per call: A' at 1.02 and 1.04 times A in two runs' blocks, encode equal
+    const rec = (k: number) => ({
+      order: ['A', "A'"],
+      sides: { A: { perRunMs: { encode: 500, decode: 2, batchd: 1, prompt: 1 } }, "A'": { perRunMs: { encode: 500, decode: 2 * k, batchd: 1, prompt: 1 } } },
+    });
+    const run = (ks: number[]) =>
+      ({
+        elapsedS: 200, blocks: ks.length, verdict: 'slower', margin: 0.03, budgetS: 300, sides: [{ name: 'A' }, { name: "A'" }], records: ks.map(rec),
+        comparisons: [{ stages: [{ stage: 'decode', gated: true, verdict: 'slower', detectable: 0.045 }] }],
+      }) as unknown as AbResult;
+    const runs = [run([1.02, 1.04]), run([1.04, 1.02])];
+    const d = ownTimingRatio(runs, 'decode')!;
+    expect(d.ratio).toBeCloseTo(Math.sqrt(1.02 * 1.04), 9);
+    expect(d.blocks).toBe(4);
+    expect(d.low).toBeLessThan(d.ratio);
+    expect(d.high).toBeGreaterThan(d.ratio);
+    expect(ownTimingRatio(runs, 'encode')).toMatchObject({ ratio: 1, low: 1, high: 1 });
+    expect(ownTimingRatio([run([1.02])], 'decode')).toBeUndefined();
+    const k = summarizeKind("A/A'", runs, ['encode', 'decode']);
+    expect(k.ownTiming.decode?.ratio).toBeCloseTo(d.ratio, 12);
+    const md = calibrationMarkdown({ inject: 0.05, margin: 0.03, budgetS: 300, aa: { ...k, kind: 'A/A' }, aaPrime: k });
+    // by hand: ln 1.02 and ln 1.04 twice each, mean 0.02951, SD 0.01121, t(3) 3.182: [e^0.01167, e^0.04735]
+    expect(md).toContain("A'/A over the 4 blocks of the A/A' runs: encode 1.000 [1.000, 1.000], decode 1.030 [1.012, 1.048].");
   });
 });
 
