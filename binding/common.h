@@ -83,6 +83,10 @@ class PromiseJob : public Job {
   // Submits this job to its executor and returns its promise; a stopped executor rejects it
   // with DISPOSED. Takes ownership of the job either way.
   Napi::Promise Queue(Napi::Env env);
+  // Runs this job on the calling (JavaScript) thread now, and returns its promise, already settled.
+  // Blocks the event loop for the whole job: for `ab`'s side processes only (see Model::BenchHere).
+  // Takes ownership of the job.
+  Napi::Promise RunHere(Napi::Env env);
 
  protected:
   virtual void Run() = 0;

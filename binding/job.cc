@@ -26,6 +26,14 @@ Napi::Promise PromiseJob::Queue(Napi::Env env) {
   return p;
 }
 
+Napi::Promise PromiseJob::RunHere(Napi::Env env) {
+  Napi::Promise p = deferred_.Promise();
+  Execute();
+  Complete(env);
+  delete this;
+  return p;
+}
+
 void PromiseJob::Execute() {
   queueMs_ = MsSince(queuedAt_);
   tid_ = static_cast<long>(syscall(SYS_gettid));

@@ -267,6 +267,7 @@ Napi::Function Model::Define(Napi::Env env) {
       InstanceMethod<&Model::Decode>("decode"),
       InstanceMethod<&Model::Full>("full"),
       InstanceMethod<&Model::Bench>("bench"),
+      InstanceMethod<&Model::BenchHere>("benchHere"),
       InstanceMethod<&Model::Timings>("timings"),
       InstanceMethod<&Model::ResetTimings>("resetTimings"),
       InstanceMethod<&Model::Abort>("abort"),
@@ -409,9 +410,10 @@ Napi::Value Model::Full(const Napi::CallbackInfo& info) {
   return QueueFull(info, this, Value(), &ctx, nullptr);
 }
 
-Napi::Value Model::Bench(const Napi::CallbackInfo& info) {
+namespace {
+// bench(options)'s and benchHere(options)'s job
+BenchJob* NewBenchJob(const Napi::CallbackInfo& info, Model* m) {
   Napi::Env env = info.Env();
-  EnsureAlive(env);
   if (info.Length() < 1 || !info[0].IsObject()) ThrowError(env, "INVALID_ARGUMENT", "bench(options: object)");
   Napi::Object o = info[0].As<Napi::Object>();
   BenchSpec b;
@@ -432,9 +434,27 @@ Napi::Value Model::Bench(const Napi::CallbackInfo& info) {
     const double f = std::atof(inj);
     if (f > 0 && f < 10) b.inject = f;
   }
-  if (whisper_model_n_text_ctx(ctx) < 256 + 5) ThrowError(env, "INVALID_ARGUMENT", "the model's text context is shorter than the bench workload");
-  abortRequested.store(false);
-  return (new BenchJob(env, this, b))->Queue(env);
+  if (whisper_model_n_text_ctx(m->ctx) < 256 + 5) ThrowError(env, "INVALID_ARGUMENT", "the model's text context is shorter than the bench workload");
+  m->abortRequested.store(false);
+  return new BenchJob(env, m, b);
+}
+}  // namespace
+
+Napi::Value Model::Bench(const Napi::CallbackInfo& info) {
+  EnsureAlive(info.Env());
+  return NewBenchJob(info, this)->Queue(info.Env());
+}
+
+// The bench workload on the calling thread instead of the model's compute thread, blocking the
+// event loop until it ends: for `ab`'s side processes, whose slots (models of one build or of
+// several) then all compute from one thread and so share one OpenMP team, the team a process with
+// one model has. A compute thread per model gives each model a team of its own, and two teams in
+// one process slow decode down (docs/store.md). Refused while the model has calls in flight.
+Napi::Value Model::BenchHere(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnsureAlive(env);
+  if (executor->Pending() != 0) ThrowError(env, "INVALID_ARGUMENT", "benchHere: the model has calls in flight (it runs on the calling thread only while the compute thread is idle)");
+  return NewBenchJob(info, this)->RunHere(env);
 }
 
 // Queued like every other call (the context belongs to the compute thread): whisper_print_timings'

@@ -48,6 +48,7 @@ class Model : public Napi::ObjectWrap<Model>, public Target {
   Napi::Value Decode(const Napi::CallbackInfo& info);
   Napi::Value Full(const Napi::CallbackInfo& info);
   Napi::Value Bench(const Napi::CallbackInfo& info);
+  Napi::Value BenchHere(const Napi::CallbackInfo& info);
   Napi::Value Timings(const Napi::CallbackInfo& info);
   Napi::Value ResetTimings(const Napi::CallbackInfo& info);
   Napi::Value Abort(const Napi::CallbackInfo& info);

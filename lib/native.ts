@@ -152,6 +152,8 @@ export interface NativeModel {
     onEvent?: (e: NativeFullEvent) => void,
   ): Promise<NativeTimed & { language: string | null; segments: NativeSegment[]; firstSegmentMs: number | null; timingLines: NativeLogLine[] }>;
   bench(options: NativeBenchOptions): Promise<NativeBenchResult>;
+  /** bench on the calling thread, blocking it (ab's side processes only); settled when it returns */
+  benchHere(options: NativeBenchOptions): Promise<NativeBenchResult>;
   timings(): Promise<NativeResult & { lines: NativeLogLine[] }>;
   resetTimings(): Promise<NativeResult & { lines: NativeLogLine[] }>;
   abort(): void;

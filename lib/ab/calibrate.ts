@@ -2,10 +2,18 @@
  * `ab --calibrate`: the gate's own false-alarm rate and power, measured. A/A runs the same side
  * against itself; A/A′ runs it against itself with a known slowdown injected into every measured
  * call of the second side (WHISPER_PERF_INJECT_SLOWDOWN, honoured by the addon's bench loop only).
+ * The second side runs a copy of the build (copyOfBuild), as the second of two builds would.
  * Each is a whole `ab` run at the same settings; the rates carry Wilson 95% intervals.
  */
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { WhisperPerfError } from '../errors.js';
 import { median } from '../measure/stats.js';
 import { unitsRatio, type BlockRatio } from '../measure/ratios.js';
+import { addonCandidates } from '../native.js';
+import { resolveBuilds } from '../workloads/builds.js';
 import { ab, type AbOptions, type AbResult, type AbSideSpec } from './ab.js';
 import type { AbVerdict, SpreadParts } from './verdicts.js';
 import type { LoopStage } from './chunks.js';
@@ -129,6 +137,22 @@ export function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages:
   };
 }
 
+/**
+ * A copy of the side's build in a new folder (removed by the caller): the calibration's second side
+ * runs it. Two builds, as a gate compares, are two files that the loader maps each in a place of
+ * its own; a side against the very same file would share that placement whenever the sides share a
+ * process, and the calibration would read better than any comparison of two builds can.
+ */
+export function copyOfBuild(side: AbSideSpec): { build: string; dir: string } {
+  const name = side.build ?? process.env.WHISPER_PERF_ADDON ?? addonCandidates()[0];
+  if (name === undefined) throw new WhisperPerfError('ab --calibrate: no addon build here to measure', 'NATIVE_UNAVAILABLE');
+  const [b] = resolveBuilds([name]);
+  const dir = mkdtempSync(join(tmpdir(), 'whisper-perf-calibrate-'));
+  copyFileSync(b.path, join(dir, 'whisper_perf.node'));
+  writeFileSync(join(dir, 'whisper-perf-build.json'), JSON.stringify(b.info));
+  return { build: join(dir, 'whisper_perf.node'), dir };
+}
+
 /** Runs the A/A and A/A′ series, alternating, and summarizes them. */
 export async function calibrate(options: CalibrateOptions = {}): Promise<Calibration> {
   const runs = options.runs ?? 20;
@@ -138,14 +162,19 @@ export async function calibrate(options: CalibrateOptions = {}): Promise<Calibra
   const stages = abOptions.stages ?? ['encode', 'decode'];
   const aa: AbResult[] = [];
   const aap: AbResult[] = [];
-  for (let i = 0; i < runs; i++) {
-    options.signal?.throwIfAborted();
-    const a = await ab({ ...abOptions, sides: [{ ...base, name: 'A' }, { ...base, name: 'A2' }] });
-    aa.push(a);
-    onRun?.('A/A', i + 1, runs, a);
-    const p = await ab({ ...abOptions, sides: [{ ...base, name: 'A' }, { ...base, name: "A'", inject }] });
-    aap.push(p);
-    onRun?.("A/A'", i + 1, runs, p);
+  const copy = copyOfBuild(base);
+  try {
+    for (let i = 0; i < runs; i++) {
+      options.signal?.throwIfAborted();
+      const a = await ab({ ...abOptions, sides: [{ ...base, name: 'A' }, { ...base, build: copy.build, name: 'A2' }] });
+      aa.push(a);
+      onRun?.('A/A', i + 1, runs, a);
+      const p = await ab({ ...abOptions, sides: [{ ...base, name: 'A' }, { ...base, build: copy.build, name: "A'", inject }] });
+      aap.push(p);
+      onRun?.("A/A'", i + 1, runs, p);
+    }
+  } finally {
+    rmSync(copy.dir, { recursive: true, force: true });
   }
   return {
     inject,

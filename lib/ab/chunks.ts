@@ -87,6 +87,8 @@ export interface ChunkResult {
   wallPerRunMs: StageFigures;
   perRunMs: StageFigures;
   measuredCpuMs: number;
+  /** the OS thread that computed it (the addon's sides) */
+  tid?: number;
 }
 
 /** One side's figures for a block, from its chunks. */

@@ -14,11 +14,15 @@
  *   load                                                     → a fresh model: its load time, ms
  *   serve                                                    → served mode's traffic; the OS thread ids
  *   quit
- * It prints {"ready":true,"loadMs":…,"addonPath":…,"slots":{…}} once its models are loaded (and,
+ * It prints {"ready":true,"pid":…,"glibcTunables":…,"loadMs":…,"addonPath":…,"slots":{…}} once its models are loaded (and,
  * with --served, the first has served a transcription and the traffic once); the fields outside
  * `slots` are the first slot's.
  *
- * usage: node dist/ab/side.js [SLOT OPTIONS] [--slot NAME SLOT OPTIONS]… [--served]
+ * With --caller-thread every slot's workload computes on the process's main thread (blocking it):
+ * the slots then share one OpenMP team, the team a process with one model has, where a compute
+ * thread per model would give each its own (and two teams slow decode down).
+ *
+ * usage: node dist/ab/side.js [SLOT OPTIONS] [--slot NAME SLOT OPTIONS]… [--served] [--caller-thread]
  *   slot options: -m MODEL -t N [-nfa] [-ng] [--device N] [--addon FILE.node] [--inject F]
  * Options before the first --slot apply to every slot. Without --addon, WHISPER_PERF_ADDON picks the
  * build and the side refuses to run on any other (the loader would otherwise fall back to another
@@ -32,7 +36,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
 import { testSignal } from '../audio/generate.js';
-import { Model } from '../model/model.js';
+import { benchWorkloadHere, Model } from '../model/model.js';
 import { loadBindingAt, packageRoot, type BindingModule } from '../native.js';
 import { buildInfo, buildInfoOf } from '../system.js';
 
@@ -49,11 +53,12 @@ interface SlotSpec {
   addon?: string;
   inject: number;
 }
-const USAGE = 'usage: node dist/ab/side.js [-m MODEL -t N [-nfa] [-ng] [--device N] [--addon FILE] [--inject F]] [--slot NAME SLOT OPTIONS]… [--served]\n';
+const USAGE = 'usage: node dist/ab/side.js [-m MODEL -t N [-nfa] [-ng] [--device N] [--addon FILE] [--inject F]] [--slot NAME SLOT OPTIONS]… [--served] [--caller-thread]\n';
 const envInject = Number(process.env.WHISPER_PERF_INJECT_SLOWDOWN ?? 0);
 const defaults: SlotSpec = { name: '', model: '', threads: NaN, nfa: false, ng: false, inject: envInject };
 const specs: SlotSpec[] = [];
 let served = false;
+let callerThread = false;
 let bad = false;
 const argv = process.argv.slice(2);
 for (let i = 0, cur = defaults; i < argv.length; i++) {
@@ -66,6 +71,7 @@ for (let i = 0, cur = defaults; i < argv.length; i++) {
   else if (a === '--addon') cur.addon = val();
   else if (a === '--inject') cur.inject = Number(val());
   else if (a === '--served') served = true;
+  else if (a === '--caller-thread') callerThread = true;
   else if (a === '-nfa') cur.nfa = true;
   else if (a === '-ng') cur.ng = true;
   else bad = true;
@@ -73,7 +79,7 @@ for (let i = 0, cur = defaults; i < argv.length; i++) {
 if (specs.length === 0) specs.push(defaults);
 const okSlot = (s: SlotSpec) =>
   s.model !== '' && Number.isInteger(s.threads) && s.threads >= 1 && (s.device === undefined || (Number.isInteger(s.device) && s.device >= 0)) && s.inject >= 0 && s.inject < 1;
-if (bad || !specs.every(okSlot) || new Set(specs.map((s) => s.name)).size !== specs.length || (served && specs.length > 1)) {
+if (bad || !specs.every(okSlot) || new Set(specs.map((s) => s.name)).size !== specs.length || (served && (specs.length > 1 || callerThread))) {
   process.stderr.write(USAGE);
   process.exit(2);
 }
@@ -134,7 +140,7 @@ async function main(): Promise<void> {
     };
   }
   const first = slots.get(specs[0].name)!;
-  const ready: Record<string, unknown> = { ready: true, pid: process.pid, ...info[specs[0].name], slots: info };
+  const ready: Record<string, unknown> = { ready: true, pid: process.pid, glibcTunables: process.env.GLIBC_TUNABLES ?? '', ...info[specs[0].name], slots: info };
   if (served) {
     const threads = first.spec.threads;
     const t = await first.model.transcribe(testSignal(3), { threads, maxTokens: 8, noFallback: true, singleSegment: true });
@@ -157,7 +163,8 @@ async function main(): Promise<void> {
         // the addon reads the injection at each bench call (binding/model.cc): this slot's own
         if (spec.inject > 0) process.env.WHISPER_PERF_INJECT_SLOWDOWN = String(spec.inject);
         else delete process.env.WHISPER_PERF_INJECT_SLOWDOWN;
-        const r = await slot.model.benchWorkload({ threads: spec.threads, heat, heatDecodes, nEncode, nDecode, nBatch, nPrompt });
+        const o = { threads: spec.threads, heat, heatDecodes, nEncode, nDecode, nBatch, nPrompt };
+        const r = await (callerThread ? benchWorkloadHere(slot.model, o) : slot.model.benchWorkload(o));
         if (spec.inject > 0 ? !(r.injected > 0) : r.injected !== 0) throw new Error(`the addon did not apply the injected slowdown of ${spec.inject} (it applied ${r.injected})`);
         reply(r);
       } else if (cmd === 'load') {

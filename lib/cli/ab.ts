@@ -45,9 +45,10 @@ options:
       --segments N       segments per block, each on a freshly loaded model (default 4); fewer
                          make a block shorter, for a model whose block takes minutes
       --processes MODE   per-side (default): a fresh process per side in every block; shared, a
-                         diagnostic: one process per block holds every side (each its own model,
-                         build and compute thread). Its blocks spread less, but two OpenMP teams in
-                         one process slow decode (libgomp cuts its spin-wait): not for verdicts
+                         diagnostic: one process per block holds every side (each its own model
+                         and build, all computing from its main thread: one OpenMP team). Decode
+                         spreads half as much, but a side keeps an encode speed of its own from
+                         reload to reload, and its error rates are unmeasured: not for verdicts
       --no-hugepages     leave malloc as it is (default: transparent huge pages on every side)
       --race             three sides or more: a side shown slower than another (by more than the
                          margin, on a gated stage) stops running and the others get its blocks

@@ -79,6 +79,19 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
   }
 }
 
+const BENCH_HERE = Symbol('benchWorkloadHere');
+
+/**
+ * Model.benchWorkload on the calling thread instead of the model's compute thread: it blocks the
+ * event loop until the workload ends, so it is not part of the API. `ab`'s side processes use it so
+ * that every model of a process computes from one thread and shares one OpenMP team, the team a
+ * process with one model has (a compute thread per model gives each model its own team, and two
+ * teams in one process slow decode down). Rejected while the model has calls in flight.
+ */
+export function benchWorkloadHere(model: Model, options: BenchWorkloadOptions = {}): Promise<BenchWorkloadResult> {
+  return model[BENCH_HERE](options);
+}
+
 export class Model implements AsyncDisposable {
   readonly info: ModelInfo;
   /** milliseconds whisper.cpp took to load the file */
@@ -283,19 +296,26 @@ export class Model implements AsyncDisposable {
 
   /** whisper-bench's workload on this model: heat-up, then encode, decodes, batches and prompts. */
   benchWorkload(options: BenchWorkloadOptions = {}): Promise<BenchWorkloadResult> {
-    return this.#run('benchWorkload', () => {
-      const o = checkObject<BenchWorkloadOptions>(options, 'options');
-      if (this.#hparams.nTextCtx < 261) throw invalidArgument('model', this.info.path, 'a model with a text context of at least 261 tokens');
-      return this.#native.bench({
-        threads: checkThreads(o.threads),
-        heat: o.heat === undefined ? 2 : checkInt(o.heat, 'heat', 0, 100),
-        heatDecodes: o.heatDecodes === undefined ? 256 : checkInt(o.heatDecodes, 'heatDecodes', 0, 256),
-        nEncode: o.nEncode === undefined ? 1 : checkInt(o.nEncode, 'nEncode', 0, 100000),
-        nDecode: o.nDecode === undefined ? 256 : checkInt(o.nDecode, 'nDecode', 0, 256),
-        nBatch: o.nBatch === undefined ? 64 : checkInt(o.nBatch, 'nBatch', 0, 100000),
-        nPrompt: o.nPrompt === undefined ? 16 : checkInt(o.nPrompt, 'nPrompt', 0, 100000),
-      });
-    }, ({ logs: _l, runMs: _r, ...rest }) => rest, signalOf(options));
+    return this.#run('benchWorkload', () => this.#native.bench(this.#benchSpec(options)), ({ logs: _l, runMs: _r, ...rest }) => rest, signalOf(options));
+  }
+
+  /** benchWorkloadHere's body (above the class): the same workload on the calling thread. */
+  [BENCH_HERE](options: BenchWorkloadOptions): Promise<BenchWorkloadResult> {
+    return this.#run('benchWorkload', () => this.#native.benchHere(this.#benchSpec(options)), ({ logs: _l, runMs: _r, ...rest }) => rest, signalOf(options));
+  }
+
+  #benchSpec(options: BenchWorkloadOptions) {
+    const o = checkObject<BenchWorkloadOptions>(options, 'options');
+    if (this.#hparams.nTextCtx < 261) throw invalidArgument('model', this.info.path, 'a model with a text context of at least 261 tokens');
+    return {
+      threads: checkThreads(o.threads),
+      heat: o.heat === undefined ? 2 : checkInt(o.heat, 'heat', 0, 100),
+      heatDecodes: o.heatDecodes === undefined ? 256 : checkInt(o.heatDecodes, 'heatDecodes', 0, 256),
+      nEncode: o.nEncode === undefined ? 1 : checkInt(o.nEncode, 'nEncode', 0, 100000),
+      nDecode: o.nDecode === undefined ? 256 : checkInt(o.nDecode, 'nDecode', 0, 256),
+      nBatch: o.nBatch === undefined ? 64 : checkInt(o.nBatch, 'nBatch', 0, 100000),
+      nPrompt: o.nPrompt === undefined ? 16 : checkInt(o.nPrompt, 'nPrompt', 0, 100000),
+    };
   }
 
   /** OS thread id of this model's compute thread: every whisper.cpp call on the model runs there. */

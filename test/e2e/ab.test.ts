@@ -62,6 +62,21 @@ describe('ab', () => {
     for (const x of [aa, aap]) {
       expect(x.processes).toBe('per-side');
       for (const rec of x.records) expect(new Set(Object.values(rec.pids!)).size).toBe(2);
+      // each side on its models' compute threads (a model per segment, a thread each), never its process's main thread
+      for (const rec of x.records) {
+        expect(Object.values(rec.glibcTunables!)).toEqual(['glibc.malloc.hugetlb=1', 'glibc.malloc.hugetlb=1']);
+        for (const [name, tids] of Object.entries(rec.tids!)) {
+          expect(tids).toHaveLength(2);
+          expect(tids).not.toContain(rec.pids![name]);
+        }
+      }
+    }
+    // the second side ran a copy of the build, from a folder of its own, removed afterwards
+    for (const x of [aa, aap]) {
+      expect(x.sides[1].addonPath).toMatch(/whisper-perf-calibrate-[^/]+\/whisper_perf\.node$/);
+      expect(x.sides[1].addonPath).not.toBe(x.sides[0].addonPath);
+      expect(x.sides[1].variant).toBe(x.sides[0].variant);
+      expect(existsSync(x.sides[1].addonPath)).toBe(false);
     }
     expect(aa.sides.map((s) => s.inject)).toEqual([0, 0]);
     expect(aap.sides.map((s) => s.inject)).toEqual([0, 0.5]);
@@ -105,6 +120,15 @@ describe('ab', () => {
     } finally {
       await p.stop();
     }
+    // --caller-thread: every slot computes on the process's main thread (one OpenMP team for all)
+    const q = await SideProcess.start('caller', process.execPath, [side, '-m', tiny, '-t', '2', '-ng', '--caller-thread', '--slot', 'a', '--slot', 'b', '--addon', v2], { ...process.env });
+    try {
+      const spec = '0 0 0 2 0 0';
+      const tids = [(await q.command(`@a run ${spec}`)).tid, (await q.command(`@b run ${spec}`)).tid, (await q.command('@b load')) && (await q.command(`@b run ${spec}`)).tid];
+      expect(tids).toEqual([q.ready.pid, q.ready.pid, q.ready.pid]);
+    } finally {
+      await q.stop();
+    }
     // two slots of one name are a usage error
     await expect(SideProcess.start('dup', process.execPath, [side, '-m', tiny, '-t', '1', '--slot', 'a', '--slot', 'a'], { ...process.env })).rejects.toThrow(/exited .*usage: node dist\/ab\/side\.js/);
   }, 120_000);
@@ -124,6 +148,10 @@ describe('ab', () => {
     const pids = x.records.map((rec) => new Set(Object.values(rec.pids!)));
     expect(pids.map((s) => s.size)).toEqual([1, 1, 1, 1]);
     expect(new Set(pids.map((s) => [...s][0])).size).toBe(4);
+    // every chunk of both sides computed on that process's main thread: one OpenMP team, as with one model
+    for (const rec of x.records) expect(rec.tids).toEqual({ here: [rec.pids!.here], pre: [rec.pids!.here] });
+    // …with malloc's huge pages, as every side's process has them
+    for (const rec of x.records) expect(rec.glibcTunables).toEqual({ here: 'glibc.malloc.hugetlb=1', pre: 'glibc.malloc.hugetlb=1' });
     expect(r.code, r.stderr).toBe({ slower: 1, inconclusive: 3, same: 0, faster: 0 }[x.verdict]);
   }, 300_000);
 });

@@ -9,7 +9,7 @@ import { describe, expect, inject, it } from 'vitest';
 
 import { testSignal } from '../../lib/audio/generate.js';
 import { WhisperPerfError } from '../../lib/errors.js';
-import { loadModel } from '../../lib/model/model.js';
+import { benchWorkloadHere, loadModel } from '../../lib/model/model.js';
 import { loadBinding } from '../../lib/native.js';
 
 const tiny = inject('tinyModel');
@@ -83,6 +83,51 @@ describe('one compute thread per model', () => {
       expect(rb.tid).toBe(b.threadId);
     } finally {
       await Promise.all([a.dispose(), b.dispose()]);
+    }
+  });
+
+  it("ab's side processes: benchWorkloadHere computes on the calling thread, so two models share its one OpenMP team", async () => {
+    const T = 4;
+    const a = await loadModel(tiny, { useGpu: false });
+    const b = await loadModel(tiny, { useGpu: false });
+    const work = { threads: T, heat: 0, heatDecodes: 0, nEncode: 0, nDecode: 4, nBatch: 0, nPrompt: 0 };
+    try {
+      const before = osThreads();
+      for (let round = 0; round < 3; round++) {
+        for (const m of [a, b]) {
+          const r = await benchWorkloadHere(m, work);
+          expect(r.tid).toBe(process.pid); // this process's main thread, not the model's compute thread
+          expect(r.counts.decode).toBe(4);
+        }
+      }
+      // the calling thread's team: T-1 OpenMP workers (+1 for any helper the runtime keeps), whichever
+      // model computed; through benchWorkload each model's compute thread would hold a team of its own
+      const grown = osThreads() - before;
+      expect(grown).toBeGreaterThanOrEqual(T - 1);
+      expect(grown).toBeLessThanOrEqual(T - 1 + 1);
+      expect((await a.benchWorkload(work)).tid).toBe(a.threadId);
+    } finally {
+      await Promise.all([a.dispose(), b.dispose()]);
+    }
+  });
+
+  it("the binding's benchHere refuses a model with calls in flight on its compute thread", async () => {
+    const binding = loadBinding();
+    const { model } = await binding.load(tiny, { useGpu: false, gpuDevice: 0, flashAttn: true });
+    const work = { threads: 1, heat: 0, heatDecodes: 0, nEncode: 0, nDecode: 2, nBatch: 0, nPrompt: 0 };
+    try {
+      const inFlight = model.decode(Int32Array.of(1), 0, 1);
+      let code: unknown;
+      try {
+        await model.benchHere(work);
+      } catch (e) {
+        code = (e as { code?: string }).code;
+      }
+      expect(code).toBe('INVALID_ARGUMENT');
+      await inFlight;
+      await expect(model.benchHere(work)).resolves.toMatchObject({ tid: process.pid });
+    } finally {
+      await model.dispose();
     }
   });
 
