@@ -85,11 +85,13 @@ describe('ab', () => {
     expect(enc(aa)).toBeLessThan(1.25);
     expect(enc(aap)).toBeGreaterThan(1.3);
     expect(c.aaPrime.rate.of).toBe(1);
-    // whisper.cpp's own timing of the calls leaves the busy-wait out: there the injected side reads about 1
+    // whisper.cpp's own timing of the calls leaves the busy-wait out: on the same blocks the wall
+    // ratio reads 1.5 times the own-timing ratio, whatever a busy machine does to both sides
     for (const st of ['encode', 'decode'] as const) {
       expect(c.aaPrime.ownTiming[st]).toMatchObject({ blocks: 4 });
-      expect(c.aaPrime.ownTiming[st]!.ratio).toBeGreaterThan(0.8);
-      expect(c.aaPrime.ownTiming[st]!.ratio).toBeLessThan(1.25);
+      const wallOverOwn = aap.comparisons[0].stages.find((s) => s.stage === st)!.ratio.ratio / c.aaPrime.ownTiming[st]!.ratio;
+      expect(wallOverOwn).toBeGreaterThan(1.3);
+      expect(wallOverOwn).toBeLessThan(1.7);
     }
   }, 600_000);
 
@@ -137,7 +139,8 @@ describe('ab', () => {
     // the best prebuild this CPU runs: as fast as the loader's build, so the run stays short
     const pre = prebuildCandidates(packageRoot)[0];
     expect(pre).toBeDefined();
-    const r = await run(['ab', 'name=here', `build=${pre},name=pre`, '--processes', 'shared', '-t', '2', '--min-blocks', '4', '--max-blocks', '4', '--segments', '1', '-m', tiny, '-o', 'json']);
+    // one compute thread: under a busy machine a team of two spinning OpenMP threads took 227 s here
+    const r = await run(['ab', 'name=here', `build=${pre},name=pre`, '--processes', 'shared', '-t', '1', '--min-blocks', '4', '--max-blocks', '4', '--segments', '1', '-m', tiny, '-o', 'json']);
     const x = JSON.parse(r.stdout) as AbResult;
     expect(x.processes).toBe('shared');
     expect(x.sides[1].addonPath).toBe(pre);
