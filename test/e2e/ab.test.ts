@@ -8,6 +8,7 @@ import { describe, expect, inject, it } from 'vitest';
 
 import type { AbResult } from '../../lib/ab/ab.js';
 import type { Calibration } from '../../lib/ab/calibrate.js';
+import type { LoopStage } from '../../lib/ab/chunks.js';
 import { SideProcess } from '../../lib/ab/driver.js';
 import { packageRoot, prebuildCandidates } from '../../lib/native.js';
 import { cliRunner } from '../fixtures/cli.js';
@@ -85,13 +86,14 @@ describe('ab', () => {
     expect(enc(aa)).toBeLessThan(1.25);
     expect(enc(aap)).toBeGreaterThan(1.3);
     expect(c.aaPrime.rate.of).toBe(1);
-    // whisper.cpp's own timing of the calls leaves the busy-wait out: on the same blocks the wall
-    // ratio reads 1.5 times the own-timing ratio, whatever a busy machine does to both sides
+    // whisper.cpp's own timing of the calls leaves the busy-wait out. Block by block, the injected
+    // side's wall time is at least 1.5 times its own timing (the busy-wait is half of each call, and
+    // a busy machine only makes it overshoot) and the other side's about 1, so the wall ratio over
+    // the same blocks, averaged as ownTiming averages, is about 1.5 times ownTiming or more
+    const wallRatio = (st: LoopStage) => Math.exp(aap.records.reduce((a, rec) => a + Math.log(rec.sides["A'"].wallPerRunMs[st] / rec.sides.A.wallPerRunMs[st]), 0) / aap.records.length);
     for (const st of ['encode', 'decode'] as const) {
       expect(c.aaPrime.ownTiming[st]).toMatchObject({ blocks: 4 });
-      const wallOverOwn = aap.comparisons[0].stages.find((s) => s.stage === st)!.ratio.ratio / c.aaPrime.ownTiming[st]!.ratio;
-      expect(wallOverOwn).toBeGreaterThan(1.3);
-      expect(wallOverOwn).toBeLessThan(1.7);
+      expect(wallRatio(st) / c.aaPrime.ownTiming[st]!.ratio).toBeGreaterThan(1.3);
     }
   }, 600_000);
 
