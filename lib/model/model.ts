@@ -9,7 +9,7 @@ import { types } from 'node:util';
 import { invalidArgument, WhisperPerfError } from '../errors.js';
 import { joinLogLines, parseBufferSizes, parseTimings, WhisperTimings } from '../logs.js';
 import { validateModelFile } from '../models/ggml.js';
-import { type BindingModule, loadBinding, NativeModel, NativeModelInfo } from '../native.js';
+import { type BindingModule, loadBinding, type NativeBenchOptions, type NativeBenchResult, NativeModel, NativeModelInfo } from '../native.js';
 import { checkMemory, estimateModelMemory, memoryLimitOf, stateMemory } from '../memory.js';
 import { gpuDevices } from '../system.js';
 import { checkBool, checkInt, checkObject, checkPcm, checkThreads, describe } from '../validate.js';
@@ -296,15 +296,19 @@ export class Model implements AsyncDisposable {
 
   /** whisper-bench's workload on this model: heat-up, then encode, decodes, batches and prompts. */
   benchWorkload(options: BenchWorkloadOptions = {}): Promise<BenchWorkloadResult> {
-    return this.#run('benchWorkload', () => this.#native.bench(this.#benchSpec(options)), ({ logs: _l, runMs: _r, ...rest }) => rest, signalOf(options));
+    return this.#bench(options, (spec) => this.#native.bench(spec));
   }
 
   /** benchWorkloadHere's body (above the class): the same workload on the calling thread. */
   [BENCH_HERE](options: BenchWorkloadOptions): Promise<BenchWorkloadResult> {
-    return this.#run('benchWorkload', () => this.#native.benchHere(this.#benchSpec(options)), ({ logs: _l, runMs: _r, ...rest }) => rest, signalOf(options));
+    return this.#bench(options, (spec) => this.#native.benchHere(spec));
   }
 
-  #benchSpec(options: BenchWorkloadOptions) {
+  #bench(options: BenchWorkloadOptions, call: (spec: NativeBenchOptions) => Promise<NativeBenchResult>): Promise<BenchWorkloadResult> {
+    return this.#run('benchWorkload', () => call(this.#benchSpec(options)), ({ logs: _l, runMs: _r, ...rest }) => rest, signalOf(options));
+  }
+
+  #benchSpec(options: BenchWorkloadOptions): NativeBenchOptions {
     const o = checkObject<BenchWorkloadOptions>(options, 'options');
     if (this.#hparams.nTextCtx < 261) throw invalidArgument('model', this.info.path, 'a model with a text context of at least 261 tokens');
     return {
