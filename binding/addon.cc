@@ -25,6 +25,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->stateCtor = Napi::Persistent(State::Define(env));
   exports.Set("NativeModel", ctor);
   exports.Set("load", Napi::Function::New(env, Model::Load, "load"));
+  exports.Set("loadHere", Napi::Function::New(env, Model::LoadHere, "loadHere"));
   exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("systemInfo", Napi::Function::New(env, SystemInfo, "systemInfo"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));

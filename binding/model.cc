@@ -300,7 +300,9 @@ void Model::EnsureAlive(Napi::Env env) {
   if (disposed_ || ctx == nullptr) ThrowError(env, "DISPOSED", "model is disposed");
 }
 
-Napi::Value Model::Load(const Napi::CallbackInfo& info) {
+namespace {
+// load(path, options)'s and loadHere(path, options)'s job
+PromiseJob* NewLoadJob(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject()) {
     ThrowError(env, "INVALID_ARGUMENT", "load(path: string, options: object)");
@@ -310,9 +312,23 @@ Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   p.use_gpu = BoolOpt(o, "useGpu", p.use_gpu);
   p.gpu_device = IntOpt(o, "gpuDevice", p.gpu_device);
   p.flash_attn = BoolOpt(o, "flashAttn", p.flash_attn);
-  // the model's compute thread is born here: the load and every later call on the model run on it
+  // the model's compute thread is born here: the load (unless it runs on the calling thread) and
+  // every later call on the model run on it
   std::shared_ptr<Executor> ex = Executor::Create(env, "whisper-perf:model");
-  return (new LoadJob(env, ex, info[0].As<Napi::String>().Utf8Value(), p))->Queue(env);
+  return new LoadJob(env, ex, info[0].As<Napi::String>().Utf8Value(), p);
+}
+}  // namespace
+
+Napi::Value Model::Load(const Napi::CallbackInfo& info) {
+  return NewLoadJob(info)->Queue(info.Env());
+}
+
+// The load on the calling thread, blocking the event loop until it ends: for `ab`'s side processes
+// with several slots, whose workloads run on the calling thread too (BenchHere). whisper.cpp's
+// buffers then come from that thread's malloc arena, as they do for a model alone, instead of
+// each slot's compute thread keeping an arena (and its layout) of its own from reload to reload.
+Napi::Value Model::LoadHere(const Napi::CallbackInfo& info) {
+  return NewLoadJob(info)->RunHere(info.Env());
 }
 
 Napi::Value Model::Info(const Napi::CallbackInfo& info) {

@@ -32,6 +32,7 @@ class Model : public Napi::ObjectWrap<Model>, public Target {
  public:
   static Napi::Function Define(Napi::Env env);
   static Napi::Value Load(const Napi::CallbackInfo& info);  // loadModel(path, opts) -> Promise<{model}>
+  static Napi::Value LoadHere(const Napi::CallbackInfo& info);  // the same load on the calling thread
 
   explicit Model(const Napi::CallbackInfo& info);
   ~Model() override;

@@ -186,6 +186,8 @@ export interface NativeDevice {
 
 export interface BindingModule {
   load(path: string, options: { useGpu: boolean; gpuDevice: number; flashAttn: boolean }): Promise<NativeTimed & { model: NativeModel }>;
+  /** load on the calling thread, blocking it (settled before it returns) */
+  loadHere(path: string, options: { useGpu: boolean; gpuDevice: number; flashAttn: boolean }): Promise<NativeTimed & { model: NativeModel }>;
   setErrorClass(cls: typeof WhisperPerfError): void;
   /** registryLog: what ggml's backends logged while registering their devices (absent in addons built before it) */
   systemInfo(): { whisper: string; hardwareConcurrency: number; devices: NativeDevice[]; registryLog?: { level: number; text: string }[] };

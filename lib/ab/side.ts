@@ -11,16 +11,18 @@
  * It speaks the native driver's line protocol (bench/native-bench.cc): one command per line on
  * stdin, one JSON line per command on stdout. A command may start with @SLOT (default: the first).
  *   run HEAT HEAT_DECODES N_ENCODE N_DECODE N_BATCH N_PROMPT  → the chunk's timings (model.benchWorkload)
- *   load                                                     → a fresh model: its load time, ms
+ *   load                                                     → a fresh model: its load time, ms, and the OS thread it loaded on
  *   serve                                                    → served mode's traffic; the OS thread ids
  *   quit
- * It prints {"ready":true,"pid":…,"glibcTunables":…,"loadMs":…,"addonPath":…,"slots":{…}} once its models are loaded (and,
+ * It prints {"ready":true,"pid":…,"glibcTunables":…,"loadMs":…,"loadTid":…,"addonPath":…,"slots":{…}} once its models are loaded (and,
  * with --served, the first has served a transcription and the traffic once); the fields outside
  * `slots` are the first slot's.
  *
- * With --caller-thread every slot's workload computes on the process's main thread (blocking it):
+ * With --caller-thread every slot loads and computes on the process's main thread (blocking it):
  * the slots then share one OpenMP team, the team a process with one model has, where a compute
- * thread per model would give each its own (and two teams slow decode down).
+ * thread per model would give each its own (and two teams slow decode down), and whisper.cpp's
+ * buffers come from the main thread's malloc arena, where a slot loading on a compute thread of its
+ * own keeps that thread's arena, and its layout, from reload to reload.
  *
  * usage: node dist/ab/side.js [SLOT OPTIONS] [--slot NAME SLOT OPTIONS]… [--served] [--caller-thread]
  *   slot options: -m MODEL -t N [-nfa] [-ng] [--device N] [--addon FILE.node] [--inject F]
@@ -36,7 +38,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 
 import { testSignal } from '../audio/generate.js';
-import { benchWorkloadHere, Model } from '../model/model.js';
+import { benchWorkloadHere, loadThreadOf, Model } from '../model/model.js';
 import { loadBindingAt, packageRoot, type BindingModule } from '../native.js';
 import { buildInfo, buildInfoOf } from '../system.js';
 
@@ -94,7 +96,7 @@ interface Slot {
 
 // a GPU index only when one was named: with none, the loader's own default (and no GPU build is fine)
 const loadOpts = (s: SlotSpec) => ({ flashAttn: !s.nfa, useGpu: !s.ng, ...(s.device !== undefined ? { gpuDevice: s.device } : {}) });
-const loadSlot = (s: SlotSpec, binding?: BindingModule) => Model.load(s.model, loadOpts(s), binding);
+const loadSlot = (s: SlotSpec, binding?: BindingModule) => Model.load(s.model, loadOpts(s), binding, callerThread);
 
 /**
  * Traffic a served model sees: mel, encode and decodes issued while every libuv pool thread is
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
     slots.set(spec.name, { spec, binding, model });
     info[spec.name] = {
       loadMs: model.loadMs,
+      loadTid: loadThreadOf(model),
       addonPath: b.addonPath,
       variant: b.variant,
       whisperVersion: b.whisperVersion,
@@ -170,7 +173,7 @@ async function main(): Promise<void> {
       } else if (cmd === 'load') {
         await slot.model.dispose();
         slot.model = await loadSlot(spec, slot.binding);
-        reply({ loadMs: slot.model.loadMs });
+        reply({ loadMs: slot.model.loadMs, loadTid: loadThreadOf(slot.model) });
       } else if (cmd === 'serve') {
         reply({ tids: await serveTraffic(slot.model, spec.threads) });
       } else if (cmd) {

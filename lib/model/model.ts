@@ -80,6 +80,13 @@ export async function loadModel(path: string, options: LoadOptions = {}): Promis
 }
 
 const BENCH_HERE = Symbol('benchWorkloadHere');
+/** the OS thread whisper.cpp loaded each model on (Model.load's `here`: the calling thread) */
+const loadThreads = new WeakMap<Model, number>();
+
+/** The OS thread id whisper.cpp loaded the model on: its compute thread, or the calling thread with Model.load's `here` (not part of the API). */
+export function loadThreadOf(model: Model): number {
+  return loadThreads.get(model)!;
+}
 
 /**
  * Model.benchWorkload on the calling thread instead of the model's compute thread: it blocks the
@@ -116,9 +123,10 @@ export class Model implements AsyncDisposable {
 
   /**
    * @internal use loadModel(). `binding`: the addon to load it with (loadBindingAt; `ab` runs
-   * builds side by side), default the loader's
+   * builds side by side), default the loader's. `here`: whisper.cpp loads on the calling thread,
+   * blocking the event loop, as benchWorkloadHere computes (`ab`'s processes with several sides)
    */
-  static async load(path: string, options: LoadOptions = {}, binding?: BindingModule): Promise<Model> {
+  static async load(path: string, options: LoadOptions = {}, binding?: BindingModule, here = false): Promise<Model> {
     if (typeof path !== 'string' || path === '') throw invalidArgument('path', path, 'a path to a ggml model file');
     const opts = checkObject<LoadOptions>(options, 'options');
     const useGpu = checkBool(opts.useGpu, 'useGpu', true);
@@ -134,7 +142,7 @@ export class Model implements AsyncDisposable {
     // the one loaded, and one changed in place (size, mtime) is refused with MODEL_INVALID
     const held = await holdModelFile(path);
     try {
-      return await Model.#loadHeld(path, held, { useGpu, gpuDevice, flashAttn, signal, onLog, memoryLimit, gpuDeviceGiven: opts.gpuDevice !== undefined, binding });
+      return await Model.#loadHeld(path, held, { useGpu, gpuDevice, flashAttn, signal, onLog, memoryLimit, gpuDeviceGiven: opts.gpuDevice !== undefined, binding, here });
     } finally {
       await held.fh?.close().catch(() => undefined);
     }
@@ -143,7 +151,7 @@ export class Model implements AsyncDisposable {
   static async #loadHeld(
     path: string,
     held: HeldFile,
-    o: { useGpu: boolean; gpuDevice: number; flashAttn: boolean; signal?: AbortSignal; onLog?: LogHandler; memoryLimit?: number; gpuDeviceGiven: boolean; binding?: BindingModule },
+    o: { useGpu: boolean; gpuDevice: number; flashAttn: boolean; signal?: AbortSignal; onLog?: LogHandler; memoryLimit?: number; gpuDeviceGiven: boolean; binding?: BindingModule; here: boolean },
   ): Promise<Model> {
     const { useGpu, gpuDevice, flashAttn, signal, onLog, memoryLimit } = o;
     const file = await validateModelFile(path);
@@ -165,7 +173,11 @@ export class Model implements AsyncDisposable {
     }
     await loadHooks.beforeNativeLoad?.(path);
     await held.check(file.fileSize);
-    const r = await binding.load(held.loadPath, { useGpu, gpuDevice, flashAttn }).catch((e: unknown) => {
+    if (o.here && typeof binding.loadHere !== 'function') {
+      throw new WhisperPerfError('this addon cannot load on the calling thread (built before loadHere): rebuild it', 'NATIVE_UNAVAILABLE');
+    }
+    const args = [held.loadPath, { useGpu, gpuDevice, flashAttn }] as const;
+    const r = await (o.here ? binding.loadHere(...args) : binding.load(...args)).catch((e: unknown) => {
       throw forwardLogs(e, onLog);
     });
     try {
@@ -199,6 +211,7 @@ export class Model implements AsyncDisposable {
     };
     const model = new Model(native, info, r.ms, onLog);
     model.#memoryLimit = memoryLimit;
+    loadThreads.set(model, r.tid);
     return model;
   }
 

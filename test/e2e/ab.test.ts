@@ -102,8 +102,11 @@ describe('ab', () => {
     const side = join(packageRoot, 'dist', 'ab', 'side.js');
     const p = await SideProcess.start('slots', process.execPath, [side, '-m', tiny, '-t', '1', '-ng', '--slot', 'a', '--slot', 'b', '--addon', v2, '--inject', '0.05'], { ...process.env });
     try {
-      const slots = p.ready.slots as Record<string, { addonPath: string; variant: string; loadMs: number }>;
+      const slots = p.ready.slots as Record<string, { addonPath: string; variant: string; loadMs: number; loadTid: number }>;
       expect(Object.keys(slots)).toEqual(['a', 'b']);
+      // each slot loaded on its model's compute thread
+      expect(slots.a.loadTid).not.toBe(p.ready.pid);
+      expect(slots.b.loadTid).not.toBe(slots.a.loadTid);
       expect(slots.b.addonPath).toBe(v2);
       expect(slots.b.variant).toMatch(/sse42/);
       expect(slots.a.addonPath).not.toBe(v2);
@@ -112,6 +115,7 @@ describe('ab', () => {
       const b = await p.command(`@b run ${spec}`);
       expect([a.injected, b.injected]).toEqual([0, 0.05]);
       expect(a.tid).not.toBe(b.tid);
+      expect([a.tid, b.tid]).toEqual([slots.a.loadTid, slots.b.loadTid]);
       // a reload keeps the slot's build and injection; a command without a slot is the first slot's
       expect(Number((await p.command('@b load')).loadMs)).toBeGreaterThan(0);
       const encode = '0 0 1 0 0 0';
@@ -124,12 +128,15 @@ describe('ab', () => {
     } finally {
       await p.stop();
     }
-    // --caller-thread: every slot computes on the process's main thread (one OpenMP team for all)
+    // --caller-thread: every slot loads and computes on the process's main thread (one OpenMP team
+    // and one malloc arena for all)
     const q = await SideProcess.start('caller', process.execPath, [side, '-m', tiny, '-t', '2', '-ng', '--caller-thread', '--slot', 'a', '--slot', 'b', '--addon', v2], { ...process.env });
     try {
       const spec = '0 0 0 2 0 0';
-      const tids = [(await q.command(`@a run ${spec}`)).tid, (await q.command(`@b run ${spec}`)).tid, (await q.command('@b load')) && (await q.command(`@b run ${spec}`)).tid];
-      expect(tids).toEqual([q.ready.pid, q.ready.pid, q.ready.pid]);
+      const loaded = q.ready.slots as Record<string, { loadTid: number }>;
+      const reload = await q.command('@b load');
+      const tids = [loaded.a.loadTid, loaded.b.loadTid, reload.loadTid, (await q.command(`@a run ${spec}`)).tid, (await q.command(`@b run ${spec}`)).tid];
+      expect(tids).toEqual(Array(5).fill(q.ready.pid));
     } finally {
       await q.stop();
     }

@@ -9,8 +9,8 @@ import { describe, expect, inject, it } from 'vitest';
 
 import { testSignal } from '../../lib/audio/generate.js';
 import { WhisperPerfError } from '../../lib/errors.js';
-import { benchWorkloadHere, loadModel } from '../../lib/model/model.js';
-import { loadBinding } from '../../lib/native.js';
+import { benchWorkloadHere, loadModel, loadThreadOf, Model } from '../../lib/model/model.js';
+import { loadBinding, type BindingModule } from '../../lib/native.js';
 
 const tiny = inject('tinyModel');
 const pbkdf2Async = promisify(pbkdf2);
@@ -109,6 +109,23 @@ describe('one compute thread per model', () => {
     } finally {
       await Promise.all([a.dispose(), b.dispose()]);
     }
+  });
+
+  it("ab's side processes: Model.load's `here` loads on the calling thread; later calls still run on the model's compute thread", async () => {
+    const here = await Model.load(tiny, { useGpu: false }, undefined, true);
+    const there = await loadModel(tiny, { useGpu: false });
+    try {
+      expect(loadThreadOf(here)).toBe(process.pid); // whisper.cpp's buffers come from this thread's malloc arena
+      expect(here.threadId).not.toBe(process.pid);
+      expect((await here.decode([0], 0, { threads: 1 })).tid).toBe(here.threadId);
+      expect(loadThreadOf(there)).toBe(there.threadId);
+      expect(there.threadId).not.toBe(process.pid);
+    } finally {
+      await Promise.all([here.dispose(), there.dispose()]);
+    }
+    // an addon built before loadHere: a clear error, not a TypeError
+    const old = { ...loadBinding(), loadHere: undefined } as unknown as BindingModule;
+    await expect(Model.load(tiny, { useGpu: false }, old, true)).rejects.toMatchObject({ code: 'NATIVE_UNAVAILABLE', message: expect.stringMatching(/rebuild/) });
   });
 
   it("the binding's benchHere refuses a model with calls in flight on its compute thread", async () => {
