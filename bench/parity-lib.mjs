@@ -15,6 +15,7 @@ import { parseTimings } from '../dist/logs.js';
 import { summarize } from '../dist/measure/stats.js';
 import { blockRatio } from '../dist/measure/ratios.js';
 import { LOOP_STAGES } from '../dist/ab/chunks.js';
+import { sideTunables } from '../dist/ab/malloc.js';
 
 // the interleaved workload is the product's own (lib/ab/chunks.ts, shared with `whisper-perf ab`)
 export { accumulateChunks, CHUNKS, HEAT, LOOP_STAGES, ROUND, runCommand, sideOrder, stageRuns } from '../dist/ab/chunks.js';
@@ -43,13 +44,14 @@ export const QUICK_BLOCKS = 6;
 /** A table whose self-check has not flagged every stage is extended at most this many times. */
 export const MAX_EXTENSIONS = 2;
 export const DEFAULT_INJECT = 0.05;
-/** glibc's tunable that makes malloc madvise its large blocks for transparent huge pages. */
-export const HUGEPAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
-
-/** The environment of a side's process: GLIBC_TUNABLES gains the huge-page tunable when asked. */
+/**
+ * The environment of a side's process: GLIBC_TUNABLES gains the huge-page tunable when asked. The
+ * mmap threshold stays glibc's: `ab` holds it fixed, and this table's figures were measured without.
+ */
 export function sideEnv(base, { hugepages }) {
   const env = { ...base };
-  if (hugepages) env.GLIBC_TUNABLES = env.GLIBC_TUNABLES ? `${env.GLIBC_TUNABLES}:${HUGEPAGES_TUNABLE}` : HUGEPAGES_TUNABLE;
+  const tunables = sideTunables(env.GLIBC_TUNABLES, { hugepages, fixedMmap: false });
+  if (tunables !== undefined) env.GLIBC_TUNABLES = tunables;
   return env;
 }
 

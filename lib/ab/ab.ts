@@ -25,6 +25,7 @@ import { median } from '../measure/stats.js';
 import { packageRoot } from '../native.js';
 import { AB_SEGMENTS, accumulateChunks, HEAT, LOOP_STAGES, runCommand, sideOrder, type ChunkResult, type ChunkSpec, type LoopStage } from './chunks.js';
 import { SideProcess, type ReadyLine } from './driver.js';
+import { sideTunables } from './malloc.js';
 import { compareAb, overall, raceLosers, type AbComparison, type AbVerdict, type BlockRecord } from './verdicts.js';
 
 /** One side as asked for. */
@@ -69,13 +70,20 @@ export interface AbOptions {
   /**
    * 'per-side' (default): a fresh process per side in every block. 'shared', a diagnostic: one
    * fresh process per block holds every side, each its own model (and build), all computing from
-   * the process's main thread so that they share one OpenMP team as a model alone has; the sides'
-   * environment variables must be the same. Its decode spreads half as much, but a side keeps an
-   * encode speed of its own across reloads, and its error rates are not measured: not for verdicts
+   * the process's main thread so that they share one OpenMP team as a model alone has (and load
+   * there, so that one malloc arena holds every model); the sides' environment variables must be
+   * the same. Its blocks spread no less than per-side's, and its error rates are not measured: not
+   * for verdicts
    */
   processes?: AbProcesses;
   /** every side's malloc with transparent huge pages (default true; see bench:parity) */
   hugepages?: boolean;
+  /**
+   * every side's malloc maps each block over 128 KiB on its own, glibc's starting mmap threshold held
+   * fixed (default true): otherwise a reloaded model's buffers land differently from load to load,
+   * and a block spreads about twice as much (docs/store.md)
+   */
+  fixedMmap?: boolean;
   /**
    * three sides or more: after each unit (once minBlocks ran), a side whose interval shows it slower
    * than another on a gated stage by more than the margin stops running; the survivors get the
@@ -143,7 +151,6 @@ export interface AbResult {
 }
 
 export const AB_DEFAULTS = Object.freeze({ margin: 0.03, budgetS: 300, minUnits: 4, stages: ['encode', 'decode'] as LoopStage[], processes: 'per-side' as AbProcesses });
-const HUGEPAGES_TUNABLE = 'glibc.malloc.hugetlb=1';
 /** consecutive failed tries of one block before the run gives up */
 const MAX_BLOCK_TRIES = 3;
 
@@ -216,7 +223,9 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   const startProcess = (group: Side[]) => {
     const env: NodeJS.ProcessEnv = { ...process.env, ...group[0].env };
     delete env.WHISPER_PERF_INJECT_SLOWDOWN;
-    if (options.hugepages ?? true) env.GLIBC_TUNABLES = env.GLIBC_TUNABLES ? `${env.GLIBC_TUNABLES}:${HUGEPAGES_TUNABLE}` : HUGEPAGES_TUNABLE;
+    const tunables = sideTunables(env.GLIBC_TUNABLES, { hugepages: options.hugepages ?? true, fixedMmap: options.fixedMmap ?? true });
+    if (tunables === undefined) delete env.GLIBC_TUNABLES;
+    else env.GLIBC_TUNABLES = tunables;
     const args = [sideScript];
     for (const s of group) {
       args.push('--slot', slotName(s), '-m', model, '-t', String(s.threads));
@@ -261,8 +270,8 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   const notes: string[] = [];
   if (processes === 'shared') {
     notes.push(
-      'the sides shared a process in every block (--processes shared, a diagnostic): every model computed from its main thread (one OpenMP team, as alone), ' +
-        'but each side kept an encode speed of its own from reload to reload, and the gate has no measured error rates in this mode: not figures for a verdict',
+      'the sides shared a process in every block (--processes shared, a diagnostic): every model loaded and computed on its main thread (one OpenMP team and one malloc arena, as alone), ' +
+        'but its blocks spread no less than per-side ones, and the gate has no measured error rates in this mode: not figures for a verdict',
     );
   }
   const versions = new Set(sides.map((s) => `${s.whisperVersion} (${s.pin})`));

@@ -77,7 +77,7 @@ export interface BlockRecord {
   sides: Record<string, SideBlock & { loadMs: number }>;
   /** the process id each side ran in (one for all with processes: 'shared') */
   pids?: Record<string, number>;
-  /** GLIBC_TUNABLES of each side's process (malloc's settings: huge pages, and one arena in a shared process) */
+  /** GLIBC_TUNABLES of each side's process (malloc's settings: huge pages unless hugepages is false, and any the caller's environment set) */
   glibcTunables?: Record<string, string>;
   /** the OS threads each side's chunks computed on: its model's compute thread, or with processes: 'shared' the process's main thread (its pid) */
   tids?: Record<string, number[]>;

@@ -46,10 +46,13 @@ options:
                          make a block shorter, for a model whose block takes minutes
       --processes MODE   per-side (default): a fresh process per side in every block; shared, a
                          diagnostic: one process per block holds every side (each its own model
-                         and build, all computing from its main thread: one OpenMP team). Decode
-                         spreads half as much, but a side keeps an encode speed of its own from
-                         reload to reload, and its error rates are unmeasured: not for verdicts
-      --no-hugepages     leave malloc as it is (default: transparent huge pages on every side)
+                         and build, all loading and computing on its main thread: one OpenMP
+                         team). Its blocks spread no less than per-side's, and its error rates
+                         are unmeasured: not for verdicts
+      --no-hugepages     no transparent huge pages for malloc (default: on every side)
+      --no-fixed-mmap    leave malloc's mmap threshold to glibc (default: every side maps each
+                         block over 128 KiB on its own, so a reloaded model's buffers do not land
+                         differently from load to load; blocks then spread about half as much)
       --race             three sides or more: a side shown slower than another (by more than the
                          margin, on a gated stage) stops running and the others get its blocks
       --calibrate        measure this gate: --runs A/A runs (the side against itself) and as many
@@ -193,6 +196,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     segments: { type: 'string' },
     processes: { type: 'string' },
     'no-hugepages': { type: 'boolean' },
+    'no-fixed-mmap': { type: 'boolean' },
     race: { type: 'boolean' },
     calibrate: { type: 'boolean' },
     runs: { type: 'string' },
@@ -228,6 +232,8 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     // ab() refuses any other value
     processes: values.processes as AbProcesses | undefined,
     hugepages: !values['no-hugepages'],
+    // undefined: ab()'s own default
+    fixedMmap: values['no-fixed-mmap'] ? false : undefined,
     race: values.race === true,
   };
   const bar = progressSink();

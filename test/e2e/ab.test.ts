@@ -65,7 +65,7 @@ describe('ab', () => {
       for (const rec of x.records) expect(new Set(Object.values(rec.pids!)).size).toBe(2);
       // each side on its models' compute threads (a model per segment, a thread each), never its process's main thread
       for (const rec of x.records) {
-        expect(Object.values(rec.glibcTunables!)).toEqual(['glibc.malloc.hugetlb=1', 'glibc.malloc.hugetlb=1']);
+        expect(Object.values(rec.glibcTunables!)).toEqual(Array(2).fill('glibc.malloc.mmap_threshold=131072:glibc.malloc.hugetlb=1'));
         for (const [name, tids] of Object.entries(rec.tids!)) {
           expect(tids).toHaveLength(2);
           expect(tids).not.toContain(rec.pids![name]);
@@ -149,7 +149,7 @@ describe('ab', () => {
     const pre = prebuildCandidates(packageRoot)[0];
     expect(pre).toBeDefined();
     // one compute thread: under a busy machine a team of two spinning OpenMP threads took 227 s here
-    const r = await run(['ab', 'name=here', `build=${pre},name=pre`, '--processes', 'shared', '-t', '1', '--min-blocks', '4', '--max-blocks', '4', '--segments', '1', '-m', tiny, '-o', 'json']);
+    const r = await run(['ab', 'name=here', `build=${pre},name=pre`, '--processes', 'shared', '--no-fixed-mmap', '-t', '1', '--min-blocks', '4', '--max-blocks', '4', '--segments', '1', '-m', tiny, '-o', 'json']);
     const x = JSON.parse(r.stdout) as AbResult;
     expect(x.processes).toBe('shared');
     expect(x.sides[1].addonPath).toBe(pre);
@@ -162,7 +162,7 @@ describe('ab', () => {
     expect(new Set(pids.map((s) => [...s][0])).size).toBe(4);
     // every chunk of both sides computed on that process's main thread: one OpenMP team, as with one model
     for (const rec of x.records) expect(rec.tids).toEqual({ here: [rec.pids!.here], pre: [rec.pids!.here] });
-    // …with malloc's huge pages, as every side's process has them
+    // …with malloc's huge pages, and (--no-fixed-mmap) glibc's own mmap threshold
     for (const rec of x.records) expect(rec.glibcTunables).toEqual({ here: 'glibc.malloc.hugetlb=1', pre: 'glibc.malloc.hugetlb=1' });
     expect(r.code, r.stderr).toBe({ slower: 1, inconclusive: 3, same: 0, faster: 0 }[x.verdict]);
   }, 300_000);

@@ -6,6 +6,7 @@ import { AB_SEGMENTS, accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRun
 import type { BlockRatio } from '../../lib/measure/ratios.js';
 import { abMarkdown, calibrationMarkdown, parseSide, spreadText } from '../../lib/cli/ab.js';
 import type { AbResult } from '../../lib/ab/ab.js';
+import { sideTunables } from '../../lib/ab/malloc.js';
 
 const r = (ratio: number, low: number, high: number, n = 6): BlockRatio => ({ ratio, low, high, n, blocks: 2 * n, sdLog: 0, method: 'block-t' });
 
@@ -332,5 +333,17 @@ describe('ab: sides on the command line', () => {
     expect(() => parseSide('color=red')).toThrow(/unknown key "color"/);
     expect(() => parseSide('env.WHISPER_PERF_INJECT_SLOWDOWN=0.1')).toThrow(/--calibrate/);
     expect(() => parseSide('t=1,oops')).toThrow(/not key=value/);
+  });
+});
+
+describe("a side's malloc settings (GLIBC_TUNABLES)", () => {
+  it("appends the fixed mmap threshold and huge pages to the caller's tunables, each only when asked", () => {
+    const both = { hugepages: true, fixedMmap: true };
+    expect(sideTunables(undefined, both)).toBe('glibc.malloc.mmap_threshold=131072:glibc.malloc.hugetlb=1');
+    expect(sideTunables('glibc.malloc.arena_max=2', both)).toBe('glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.hugetlb=1');
+    expect(sideTunables('', { hugepages: true, fixedMmap: false })).toBe('glibc.malloc.hugetlb=1');
+    expect(sideTunables(undefined, { hugepages: false, fixedMmap: true })).toBe('glibc.malloc.mmap_threshold=131072');
+    expect(sideTunables('glibc.malloc.arena_max=2', { hugepages: false, fixedMmap: false })).toBe('glibc.malloc.arena_max=2');
+    expect(sideTunables(undefined, { hugepages: false, fixedMmap: false })).toBeUndefined();
   });
 });
