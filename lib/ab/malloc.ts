@@ -16,9 +16,14 @@ export interface MallocSettings {
   fixedMmap: boolean;
 }
 
-/** GLIBC_TUNABLES for a side's process: `base` (the caller's) with the settings asked for after it. */
+/**
+ * GLIBC_TUNABLES for a side's process: `base` (the caller's) with the settings asked for after it,
+ * except one the caller set itself (its value stands: glibc would take the last one)
+ */
 export function sideTunables(base: string | undefined, o: MallocSettings): string | undefined {
-  const add = [...(o.fixedMmap ? [FIXED_MMAP_TUNABLE] : []), ...(o.hugepages ? [HUGEPAGES_TUNABLE] : [])];
+  const name = (t: string) => t.split('=')[0];
+  const own = new Set((base ?? '').split(':').map(name));
+  const add = [...(o.fixedMmap ? [FIXED_MMAP_TUNABLE] : []), ...(o.hugepages ? [HUGEPAGES_TUNABLE] : [])].filter((t) => !own.has(name(t)));
   if (add.length === 0) return base;
   return [...(base ? [base] : []), ...add].join(':');
 }

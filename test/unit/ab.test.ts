@@ -337,7 +337,7 @@ describe('ab: sides on the command line', () => {
 });
 
 describe("a side's malloc settings (GLIBC_TUNABLES)", () => {
-  it("appends the fixed mmap threshold and huge pages to the caller's tunables, each only when asked", () => {
+  it("appends the fixed mmap threshold and huge pages to the caller's tunables, each only when asked and not set by the caller", () => {
     const both = { hugepages: true, fixedMmap: true };
     expect(sideTunables(undefined, both)).toBe('glibc.malloc.mmap_threshold=131072:glibc.malloc.hugetlb=1');
     expect(sideTunables('glibc.malloc.arena_max=2', both)).toBe('glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072:glibc.malloc.hugetlb=1');
@@ -345,5 +345,8 @@ describe("a side's malloc settings (GLIBC_TUNABLES)", () => {
     expect(sideTunables(undefined, { hugepages: false, fixedMmap: true })).toBe('glibc.malloc.mmap_threshold=131072');
     expect(sideTunables('glibc.malloc.arena_max=2', { hugepages: false, fixedMmap: false })).toBe('glibc.malloc.arena_max=2');
     expect(sideTunables(undefined, { hugepages: false, fixedMmap: false })).toBeUndefined();
+    // a tunable the caller set stands (glibc takes the last of a name)
+    expect(sideTunables('glibc.malloc.mmap_threshold=1048576', both)).toBe('glibc.malloc.mmap_threshold=1048576:glibc.malloc.hugetlb=1');
+    expect(sideTunables('glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2', both)).toBe('glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=131072');
   });
 });
