@@ -2,7 +2,7 @@
  * `ab --calibrate`: the gate's own false-alarm rate and power, measured. A/A runs the same side
  * against itself; A/A′ runs it against itself with a known slowdown injected into every measured
  * call of the second side (WHISPER_PERF_INJECT_SLOWDOWN, honoured by the addon's bench loop only).
- * The second side runs a copy of the build (copyOfBuild), as the second of two builds would.
+ * Each side runs a copy of the build of its own (copyOfBuild), as two builds would, written alike.
  * Each is a whole `ab` run at the same settings; the rates carry Wilson 95% intervals.
  */
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -138,10 +138,14 @@ export function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages:
 }
 
 /**
- * A copy of the side's build in a new folder (removed by the caller): the calibration's second side
- * runs it. Two builds, as a gate compares, are two files that the loader maps each in a place of
+ * A copy of the side's build in a new folder (removed by the caller): each side of the calibration
+ * runs one. Two builds, as a gate compares, are two files that the loader maps each in a place of
  * its own; a side against the very same file would share that placement whenever the sides share a
- * process, and the calibration would read better than any comparison of two builds can.
+ * process, and the calibration would read better than any comparison of two builds can. And both
+ * sides run copies, not one the original: how a file came into the page cache changes how fast its
+ * code runs (a .node just written by the linker decoded about 30% slower here than a copy of it, or
+ * than itself once read back from disk: docs/store.md), so one side on the linker's file would be
+ * measured against another on a copy.
  */
 export function copyOfBuild(side: AbSideSpec): { build: string; dir: string } {
   const name = side.build ?? process.env.WHISPER_PERF_ADDON ?? addonCandidates()[0];
@@ -162,19 +166,21 @@ export async function calibrate(options: CalibrateOptions = {}): Promise<Calibra
   const stages = abOptions.stages ?? ['encode', 'decode'];
   const aa: AbResult[] = [];
   const aap: AbResult[] = [];
-  const copy = copyOfBuild(base);
+  const copies = [copyOfBuild(base)];
   try {
+    copies.push(copyOfBuild(base));
+    const [first, second] = copies;
     for (let i = 0; i < runs; i++) {
       options.signal?.throwIfAborted();
-      const a = await ab({ ...abOptions, sides: [{ ...base, name: 'A' }, { ...base, build: copy.build, name: 'A2' }] });
+      const a = await ab({ ...abOptions, sides: [{ ...base, build: first.build, name: 'A' }, { ...base, build: second.build, name: 'A2' }] });
       aa.push(a);
       onRun?.('A/A', i + 1, runs, a);
-      const p = await ab({ ...abOptions, sides: [{ ...base, name: 'A' }, { ...base, build: copy.build, name: "A'", inject }] });
+      const p = await ab({ ...abOptions, sides: [{ ...base, build: first.build, name: 'A' }, { ...base, build: second.build, name: "A'", inject }] });
       aap.push(p);
       onRun?.("A/A'", i + 1, runs, p);
     }
   } finally {
-    rmSync(copy.dir, { recursive: true, force: true });
+    for (const c of copies) rmSync(c.dir, { recursive: true, force: true });
   }
   return {
     inject,
