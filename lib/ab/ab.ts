@@ -224,8 +224,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     const env: NodeJS.ProcessEnv = { ...process.env, ...group[0].env };
     delete env.WHISPER_PERF_INJECT_SLOWDOWN;
     const tunables = sideTunables(env.GLIBC_TUNABLES, { hugepages: options.hugepages ?? true, fixedMmap: options.fixedMmap ?? true });
-    if (tunables === undefined) delete env.GLIBC_TUNABLES;
-    else env.GLIBC_TUNABLES = tunables;
+    if (tunables !== undefined) env.GLIBC_TUNABLES = tunables;
     const args = [sideScript];
     for (const s of group) {
       args.push('--slot', slotName(s), '-m', model, '-t', String(s.threads));
