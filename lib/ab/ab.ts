@@ -3,8 +3,10 @@
  * with native whisper.cpp. On these VMs a process's own speed differs by up to 10% from another
  * process of the same binary and the machine drifts over minutes, so:
  * - every block starts a fresh process per side, in a start order that rotates (`processes:
- *   'shared'`, a diagnostic, puts every side in one process: see AbOptions.processes);
- * - a block is four segments (AB_SEGMENTS in lib/ab/chunks.ts): before every segment but the first
+ *   'shared'`, a diagnostic, puts every side in one process: see AbOptions.processes), each side on
+ *   a copy of its build written for the block (lib/ab/copies.ts: how a file came into the page cache
+ *   changes how fast its code runs);
+ * - a block is four segments (abRound in lib/ab/chunks.ts, the gated stages' chunks): before every segment but the first
  *   each side loads its model afresh, because a loaded model carries a speed of its own; inside a
  *   segment the sides take turns chunk by chunk, so chunk i of one side and chunk i of the other ran
  *   within a second of each other; a block's ln(side/base) for a stage is the 20% trimmed mean over
@@ -14,16 +16,19 @@
  *   blocks), with a Student-t 95% interval over blocks (unitsRatio);
  * - the verdict against a margin: slower when the whole interval is above 1 + margin, faster when
  *   below 1 − margin, same when inside ±margin, inconclusive otherwise; blocks go on while a gated
- *   stage is inconclusive, up to the time budget.
+ *   stage is inconclusive, or same from an interval that could not have flagged a slowdown of
+ *   `detect` (4%), up to the time budget.
  */
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
-import { resolveBuilds } from '../workloads/builds.js';
 import { WhisperPerfError } from '../errors.js';
 import { ensureDefaultModel } from '../models/default.js';
 import { median } from '../measure/stats.js';
 import { packageRoot } from '../native.js';
-import { AB_SEGMENTS, accumulateChunks, HEAT, LOOP_STAGES, runCommand, sideOrder, type ChunkResult, type ChunkSpec, type LoopStage } from './chunks.js';
+import { AB_SEGMENT_COUNT, abRound, accumulateChunks, LOOP_STAGES, runCommand, sideOrder, type ChunkResult, type ChunkSpec, type LoopStage } from './chunks.js';
+import { addonSource, copyAddon } from './copies.js';
 import { SideProcess, type ReadyLine } from './driver.js';
 import { sideTunables } from './malloc.js';
 import { compareAb, overall, raceLosers, type AbComparison, type AbVerdict, type BlockRecord } from './verdicts.js';
@@ -61,12 +66,21 @@ export interface AbOptions {
   /** blocks at most (default: no limit but the budget) */
   maxBlocks?: number;
   /**
-   * segments per block, each on a freshly loaded model (default 4, AB_SEGMENTS; more repeat them):
-   * fewer make a block shorter, for a large model whose round takes minutes
+   * segments per block, each on a freshly loaded model (default 4, AB_SEGMENT_COUNT): fewer make a
+   * block shorter, for a large model whose round takes minutes
    */
   segments?: number;
-  /** stages whose verdicts decide (default encode, decode) */
+  /**
+   * the stages measured, whose verdicts decide (default encode, decode); a block runs only their
+   * chunks (abRound), so each stage named makes it longer
+   */
   stages?: LoopStage[];
+  /**
+   * the smallest slowdown a `same` verdict must be able to detect before it stops the run, a
+   * fraction above the margin (default 0.04, or margin + 0.01 when that is more): blocks go on, within the budget, while a gated stage
+   * reads `same` from an interval too wide to have flagged a slowdown this large
+   */
+  detect?: number;
   /**
    * 'per-side' (default): a fresh process per side in every block. 'shared', a diagnostic: one
    * fresh process per block holds every side, each its own model (and build), all computing from
@@ -122,6 +136,8 @@ export interface AbSideInfo {
 export interface AbResult {
   model: string;
   margin: number;
+  /** the slowdown a `same` had to be able to detect (AbOptions.detect) */
+  detect: number;
   budgetS: number;
   elapsedS: number;
   sides: AbSideInfo[];
@@ -150,7 +166,7 @@ export interface AbResult {
   records: BlockRecord[];
 }
 
-export const AB_DEFAULTS = Object.freeze({ margin: 0.03, budgetS: 300, minUnits: 4, stages: ['encode', 'decode'] as LoopStage[], processes: 'per-side' as AbProcesses });
+export const AB_DEFAULTS = Object.freeze({ margin: 0.03, detect: 0.04, budgetS: 300, minUnits: 4, stages: ['encode', 'decode'] as LoopStage[], processes: 'per-side' as AbProcesses });
 /** consecutive failed tries of one block before the run gives up */
 const MAX_BLOCK_TRIES = 3;
 
@@ -176,6 +192,8 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   if (!Array.isArray(options.sides) || options.sides.length < 2) throw new WhisperPerfError('ab: at least two sides', 'USAGE');
   if (options.sides.length > 8) throw new WhisperPerfError('ab: at most 8 sides', 'USAGE');
   if (!(margin > 0 && margin < 0.5)) throw new WhisperPerfError(`ab: margin ${margin}: a fraction between 0 and 0.5 (0.03 is 3%)`, 'USAGE');
+  const detect = options.detect ?? Math.max(AB_DEFAULTS.detect, margin + 0.01);
+  if (!(detect > margin && detect <= 1)) throw new WhisperPerfError(`ab: detect ${detect}: a fraction above the margin (${margin}) and at most 1 (an interval can never be narrower than the margin)`, 'USAGE');
   if (!(budgetS >= 10 && budgetS <= 7 * 24 * 3600)) throw new WhisperPerfError(`ab: budget ${budgetS} s: from 10 s to a week`, 'USAGE');
   for (const s of gated) if (!LOOP_STAGES.includes(s)) throw new WhisperPerfError(`ab: unknown stage ${s}: ${LOOP_STAGES.join(', ')}`, 'USAGE');
   const k = options.sides.length;
@@ -183,9 +201,9 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   const minBlocks = Math.ceil((options.minBlocks ?? AB_DEFAULTS.minUnits * k) / k) * k;
   const maxBlocks = options.maxBlocks === undefined ? Infinity : Math.ceil(options.maxBlocks / k) * k;
   if (maxBlocks < 2 * k) throw new WhisperPerfError(`ab: --max-blocks ${options.maxBlocks}: at least two units (${2 * k} blocks) are needed for an interval`, 'USAGE');
-  const nSegments = options.segments ?? AB_SEGMENTS.length;
+  const nSegments = options.segments ?? AB_SEGMENT_COUNT;
   if (!Number.isInteger(nSegments) || nSegments < 1 || nSegments > 64) throw new WhisperPerfError(`ab: --segments ${options.segments}: from 1 to 64`, 'USAGE');
-  const segments = Array.from({ length: nSegments }, (_, i) => AB_SEGMENTS[i % AB_SEGMENTS.length]);
+  const round = abRound(gated, nSegments);
   const asked = options.processes;
   if (asked !== undefined && asked !== 'shared' && asked !== 'per-side') throw new WhisperPerfError(`ab: --processes ${String(asked)}: shared or per-side`, 'USAGE');
   const model = options.model ? resolve(options.model) : await ensureDefaultModel();
@@ -196,19 +214,15 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     let name = label(s, i);
     while (names.includes(name)) name = `${name}′`;
     names.push(name);
-    let addonPath = '';
-    if (s.build) {
-      const [b] = resolveBuilds([s.build]);
-      if (b.problem) throw new WhisperPerfError(`ab: side ${name}: build ${s.build} cannot be used: ${b.problem}`, 'USAGE');
-      addonPath = b.path;
-    }
+    // the file each block copies (lib/ab/copies.ts); resolveBuilds says why a build cannot be used
+    const source = addonSource(s.build);
     const threads = s.threads ?? options.threads ?? 4;
     if (!Number.isInteger(threads) || threads < 1 || threads > 1024) throw new WhisperPerfError(`ab: side ${name}: threads ${threads}`, 'USAGE');
     const device = s.device ?? 'cpu';
     if (device !== 'cpu' && !/^\d+$/.test(device)) throw new WhisperPerfError(`ab: side ${name}: device ${device}: cpu or a GPU index`, 'USAGE');
     const inject = s.inject ?? 0;
     if (!(inject >= 0 && inject < 1)) throw new WhisperPerfError(`ab: side ${name}: inject ${inject}: a fraction below 1`, 'USAGE');
-    return { name, spec: s, addonPath, threads, flashAttn: s.flashAttn ?? options.flashAttn ?? true, device, env: s.env ?? {}, inject };
+    return { name, spec: s, source, threads, flashAttn: s.flashAttn ?? options.flashAttn ?? true, device, env: s.env ?? {}, inject };
   });
   type Side = (typeof specs)[number];
   const envKey = (s: Side) => JSON.stringify(Object.entries(s.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -219,192 +233,225 @@ export async function ab(options: AbOptions): Promise<AbResult> {
 
   const sideScript = resolve(packageRoot, 'dist', 'ab', 'side.js');
   const slotName = (s: Side) => String(specs.indexOf(s));
-  /** A process holding the given sides, each in a slot named by slotName, loaded in this order. */
-  const startProcess = (group: Side[]) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...group[0].env };
-    delete env.WHISPER_PERF_INJECT_SLOWDOWN;
-    const tunables = sideTunables(env.GLIBC_TUNABLES, { hugepages: options.hugepages ?? true, fixedMmap: options.fixedMmap ?? true });
-    if (tunables !== undefined) env.GLIBC_TUNABLES = tunables;
-    const args = [sideScript];
-    for (const s of group) {
-      args.push('--slot', slotName(s), '-m', model, '-t', String(s.threads));
-      if (s.addonPath) args.push('--addon', s.addonPath);
-      if (s.inject > 0) args.push('--inject', String(s.inject));
-      if (!s.flashAttn) args.push('-nfa');
-      if (s.device === 'cpu') args.push('-ng');
-      else args.push('--device', s.device);
-    }
-    // several models in one process compute from its main thread: one OpenMP team, as a process with one model has
-    if (group.length > 1) args.push('--caller-thread');
-    return SideProcess.start(group.map((s) => s.name).join('+'), process.execPath, args, env);
-  };
-
-  // preflight: each side starts once, so a build that does not load or a model one side cannot
-  // load is a clear error before any block, and the report can say what each side ran
-  const sides: AbSideInfo[] = [];
-  for (const s of specs) {
-    let p: SideProcess | undefined;
-    try {
-      p = await startProcess([s]);
-    } catch (e) {
-      throw new WhisperPerfError(`ab: side ${s.name} does not start: ${(e as Error).message}`, 'AB_FAILED', { cause: e });
-    } finally {
-      await p?.stop();
-    }
-    const r = p.ready;
-    sides.push({
-      name: s.name,
-      build: s.spec.build ?? 'default',
-      addonPath: String(r.addonPath),
-      variant: String(r.variant),
-      whisperVersion: String(r.whisperVersion),
-      pin: String(r.pin),
-      threads: s.threads,
-      flashAttn: s.flashAttn,
-      device: s.device,
-      env: s.env,
-      inject: s.inject,
-    });
+  // each block's copies of the builds go in a folder of their own here, removed after the block
+  const copies = mkdtempSync(join(tmpdir(), 'whisper-perf-ab-'));
+  try {
+    return await runBlocks();
+  } finally {
+    rmSync(copies, { recursive: true, force: true });
   }
-  const notes: string[] = [];
-  if (processes === 'shared') {
-    notes.push(
-      'the sides shared a process in every block (--processes shared, a diagnostic): every model loaded and computed on its main thread (one OpenMP team and one malloc arena, as alone), ' +
-        'but its blocks spread no less than per-side ones, and the gate has no measured error rates in this mode: not figures for a verdict',
-    );
-  }
-  const versions = new Set(sides.map((s) => `${s.whisperVersion} (${s.pin})`));
-  if (versions.size > 1) notes.push(`the sides run different whisper.cpp versions: ${sides.map((s) => `${s.name} ${s.whisperVersion} (${s.pin})`).join(', ')}`);
-  for (const s of sides) if (s.inject > 0) notes.push(`side ${s.name} has a known slowdown of ${(s.inject * 100).toFixed(1)}% injected into every measured call`);
 
-  const t0 = performance.now();
-  const elapsed = () => (performance.now() - t0) / 1000;
-  const blocks: BlockRecord[] = [];
-  const failures: string[] = [];
-  const dropped = new Map<string, NonNullable<AbComparison['dropped']>>();
-  let running = [...specs];
-  let segmentStart = 0; // the block where the running set last changed
-  let discarded = 0;
-  let turn = 0;
-  let comparisons: AbComparison[] = [];
-  let stopped: AbResult['stopped'] = 'budget';
-  let unitStart = 0;
-  let unitSeconds = 0;
-
-  while (blocks.length < maxBlocks) {
-    options.signal?.throwIfAborted();
-    const b = blocks.length;
-    const n = running.length;
-    if ((b - segmentStart) % n === 0) {
-      // a unit ends here: decide, or go on while the budget has room for another unit
-      if (b > 0) unitSeconds = Math.max(unitSeconds, elapsed() - unitStart);
-      if (b >= 2 * k) {
-        if (options.race && b >= minBlocks) {
-          const losers = raceLosers(blocks, running.map((x) => x.name), names[0], margin, gated);
-          if (losers.length > 0) {
-            for (const l of losers) dropped.set(l.side, { afterBlock: b, slowerThan: l.slowerThan, stage: l.stage, ratio: l.ratio });
-            running = running.filter((x) => !dropped.has(x.name));
-            segmentStart = b;
-          }
-        }
-        comparisons = compareAb(blocks, names, margin, gated);
-        const decided = comparisons.every((c) => dropped.has(c.side) || c.stages.every((s) => !s.gated || s.verdict !== 'inconclusive'));
-        if (decided && b >= minBlocks) {
-          stopped = 'decided';
-          break;
-        }
-        if (elapsed() + unitSeconds > budgetS) break;
-      } else if (b === k && 2 * unitSeconds > budgetS * 1.5) {
-        throw new WhisperPerfError(
-          `ab: the budget of ${budgetS} s is too small: one unit of ${k} blocks took ${unitSeconds.toFixed(0)} s and an interval needs two; --budget ${Math.ceil(2.5 * unitSeconds)} or more`,
-          'USAGE',
-        );
+  async function runBlocks(): Promise<AbResult> {
+    /** A process holding the given sides, each in a slot named by slotName, loaded in this order, each from a copy of its build written into `dir`. */
+    const startProcess = (group: Side[], dir: string) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, ...group[0].env };
+      delete env.WHISPER_PERF_INJECT_SLOWDOWN;
+      const tunables = sideTunables(env.GLIBC_TUNABLES, { hugepages: options.hugepages ?? true, fixedMmap: options.fixedMmap ?? true });
+      if (tunables !== undefined) env.GLIBC_TUNABLES = tunables;
+      const args = [sideScript];
+      for (const s of group) {
+        args.push('--slot', slotName(s), '-m', model, '-t', String(s.threads));
+        args.push('--addon', copyAddon(s.source, join(dir, slotName(s))));
+        if (s.inject > 0) args.push('--inject', String(s.inject));
+        if (!s.flashAttn) args.push('-nfa');
+        if (s.device === 'cpu') args.push('-ng');
+        else args.push('--device', s.device);
       }
-      unitStart = elapsed();
-    }
-    const order = sideOrder(b - segmentStart, running);
-    let tries = 0;
-    for (;;) {
-      const started: SideProcess[] = [];
-      const procs = new Map<string, SideHandle>();
-      let failed = true;
+      // several models in one process compute from its main thread: one OpenMP team, as a process with one model has
+      if (group.length > 1) args.push('--caller-thread');
+      return SideProcess.start(group.map((s) => s.name).join('+'), process.execPath, args, env);
+    };
+
+    // preflight: each side starts once, so a build that does not load or a model one side cannot
+    // load is a clear error before any block, and the report can say what each side ran
+    const sides: AbSideInfo[] = [];
+    for (const s of specs) {
+      let p: SideProcess | undefined;
+      const dir = join(copies, 'preflight');
       try {
-        for (const group of processes === 'shared' ? [order] : order.map((s) => [s])) {
-          const p = await startProcess(group);
-          started.push(p);
-          for (const s of group) procs.set(s.name, slotOf(p, slotName(s)));
-        }
-        const parts = new Map<string, { spec: ChunkSpec; r: ChunkResult }[]>(running.map((s) => [s.name, []]));
-        const loads = new Map<string, number[]>(running.map((s) => [s.name, [procs.get(s.name)!.ready.loadMs]]));
-        for (const [g, segment] of segments.entries()) {
-          // every segment but the first on a freshly loaded model (see AB_SEGMENTS)
-          if (g > 0) for (const s of order) loads.get(s.name)!.push(Number((await procs.get(s.name)!.command('load')).loadMs));
-          for (const s of order) await procs.get(s.name)!.command(runCommand(HEAT));
-          for (const spec of segment) {
-            for (const s of sideOrder(turn++, running)) {
-              const r = (await procs.get(s.name)!.command(runCommand(spec))) as unknown as ChunkResult;
-              parts.get(s.name)!.push({ spec, r });
+        p = await startProcess([s], dir);
+      } catch (e) {
+        throw new WhisperPerfError(`ab: side ${s.name} does not start: ${(e as Error).message}`, 'AB_FAILED', { cause: e });
+      } finally {
+        await p?.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const r = p.ready;
+      sides.push({
+        name: s.name,
+        build: s.spec.build ?? 'default',
+        addonPath: s.source.path,
+        variant: String(r.variant),
+        whisperVersion: String(r.whisperVersion),
+        pin: String(r.pin),
+        threads: s.threads,
+        flashAttn: s.flashAttn,
+        device: s.device,
+        env: s.env,
+        inject: s.inject,
+      });
+    }
+    const notes: string[] = [];
+    if (processes === 'shared') {
+      notes.push(
+        'the sides shared a process in every block (--processes shared, a diagnostic): every model loaded and computed on its main thread (one OpenMP team and one malloc arena, as alone), ' +
+          'but its blocks spread no less than per-side ones, and the gate has no measured error rates in this mode: not figures for a verdict',
+      );
+    }
+    const versions = new Set(sides.map((s) => `${s.whisperVersion} (${s.pin})`));
+    if (versions.size > 1) notes.push(`the sides run different whisper.cpp versions: ${sides.map((s) => `${s.name} ${s.whisperVersion} (${s.pin})`).join(', ')}`);
+    for (const s of sides) if (s.inject > 0) notes.push(`side ${s.name} has a known slowdown of ${(s.inject * 100).toFixed(1)}% injected into every measured call`);
+
+    const t0 = performance.now();
+    const elapsed = () => (performance.now() - t0) / 1000;
+    const blocks: BlockRecord[] = [];
+    const failures: string[] = [];
+    const dropped = new Map<string, NonNullable<AbComparison['dropped']>>();
+    let running = [...specs];
+    let segmentStart = 0; // the block where the running set last changed
+    let discarded = 0;
+    let turn = 0;
+    let comparisons: AbComparison[] = [];
+    let stopped: AbResult['stopped'] = 'budget';
+    let unitStart = 0;
+    let unitSeconds = 0;
+
+    while (blocks.length < maxBlocks) {
+      options.signal?.throwIfAborted();
+      const b = blocks.length;
+      const n = running.length;
+      if ((b - segmentStart) % n === 0) {
+        // a unit ends here: decide, or go on while the budget has room for another unit
+        if (b > 0) unitSeconds = Math.max(unitSeconds, elapsed() - unitStart);
+        if (b >= 2 * k) {
+          if (options.race && b >= minBlocks) {
+            const losers = raceLosers(blocks, running.map((x) => x.name), names[0], margin, gated);
+            if (losers.length > 0) {
+              for (const l of losers) dropped.set(l.side, { afterBlock: b, slowerThan: l.slowerThan, stage: l.stage, ratio: l.ratio });
+              running = running.filter((x) => !dropped.has(x.name));
+              segmentStart = b;
             }
           }
+          comparisons = compareAb(blocks, names, margin, gated);
+          const decided = comparisons.every((c) => dropped.has(c.side) || c.stages.every((s) => !s.gated || stageDecided(s, detect)));
+          if (decided && b >= minBlocks) {
+            stopped = 'decided';
+            break;
+          }
+          if (elapsed() + unitSeconds > budgetS) break;
+        } else if (b === k && 2 * unitSeconds > budgetS * 1.5) {
+          throw new WhisperPerfError(
+            `ab: the budget of ${budgetS} s is too small: one unit of ${k} blocks took ${unitSeconds.toFixed(0)} s and an interval needs two; --budget ${Math.ceil(2.5 * unitSeconds)} or more`,
+            'USAGE',
+          );
         }
-        const rec: BlockRecord = {
-          order: order.map((s) => s.name),
-          sides: {},
-          pids: Object.fromEntries(order.map((s) => [s.name, Number(procs.get(s.name)!.ready.pid)])),
-          glibcTunables: Object.fromEntries(order.map((s) => [s.name, String(procs.get(s.name)!.ready.glibcTunables ?? '')])),
-          tids: Object.fromEntries(order.map((s) => [s.name, [...new Set(parts.get(s.name)!.flatMap((x) => (typeof x.r.tid === 'number' ? [x.r.tid] : [])))]])),
-        };
-        for (const s of running) rec.sides[s.name] = { ...accumulateChunks(parts.get(s.name)!), loadMs: median(loads.get(s.name)!) };
-        blocks.push(rec);
-        failed = false;
-        break;
-      } catch (e) {
-        discarded++;
-        failures.push(`block ${b + 1}: ${(e as Error).message}`);
-        if (++tries >= MAX_BLOCK_TRIES) {
-          throw new WhisperPerfError(`ab: block ${b + 1} failed ${tries} times, the last: ${(e as Error).message}`, 'AB_FAILED', { cause: e });
+        unitStart = elapsed();
+      }
+      const order = sideOrder(b - segmentStart, running);
+      let tries = 0;
+      for (;;) {
+        const started: SideProcess[] = [];
+        const procs = new Map<string, SideHandle>();
+        const dir = join(copies, `block${b + 1}-try${tries + 1}`);
+        let failed = true;
+        try {
+          for (const group of processes === 'shared' ? [order] : order.map((s) => [s])) {
+            const p = await startProcess(group, dir);
+            started.push(p);
+            for (const s of group) procs.set(s.name, slotOf(p, slotName(s)));
+          }
+          const parts = new Map<string, { spec: ChunkSpec; r: ChunkResult }[]>(running.map((s) => [s.name, []]));
+          const loads = new Map<string, number[]>(running.map((s) => [s.name, [procs.get(s.name)!.ready.loadMs]]));
+          for (const [g, segment] of round.segments.entries()) {
+            // every segment but the first on a freshly loaded model (see abRound); the heat-up's figures are not kept
+            if (g > 0) for (const s of order) loads.get(s.name)!.push(Number((await procs.get(s.name)!.command('load')).loadMs));
+            for (const s of order) await procs.get(s.name)!.command(runCommand(round.heat));
+            for (const spec of segment) {
+              for (const s of sideOrder(turn++, running)) {
+                const r = (await procs.get(s.name)!.command(runCommand(spec))) as unknown as ChunkResult;
+                parts.get(s.name)!.push({ spec, r });
+              }
+            }
+          }
+          const rec: BlockRecord = {
+            order: order.map((s) => s.name),
+            sides: {},
+            pids: Object.fromEntries(order.map((s) => [s.name, Number(procs.get(s.name)!.ready.pid)])),
+            glibcTunables: Object.fromEntries(order.map((s) => [s.name, String(procs.get(s.name)!.ready.glibcTunables ?? '')])),
+          addons: Object.fromEntries(order.map((s) => [s.name, String(procs.get(s.name)!.ready.addonPath)])),
+            tids: Object.fromEntries(order.map((s) => [s.name, [...new Set(parts.get(s.name)!.flatMap((x) => (typeof x.r.tid === 'number' ? [x.r.tid] : [])))]])),
+          };
+          for (const s of running) rec.sides[s.name] = { ...accumulateChunks(parts.get(s.name)!), loadMs: median(loads.get(s.name)!) };
+          blocks.push(rec);
+          failed = false;
+          break;
+        } catch (e) {
+          discarded++;
+          failures.push(`block ${b + 1}: ${(e as Error).message}`);
+          if (++tries >= MAX_BLOCK_TRIES) {
+            throw new WhisperPerfError(`ab: block ${b + 1} failed ${tries} times, the last: ${(e as Error).message}`, 'AB_FAILED', { cause: e });
+          }
+        } finally {
+          // a block that failed may have left a side busy: those are killed; the others quit
+          for (const p of started) {
+            if (failed) p.kill();
+            await p.stop();
+          }
+          rmSync(dir, { recursive: true, force: true });
         }
-      } finally {
-        // a block that failed may have left a side busy: those are killed; the others quit
-        for (const p of started) {
-          if (failed) p.kill();
-          await p.stop();
+      }
+      const last = blocks[blocks.length - 1];
+      options.onProgress?.({
+        block: blocks.length,
+        blocks: Number.isFinite(maxBlocks) ? maxBlocks : blocks.length,
+        elapsedS: elapsed(),
+        budgetS,
+        figures: Object.fromEntries(running.map((x) => [x.name, last.sides[x.name].chunkMedianMs])),
+      });
+    }
+    if (blocks.length >= maxBlocks && stopped !== 'decided') stopped = 'max-blocks';
+    if (blocks.length < 2 * k) throw new WhisperPerfError(`ab: only ${blocks.length} blocks ran: an interval needs two units (${2 * k} blocks)`, 'AB_FAILED');
+    comparisons = compareAb(blocks, names, margin, gated, nSegments).map((c) => (dropped.has(c.side) ? { ...c, dropped: dropped.get(c.side) } : c));
+    // a side racing stopped was shown slower than another side, not necessarily than the baseline:
+    // the verdict is the baseline comparisons' of the sides that ran to the end, and of the dropped ones
+    const verdict = overall(comparisons.filter((c) => !c.dropped || c.verdict === 'slower').map((c) => c.verdict));
+    // a `same` that could not have flagged a slowdown of the goal's size says so
+    for (const c of comparisons) {
+      if (c.dropped) continue;
+      for (const s of c.stages) {
+        if (s.gated && s.verdict === 'same' && !(s.detectable <= detect)) {
+          notes.push(`${c.side} ${s.stage}: same, but the smallest slowdown it could have detected is ${(s.detectable * 100).toFixed(1)}%, above the goal of ${(detect * 100).toFixed(1)}%: a longer --budget narrows it`);
         }
       }
     }
-    const last = blocks[blocks.length - 1];
-    options.onProgress?.({
-      block: blocks.length,
-      blocks: Number.isFinite(maxBlocks) ? maxBlocks : blocks.length,
-      elapsedS: elapsed(),
+    return {
+      model,
+      margin,
+      detect,
       budgetS,
-      figures: Object.fromEntries(running.map((x) => [x.name, last.sides[x.name].chunkMedianMs])),
-    });
+      elapsedS: elapsed(),
+      sides,
+      blocks: blocks.length,
+      unitSize: k,
+      segments: nSegments,
+      processes,
+      units: comparisons.length ? Math.max(...comparisons.map((c) => c.units)) : 0,
+      discardedBlocks: discarded,
+      failures,
+      comparisons,
+      stopped,
+      verdict,
+      exitCode: verdict === 'slower' ? 1 : verdict === 'inconclusive' ? 3 : 0,
+      notes,
+      records: blocks,
+    };
   }
-  if (blocks.length >= maxBlocks && stopped !== 'decided') stopped = 'max-blocks';
-  if (blocks.length < 2 * k) throw new WhisperPerfError(`ab: only ${blocks.length} blocks ran: an interval needs two units (${2 * k} blocks)`, 'AB_FAILED');
-  comparisons = compareAb(blocks, names, margin, gated, nSegments).map((c) => (dropped.has(c.side) ? { ...c, dropped: dropped.get(c.side) } : c));
-  // a side racing stopped was shown slower than another side, not necessarily than the baseline:
-  // the verdict is the baseline comparisons' of the sides that ran to the end, and of the dropped ones
-  const verdict = overall(comparisons.filter((c) => !c.dropped || c.verdict === 'slower').map((c) => c.verdict));
-  return {
-    model,
-    margin,
-    budgetS,
-    elapsedS: elapsed(),
-    sides,
-    blocks: blocks.length,
-    unitSize: k,
-    segments: nSegments,
-    processes,
-    units: comparisons.length ? Math.max(...comparisons.map((c) => c.units)) : 0,
-    discardedBlocks: discarded,
-    failures,
-    comparisons,
-    stopped,
-    verdict,
-    exitCode: verdict === 'slower' ? 1 : verdict === 'inconclusive' ? 3 : 0,
-    notes,
-    records: blocks,
-  };
+}
+
+/**
+ * A gated stage stops the run when its verdict is slower or faster, or same from an interval narrow
+ * enough to have flagged a slowdown of `detect` (a `same` at the first units can be wide).
+ */
+export function stageDecided(s: { verdict: AbVerdict; detectable: number }, detect: number): boolean {
+  return s.verdict === 'slower' || s.verdict === 'faster' || (s.verdict === 'same' && s.detectable <= detect);
 }

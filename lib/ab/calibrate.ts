@@ -2,19 +2,17 @@
  * `ab --calibrate`: the gate's own false-alarm rate and power, measured. A/A runs the same side
  * against itself; A/A′ runs it against itself with a known slowdown injected into every measured
  * call of the second side (WHISPER_PERF_INJECT_SLOWDOWN, honoured by the addon's bench loop only).
- * Each side runs a copy of the build of its own (copyOfBuild), as two builds would, written alike.
+ * Both sides name the same build, and `ab` runs each side of each block on a copy of it written
+ * for that block (lib/ab/copies.ts), as it runs two builds.
  * Each is a whole `ab` run at the same settings; the rates carry Wilson 95% intervals.
  */
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
 
 import { WhisperPerfError } from '../errors.js';
 import { median } from '../measure/stats.js';
 import { unitsRatio, type BlockRatio } from '../measure/ratios.js';
-import { addonCandidates } from '../native.js';
-import { resolveBuilds } from '../workloads/builds.js';
-import { ab, type AbOptions, type AbResult, type AbSideSpec } from './ab.js';
+import { ab, AB_DEFAULTS, type AbOptions, type AbResult, type AbSideSpec } from './ab.js';
 import type { AbVerdict, SpreadParts } from './verdicts.js';
 import type { LoopStage } from './chunks.js';
 
@@ -26,6 +24,10 @@ export interface CalibrateOptions extends Omit<AbOptions, 'sides' | 'onProgress'
   /** the injected slowdown (default 0.05) */
   inject?: number;
   onRun?: (kind: 'A/A' | "A/A'", i: number, runs: number, r: AbResult) => void;
+  /** a JSON-lines file each run is appended to as it ends; one that holds runs of the same settings is gone on with */
+  save?: string;
+  /** called once when `save` already held runs: how many of each kind */
+  onResume?: (aa: number, aaPrime: number) => void;
 }
 
 export interface RateWithInterval {
@@ -63,6 +65,7 @@ export type MedianParts = Pick<SpreadParts, 'chunkPair' | 'modelPair' | 'process
 export interface Calibration {
   inject: number;
   margin: number;
+  detect: number;
   budgetS: number;
   aa: CalibrationKind;
   aaPrime: CalibrationKind;
@@ -137,55 +140,115 @@ export function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages:
   };
 }
 
-/**
- * A copy of the side's build in a new folder (removed by the caller): each side of the calibration
- * runs one. Two builds, as a gate compares, are two files that the loader maps each in a place of
- * its own; a side against the very same file would share that placement whenever the sides share a
- * process, and the calibration would read better than any comparison of two builds can. And both
- * sides run copies, not one the original: how a file came into the page cache changes how fast its
- * code runs (a .node just written by the linker decoded about 30% slower here than a copy of it, or
- * than itself once read back from disk: docs/store.md), so one side on the linker's file would be
- * measured against another on a copy.
- */
-export function copyOfBuild(side: AbSideSpec): { build: string; dir: string } {
-  const name = side.build ?? process.env.WHISPER_PERF_ADDON ?? addonCandidates()[0];
-  if (name === undefined) throw new WhisperPerfError('ab --calibrate: no addon build here to measure', 'NATIVE_UNAVAILABLE');
-  const [b] = resolveBuilds([name]);
-  const dir = mkdtempSync(join(tmpdir(), 'whisper-perf-calibrate-'));
-  copyFileSync(b.path, join(dir, 'whisper_perf.node'));
-  writeFileSync(join(dir, 'whisper-perf-build.json'), JSON.stringify(b.info));
-  return { build: join(dir, 'whisper_perf.node'), dir };
+/** What a saved calibration must share with the run that goes on with it. */
+function settingsOf(options: CalibrateOptions, runsInject: { inject: number }): Record<string, unknown> {
+  const o = options;
+  return {
+    side: o.side ?? null,
+    inject: runsInject.inject,
+    model: o.model ?? null,
+    threads: o.threads ?? null,
+    flashAttn: o.flashAttn ?? null,
+    margin: o.margin ?? AB_DEFAULTS.margin,
+    detect: o.detect ?? null,
+    budgetS: o.budgetS ?? AB_DEFAULTS.budgetS,
+    minBlocks: o.minBlocks ?? null,
+    maxBlocks: o.maxBlocks ?? null,
+    segments: o.segments ?? null,
+    stages: o.stages ?? AB_DEFAULTS.stages,
+    processes: o.processes ?? AB_DEFAULTS.processes,
+    hugepages: o.hugepages ?? true,
+    fixedMmap: o.fixedMmap ?? true,
+    // a calibration measures one machine
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+  };
 }
 
-/** Runs the A/A and A/A′ series, alternating, and summarizes them. */
+interface SavedRun {
+  kind: 'A/A' | "A/A'";
+  result: AbResult;
+}
+
+/**
+ * The runs a save file already holds (its first line the settings, then a run a line), after
+ * checking that its settings are these; none when the file does not exist. A last line cut short
+ * (the run was stopped while writing it) is left out.
+ */
+export function readSaved(file: string, settings: Record<string, unknown>): SavedRun[] {
+  if (!existsSync(file)) return [];
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  if (lines.length === 0) return [];
+  const parse = (l: string, i: number) => {
+    try {
+      return JSON.parse(l) as Record<string, unknown>;
+    } catch {
+      if (i === lines.length - 1 && i > 0) return undefined;
+      throw new WhisperPerfError(`--save ${file}: line ${i + 1} is not JSON: not a calibration this command saved`, 'USAGE');
+    }
+  };
+  const head = parse(lines[0], 0)?.calibration as Record<string, unknown> | undefined;
+  if (!head || typeof head !== 'object') throw new WhisperPerfError(`--save ${file}: its first line holds no calibration settings: not a file this command saved`, 'USAGE');
+  const differ = Object.keys({ ...head, ...settings }).filter((k) => JSON.stringify(head[k]) !== JSON.stringify(settings[k]));
+  if (differ.length > 0) {
+    throw new WhisperPerfError(
+      `--save ${file}: it holds a calibration with other settings (${differ.map((k) => `${k} ${JSON.stringify(head[k])} there, ${JSON.stringify(settings[k])} here`).join('; ')}): the same settings go on with it, other settings need another file`,
+      'USAGE',
+    );
+  }
+  const out: SavedRun[] = [];
+  for (const [i, l] of lines.slice(1).entries()) {
+    const x = parse(l, i + 1) as unknown as SavedRun | undefined;
+    if (x === undefined) continue;
+    if ((x.kind !== 'A/A' && x.kind !== "A/A'") || !x.result || !Array.isArray(x.result.comparisons)) throw new WhisperPerfError(`--save ${file}: line ${i + 2} is not a saved run`, 'USAGE');
+    out.push(x);
+  }
+  return out;
+}
+
+/**
+ * Runs the A/A and A/A′ series, alternating, and summarizes them. With `save`, every run is
+ * appended to that file as it ends, and a file that already holds runs of the same settings is
+ * gone on with: a series of 2 × 20 runs takes about two hours, and a stop loses none of it.
+ */
 export async function calibrate(options: CalibrateOptions = {}): Promise<Calibration> {
   const runs = options.runs ?? 20;
   const inject = options.inject ?? 0.05;
   const base: AbSideSpec = options.side ?? {};
-  const { side: _side, runs: _runs, inject: _inject, onRun, ...abOptions } = options;
-  const stages = abOptions.stages ?? ['encode', 'decode'];
+  const { side: _side, runs: _runs, inject: _inject, onRun, save, onResume, ...abOptions } = options;
+  const stages = abOptions.stages ?? AB_DEFAULTS.stages;
   const aa: AbResult[] = [];
   const aap: AbResult[] = [];
-  const copies = [copyOfBuild(base)];
-  try {
-    copies.push(copyOfBuild(base));
-    const [first, second] = copies;
-    for (let i = 0; i < runs; i++) {
-      options.signal?.throwIfAborted();
-      const a = await ab({ ...abOptions, sides: [{ ...base, build: first.build, name: 'A' }, { ...base, build: second.build, name: 'A2' }] });
+  if (save !== undefined) {
+    const settings = settingsOf(options, { inject });
+    const saved = readSaved(save, settings);
+    for (const x of saved) (x.kind === 'A/A' ? aa : aap).push(x.result);
+    if (saved.length === 0) writeFileSync(save, JSON.stringify({ calibration: settings }) + '\n');
+    else onResume?.(aa.length, aap.length);
+  }
+  const keep = (kind: SavedRun['kind'], r: AbResult) => {
+    if (save !== undefined) appendFileSync(save, JSON.stringify({ kind, result: r } satisfies SavedRun) + '\n');
+  };
+  // alternating, the kind behind first
+  while (aa.length < runs || aap.length < runs) {
+    options.signal?.throwIfAborted();
+    if (aa.length <= aap.length && aa.length < runs) {
+      const a = await ab({ ...abOptions, sides: [{ ...base, name: 'A' }, { ...base, name: 'A2' }] });
       aa.push(a);
-      onRun?.('A/A', i + 1, runs, a);
-      const p = await ab({ ...abOptions, sides: [{ ...base, build: first.build, name: 'A' }, { ...base, build: second.build, name: "A'", inject }] });
+      keep('A/A', a);
+      onRun?.('A/A', aa.length, runs, a);
+    } else {
+      const p = await ab({ ...abOptions, sides: [{ ...base, name: 'A' }, { ...base, name: "A'", inject }] });
       aap.push(p);
-      onRun?.("A/A'", i + 1, runs, p);
+      keep("A/A'", p);
+      onRun?.("A/A'", aap.length, runs, p);
     }
-  } finally {
-    for (const c of copies) rmSync(c.dir, { recursive: true, force: true });
   }
   return {
     inject,
-    margin: aa[0]?.margin ?? abOptions.margin ?? 0.03,
-    budgetS: aa[0]?.budgetS ?? abOptions.budgetS ?? 300,
+    margin: aa[0]?.margin ?? abOptions.margin ?? AB_DEFAULTS.margin,
+    detect: aa[0]?.detect ?? abOptions.detect ?? AB_DEFAULTS.detect,
+    budgetS: aa[0]?.budgetS ?? abOptions.budgetS ?? AB_DEFAULTS.budgetS,
     aa: summarizeKind('A/A', aa, stages),
     aaPrime: summarizeKind("A/A'", aap, stages),
   };

@@ -44,22 +44,37 @@ export const CHUNKS: readonly ChunkSpec[] = Object.freeze(
  *   is drawn anew by a reload, not only by a new process, and a reload costs ~0.2 s where a process
  *   costs more;
  * - decode, with the smaller share of the time, was the wider interval.
- * So the round is 4 segments of 1 encode, 4 chunks of 128 single-token decodes, 1 prompt of 256 and
- * 1 chunk of 16 batches of 5: about 8 s of measured calls per side for tiny on 2 cores.
+ * So a segment is 1 encode, 4 chunks of 128 single-token decodes, 1 prompt of 256 and 1 chunk of 16
+ * batches of 5, and a block AB_SEGMENT_COUNT of them; abRound keeps the chunks of the stages asked
+ * for only.
  */
-export const AB_SEGMENTS: readonly (readonly ChunkSpec[])[] = Object.freeze(
-  [0, 1, 2, 3].map(() =>
-    Object.freeze([
-      chunk({ nEncode: 1 }),
-      chunk({ nDecode: 128 }),
-      chunk({ nDecode: 128 }),
-      chunk({ nPrompt: 1 }),
-      chunk({ nDecode: 128 }),
-      chunk({ nDecode: 128 }),
-      chunk({ nBatch: 16 }),
-    ]),
-  ),
-);
+export const AB_SEGMENT: readonly ChunkSpec[] = Object.freeze([
+  chunk({ nEncode: 1 }),
+  chunk({ nDecode: 128 }),
+  chunk({ nDecode: 128 }),
+  chunk({ nPrompt: 1 }),
+  chunk({ nDecode: 128 }),
+  chunk({ nDecode: 128 }),
+  chunk({ nBatch: 16 }),
+]);
+
+/** Segments per block by default. */
+export const AB_SEGMENT_COUNT = 4;
+
+/**
+ * A block's work for the stages measured: `segments` copies of AB_SEGMENT less the other stages'
+ * chunks, and the heat-up before each (a chunk whose figures are not kept): an encode when encode is
+ * measured, a 256-token prompt when prompt or batchd is, and 16 single-token decodes. A model's first
+ * call after a load runs on buffers not yet touched (here the first encode took 5–10% longer than the
+ * next, the first prompt 40%), and a stage not measured costs nothing: encode and decode alone make a
+ * block about a fifth shorter than all four stages.
+ */
+export function abRound(stages: readonly LoopStage[], segments: number): { heat: ChunkSpec; segments: ChunkSpec[][] } {
+  const has = (st: LoopStage) => stages.includes(st);
+  const segment = AB_SEGMENT.filter((c) => LOOP_STAGES.some((st) => has(st) && stageRuns(c)[st] > 0));
+  const heat = chunk({ nEncode: has('encode') ? 1 : 0, nPrompt: has('prompt') || has('batchd') ? 1 : 0, nDecode: 16 });
+  return { heat, segments: Array.from({ length: segments }, () => [...segment]) };
+}
 
 /** A light heat-up of a model that has not computed yet, before its round's chunks. */
 export const HEAT: ChunkSpec = chunk({ heat: 1, heatDecodes: 16 });

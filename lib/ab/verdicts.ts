@@ -79,6 +79,8 @@ export interface BlockRecord {
   pids?: Record<string, number>;
   /** GLIBC_TUNABLES of each side's process (malloc's settings: huge pages unless hugepages is false, and any the caller's environment set) */
   glibcTunables?: Record<string, string>;
+  /** the addon file each side loaded: a copy of its build written for this block, removed after it */
+  addons?: Record<string, string>;
   /** the OS threads each side's chunks computed on: its model's compute thread, or with processes: 'shared' the process's main thread (its pid) */
   tids?: Record<string, number[]>;
 }
@@ -201,8 +203,9 @@ function pairRatio(blocks: readonly BlockRecord[], a: string, b: string, logRati
 }
 
 /**
- * Compares every side with the first over the blocks so far (the units each pair shares). Given the
- * segments per block, each loop stage also says where its spread sits (spreadParts).
+ * Compares every side with the first over the blocks so far (the units each pair shares), on load
+ * and each loop stage the blocks measured. Given the segments per block, each loop stage also says
+ * where its spread sits (spreadParts).
  */
 export function compareAb(blocks: readonly BlockRecord[], names: readonly string[], margin: number, gated: readonly LoopStage[], segments?: number): AbComparison[] {
   const base = names[0];
@@ -210,6 +213,7 @@ export function compareAb(blocks: readonly BlockRecord[], names: readonly string
     const withBoth = blocks.filter((r) => r.order.includes(side) && r.order.includes(base));
     const stages: AbStage[] = [];
     for (const stage of ['load', ...LOOP_STAGES] as const) {
+      if (stage !== 'load' && !withBoth.some((r) => r.sides[base].chunkWallMs[stage].length > 0)) continue;
       const ratio = pairRatio(blocks, side, base, logRatioOf(stage));
       if (!ratio) return [];
       const figs = (s: string) => withBoth.map((r) => figOf(stage)(r, s));

@@ -9,17 +9,18 @@ import { type CliContext, parse, writeData } from './context.js';
 import { formatDuration, progressSink } from './progress.js';
 
 export const AB_HELP = `usage: whisper-perf ab SIDE SIDE... [options]
-       whisper-perf ab --calibrate [SIDE] [--runs N] [--inject 5%] [options]
+       whisper-perf ab --calibrate [SIDE] [--runs N] [--inject 5%] [--save FILE] [options]
 
 Compares two or more addon builds or configurations on whisper-bench's workload. Every
-block starts a fresh process per side (start order rotating) and runs four segments, each
-on a freshly loaded model (a loaded model has a speed of its own); in a segment the sides
-take turns in short chunks (one encode, 128 decodes, 16 batches or one prompt), so the
-figures compared are taken within a second of each other. As many blocks as sides form a
-unit (each side started in each position once); the blocks of whole units are the
-replicates of a Student-t interval of each side / the first side. On these VMs one
-process's speed differs by up to 10% from the next, so a comparison of one process per
-side says nothing; this does.
+block starts a fresh process per side (start order rotating), each on a copy of its build
+written for that block, and runs four segments, each on a freshly loaded model (a loaded
+model has a speed of its own); in a segment the sides take turns in short chunks (one
+encode, 128 decodes, 16 batches or one prompt, of the stages gated only), so the figures
+compared are taken within a second of each other. As many blocks as sides form a unit
+(each side started in each position once); the blocks of whole units are the replicates
+of a Student-t interval of each side / the first side. On these VMs one process's speed
+differs by up to 10% from the next, so a comparison of one process per side says
+nothing; this does.
 
 A SIDE is a build (a name from whisper-perf builds, a build folder or a .node file), or
 a comma list of key=value: build=NAME, t=N (threads), fa=on|off, device=cpu|N,
@@ -28,7 +29,8 @@ The first side is the baseline.
 
 Verdicts per stage, against --margin: slower (the whole interval above 1 + margin),
 faster (below 1 − margin), same (within ±margin), inconclusive (otherwise). Blocks go on
-while a gated stage is inconclusive, until --budget. The table says, per stage, the
+while a gated stage is inconclusive, or same from an interval too wide to have flagged a
+slowdown of --detect, until --budget. The table says, per stage, the
 smallest slowdown the run could have called slower at its width; under it, where each gated
 stage's spread sits (chunk pair, model pair, process pair): a large model part wants more
 --segments, a large process part more blocks.
@@ -38,8 +40,11 @@ options:
   -t, --threads N        threads of every side that does not say (default 4)
       --fa on|off        flash attention of every side that does not say (default on)
       --margin PCT       half-width of "same" (default 3%)
+      --detect PCT       the slowdown a "same" must be able to detect before it ends the run
+                         (default 4%, or the margin + 1% when that is more)
       --budget S         seconds the run may take (default 300)
-      --stages LIST      gated stages: encode, decode, batchd, prompt (default encode,decode)
+      --stages LIST      the stages measured and gated: encode, decode, batchd, prompt (default
+                         encode,decode); each one named makes a block longer
       --min-blocks N     blocks before a verdict may stop the run (default 4 units)
       --max-blocks N     blocks at most (default: as the budget allows)
       --segments N       segments per block, each on a freshly loaded model (default 4); fewer
@@ -61,6 +66,9 @@ options:
                          whisper.cpp's own timing A'/A (the injection's only effect: its share)
       --runs N           calibration runs of each kind (default 20)
       --inject PCT       calibration's injected slowdown (default 5%)
+      --save FILE        calibration: append each run to FILE (JSON lines) as it ends, and go on
+                         with the runs FILE already holds when its settings are these (2 × 20 runs
+                         take about two hours; a stop loses none)
   -o, --output FMT       md (default) or json
       --out FILE         write it to FILE instead of stdout
   -h, --help             this help
@@ -126,7 +134,7 @@ export function spreadText(p: MedianParts): string {
 /** The result as markdown. */
 export function abMarkdown(r: AbResult): string {
   const out: string[] = [];
-  out.push(`ab: ${r.blocks} blocks of ${r.segments} segments (${r.units} units of ${r.unitSize}; ${r.processes === 'shared' ? 'the sides share a process' : 'a process per side'}) in ${formatDuration(r.elapsedS * 1000)}, margin ±${pct(r.margin)}, stopped: ${r.stopped === 'decided' ? 'every gated stage decided' : r.stopped === 'budget' ? `budget of ${r.budgetS} s` : '--max-blocks'}`);
+  out.push(`ab: ${r.blocks} blocks of ${r.segments} segments (${r.units} units of ${r.unitSize}; ${r.processes === 'shared' ? 'the sides share a process' : 'a process per side'}) in ${formatDuration(r.elapsedS * 1000)}, margin ±${pct(r.margin)}, stopped: ${r.stopped === 'decided' ? `every gated stage decided (a same able to detect ${pct(r.detect)})` : r.stopped === 'budget' ? `budget of ${r.budgetS} s` : '--max-blocks'}`);
   out.push('');
   out.push('| side | build | variant | whisper.cpp | threads | fa | device | env |');
   out.push('| --- | --- | --- | --- | ---: | --- | --- | --- |');
@@ -160,7 +168,7 @@ const rate = (x: RateWithInterval) => `${x.count}/${x.of} = ${pct(x.rate)} [${pc
 
 export function calibrationMarkdown(c: Calibration): string {
   const out: string[] = [];
-  out.push(`ab --calibrate: margin ±${pct(c.margin)}, budget ${c.budgetS} s per run, injected slowdown ${pct(c.inject)}`, '');
+  out.push(`ab --calibrate: margin ±${pct(c.margin)}, detect ${pct(c.detect)}, budget ${c.budgetS} s per run, injected slowdown ${pct(c.inject)}`, '');
   out.push('| kind | runs | slower | same | faster | inconclusive | rate [Wilson 95%] | median time | median blocks | median detectable |');
   out.push('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |');
   for (const k of [c.aa, c.aaPrime]) {
@@ -189,6 +197,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     threads: { type: 'string', short: 't' },
     fa: { type: 'string' },
     margin: { type: 'string' },
+    detect: { type: 'string' },
     budget: { type: 'string' },
     stages: { type: 'string' },
     'min-blocks': { type: 'string' },
@@ -201,6 +210,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     calibrate: { type: 'boolean' },
     runs: { type: 'string' },
     inject: { type: 'string' },
+    save: { type: 'string' },
     output: { type: 'string', short: 'o' },
     out: { type: 'string' },
   });
@@ -224,6 +234,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     threads: int('-t', values.threads, 1, 1024),
     flashAttn: fa === undefined ? undefined : fa === 'on',
     margin: values.margin !== undefined ? parseThreshold(values.margin) : undefined,
+    detect: values.detect !== undefined ? parseThreshold(values.detect) : undefined,
     budgetS: int('--budget', values.budget, 10, 7 * 24 * 3600),
     stages: stages as LoopStage[] | undefined,
     minBlocks: int('--min-blocks', values['min-blocks'], 1, 100000),
@@ -246,6 +257,8 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
         side: positionals[0] ? parseSide(positionals[0]) : undefined,
         runs,
         inject: values.inject !== undefined ? parseThreshold(values.inject) : undefined,
+        save: values.save,
+        onResume: (a, p) => ctx.stderr(`calibrate: going on with ${values.save}: ${a} A/A and ${p} A/A' runs there already\n`),
         onRun: (kind, i, n, r) => {
           bar.done();
           ctx.stderr(`calibrate ${kind} ${i}/${n}: ${r.verdict} in ${formatDuration(r.elapsedS * 1000)} (${r.blocks} blocks; ${r.comparisons[0].stages.filter((s) => s.gated).map((s) => `${s.stage} ${ratioText(s.ratio)}`).join(', ')})\n`);
@@ -254,15 +267,16 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
       writeData(ctx, format === 'json' ? JSON.stringify(c, null, 2) : calibrationMarkdown(c), values.out);
       return 0;
     }
-    if (values.runs !== undefined || values.inject !== undefined) throw new WhisperPerfError('--runs and --inject go with --calibrate', 'USAGE');
+    if (values.runs !== undefined || values.inject !== undefined || values.save !== undefined) throw new WhisperPerfError('--runs, --inject and --save go with --calibrate', 'USAGE');
     if (positionals.length < 2) throw new WhisperPerfError(`ab: expected two or more SIDEs, got ${positionals.length} (try: whisper-perf ab --help)`, 'USAGE');
     const r = await ab({
       ...common,
       sides: positionals.map(parseSide),
       onProgress: (p) => {
         const first = Object.keys(p.figures)[0];
+        const shown = common.stages ?? AB_DEFAULTS.stages;
         const line = Object.entries(p.figures)
-          .map(([n, f]) => `${n === first ? '' : `${n}/${first} `}enc ${ms(f.encode)} dec ${ms(f.decode)}`)
+          .map(([n, f]) => `${n === first ? '' : `${n}/${first} `}${shown.map((st) => `${st.slice(0, 3)} ${ms(f[st])}`).join(' ')}`)
           .join(' | ');
         bar.update(Math.min(p.elapsedS, p.budgetS), p.budgetS, `block ${p.block}: ${line}`);
       },

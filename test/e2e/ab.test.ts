@@ -21,7 +21,7 @@ const v2 = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`,
 
 describe('ab', () => {
   it('usage errors exit 2 with one line', async () => {
-    for (const args of [['ab'], ['ab', 'native'], ['ab', 't=1', 't=x'], ['ab', 't=1', 't=2', '--margin', 'wide'], ['ab', 't=1', 't=2', '--stages', 'decoder'], ['ab', 't=1', 't=2', '--runs', '3'], ['ab', 't=1', 't=2', '--race'], ['ab', 't=1', 't=2', '--segments', '0'], ['ab', 't=1', 't=2', '--processes', 'both'], ['ab', 't=1', 't=1,env.X=1', '--processes', 'shared']]) {
+    for (const args of [['ab'], ['ab', 'native'], ['ab', 't=1', 't=x'], ['ab', 't=1', 't=2', '--margin', 'wide'], ['ab', 't=1', 't=2', '--stages', 'decoder'], ['ab', 't=1', 't=2', '--runs', '3'], ['ab', 't=1', 't=2', '--race'], ['ab', 't=1', 't=2', '--segments', '0'], ['ab', 't=1', 't=2', '--processes', 'both'], ['ab', 't=1', 't=1,env.X=1', '--processes', 'shared'], ['ab', 't=1', 't=2', '--detect', '2%'], ['ab', 't=1', 't=2', '--save', join(tmp, 'x.jsonl')]]) {
       const r = await run([...args, '-m', tiny]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -40,7 +40,9 @@ describe('ab', () => {
 
   it('--calibrate with a large injected slowdown: A/A reads about 1, A/A\' about 1.5, each run in two units of fresh processes', async () => {
     // a known answer that holds on a busy machine too: the injected busy-wait is a share of each call
-    const r = await run(['ab', '--calibrate', '--runs', '1', '--inject', '50%', '-t', '1', '--min-blocks', '4', '--max-blocks', '4', '--segments', '2', '-m', tiny, '-o', 'json']);
+    const save = join(tmp, 'cal.jsonl');
+    const args = ['ab', '--calibrate', '--runs', '1', '--inject', '50%', '-t', '1', '--min-blocks', '4', '--max-blocks', '4', '--segments', '2', '-m', tiny, '-o', 'json', '--save', save];
+    const r = await run(args);
     expect(r.code, r.stderr).toBe(0);
     const c = JSON.parse(r.stdout) as Calibration;
     expect(c.inject).toBe(0.5);
@@ -72,13 +74,19 @@ describe('ab', () => {
         }
       }
     }
-    // each side ran a copy of the build of its own (the linker's own file runs slower than a copy), removed afterwards
+    // both sides name the loader's build; every side of every block ran a copy of it written for
+    // that block (the linker's own file runs slower than a copy), removed after it
     for (const x of [aa, aap]) {
-      for (const s of x.sides) expect(s.addonPath).toMatch(/whisper-perf-calibrate-[^/]+\/whisper_perf\.node$/);
-      expect(x.sides[1].addonPath).not.toBe(x.sides[0].addonPath);
-      expect(x.sides.map((s) => s.addonPath)).toEqual(aa.sides.map((s) => s.addonPath));
+      expect(x.sides[1].addonPath).toBe(x.sides[0].addonPath);
+      expect(existsSync(x.sides[0].addonPath)).toBe(true);
       expect(x.sides[1].variant).toBe(x.sides[0].variant);
-      for (const s of x.sides) expect(existsSync(s.addonPath)).toBe(false);
+      const files = x.records.flatMap((rec) => Object.values(rec.addons!));
+      expect(files).toHaveLength(8);
+      expect(new Set(files).size).toBe(8);
+      for (const f of files) {
+        expect(f).toMatch(/whisper-perf-ab-[^/]+\/block\d+-try1\/[01]\/whisper_perf\.node$/);
+        expect(existsSync(f)).toBe(false);
+      }
     }
     expect(aa.sides.map((s) => s.inject)).toEqual([0, 0]);
     expect(aap.sides.map((s) => s.inject)).toEqual([0, 0.5]);
@@ -96,6 +104,18 @@ describe('ab', () => {
       expect(c.aaPrime.ownTiming[st]).toMatchObject({ blocks: 4 });
       expect(wallRatio(st) / c.aaPrime.ownTiming[st]!.ratio).toBeGreaterThan(1.3);
     }
+    // the encode and decode gate measures those two stages only
+    for (const rec of aa.records) for (const side of Object.values(rec.sides)) expect([side.chunkWallMs.batchd, side.chunkWallMs.prompt]).toEqual([[], []]);
+    expect(aa.comparisons[0].stages.map((s) => s.stage)).toEqual(['load', 'encode', 'decode']);
+    // --save kept both runs: the same command goes on with them and has nothing left to run
+    const again = await run(args);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`calibrate: going on with ${save}: 1 A/A and 1 A/A' runs there already`);
+    expect((JSON.parse(again.stdout) as Calibration).aaPrime.results[0].records).toEqual(aap.records);
+    // and other settings are refused, saying which
+    const other = await run(args.map((a) => (a === '50%' ? '40%' : a)));
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/other settings \(inject 0\.5 there, 0\.4 here\)/);
   }, 600_000);
 
   it('a side process holds several slots, each with its own build, compute thread and injected slowdown', async () => {
@@ -163,6 +183,11 @@ describe('ab', () => {
     expect(new Set(pids.map((s) => [...s][0])).size).toBe(4);
     // every chunk of both sides computed on that process's main thread: one OpenMP team, as with one model
     for (const rec of x.records) expect(rec.tids).toEqual({ here: [rec.pids!.here], pre: [rec.pids!.here] });
+    // …each slot from a copy of its build written for the block
+    for (const [i, rec] of x.records.entries()) {
+      expect(rec.addons!.here).toMatch(new RegExp(`/block${i + 1}-try1/0/whisper_perf\\.node$`));
+      expect(rec.addons!.pre).toMatch(new RegExp(`/block${i + 1}-try1/1/whisper_perf\\.node$`));
+    }
     // …with malloc's huge pages, and (--no-fixed-mmap) glibc's own mmap threshold
     for (const rec of x.records) expect(rec.glibcTunables).toEqual({ here: 'glibc.malloc.hugetlb=1', pre: 'glibc.malloc.hugetlb=1' });
     expect(r.code, r.stderr).toBe({ slower: 1, inconclusive: 3, same: 0, faster: 0 }[x.verdict]);

@@ -1,11 +1,15 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { abVerdict, compareAb, detectableSlowdown, pairUnits, raceLosers, spreadParts, stageLogRatio, type AbComparison, type BlockRecord } from '../../lib/ab/verdicts.js';
-import { ownTimingRatio, summarizeKind, wilson } from '../../lib/ab/calibrate.js';
-import { AB_SEGMENTS, accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type SideBlock } from '../../lib/ab/chunks.js';
+import { calibrate, ownTimingRatio, readSaved, summarizeKind, wilson } from '../../lib/ab/calibrate.js';
+import { AB_SEGMENT, AB_SEGMENT_COUNT, abRound, accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type ChunkSpec, type LoopStage, type SideBlock } from '../../lib/ab/chunks.js';
 import type { BlockRatio } from '../../lib/measure/ratios.js';
 import { abMarkdown, calibrationMarkdown, parseSide, spreadText } from '../../lib/cli/ab.js';
-import type { AbResult } from '../../lib/ab/ab.js';
+import { stageDecided, type AbResult } from '../../lib/ab/ab.js';
 import { sideTunables } from '../../lib/ab/malloc.js';
 
 const r = (ratio: number, low: number, high: number, n = 6): BlockRatio => ({ ratio, low, high, n, blocks: 2 * n, sdLog: 0, method: 'block-t' });
@@ -66,20 +70,48 @@ describe('ab: the interleaved workload', () => {
     expect(b.measuredCpuMs).toBe(10 * CHUNKS.length);
   });
 
-  it("ab's round: 4 segments (a reload before each but the first), together 4 encodes, 16 × 128 decodes, 4 prompts, 4 × 16 batches", () => {
-    expect(AB_SEGMENTS).toHaveLength(4);
-    const chunks = AB_SEGMENTS.flat();
-    const totals = chunks.reduce((a, c) => {
-      const n = stageRuns(c);
-      for (const s of LOOP_STAGES) a[s] += n[s];
-      return a;
-    }, { encode: 0, decode: 0, batchd: 0, prompt: 0 });
-    expect(totals).toEqual({ encode: 4, decode: 16 * 128, batchd: 4 * 16 * 5, prompt: 4 * 256 });
+  const totalsOf = (chunks: readonly ChunkSpec[]) =>
+    chunks.reduce(
+      (a, c) => {
+        const n = stageRuns(c);
+        for (const s of LOOP_STAGES) a[s] += n[s];
+        return a;
+      },
+      { encode: 0, decode: 0, batchd: 0, prompt: 0 },
+    );
+
+  it("ab's round of all four stages: 4 segments (a reload before each but the first), together 4 encodes, 16 × 128 decodes, 4 prompts, 4 × 16 batches", () => {
+    expect(AB_SEGMENT_COUNT).toBe(4);
+    const round = abRound(LOOP_STAGES, AB_SEGMENT_COUNT);
+    expect(round.segments).toHaveLength(4);
+    const chunks = round.segments.flat();
+    expect(totalsOf(chunks)).toEqual({ encode: 4, decode: 16 * 128, batchd: 4 * 16 * 5, prompt: 4 * 256 });
     expect(chunks).toHaveLength(28);
     // every segment measures every stage, so each loaded model counts towards each stage
-    for (const seg of AB_SEGMENTS) for (const st of LOOP_STAGES) expect(seg.some((c) => stageRuns(c)[st] > 0)).toBe(true);
+    for (const seg of round.segments) for (const st of LOOP_STAGES) expect(seg.some((c) => stageRuns(c)[st] > 0)).toBe(true);
     // every chunk is one stage
     for (const c of chunks) expect(LOOP_STAGES.filter((st) => stageRuns(c)[st] > 0)).toHaveLength(1);
+    // the heat-up warms each stage's buffers: an encode, a prompt and 16 decodes, measured and not kept
+    expect(round.heat).toMatchObject({ heat: 0, heatDecodes: 0, nEncode: 1, nPrompt: 1, nDecode: 16, nBatch: 0 });
+  });
+
+  it("a round runs the gated stages' chunks only, in the segment's order, and heats only what they use", () => {
+    const cases: [LoopStage[], Record<LoopStage, number>, Partial<ChunkSpec>][] = [
+      [['encode', 'decode'], { encode: 1, decode: 512, batchd: 0, prompt: 0 }, { nEncode: 1, nPrompt: 0, nDecode: 16 }],
+      [['decode'], { encode: 0, decode: 512, batchd: 0, prompt: 0 }, { nEncode: 0, nPrompt: 0, nDecode: 16 }],
+      [['batchd'], { encode: 0, decode: 0, batchd: 80, prompt: 0 }, { nEncode: 0, nPrompt: 1, nDecode: 16 }],
+      [['prompt', 'encode'], { encode: 1, decode: 0, batchd: 0, prompt: 256 }, { nEncode: 1, nPrompt: 1, nDecode: 16 }],
+    ];
+    for (const [stages, perSegment, heat] of cases) {
+      const round = abRound(stages, 3);
+      expect(round.segments, stages.join()).toHaveLength(3);
+      for (const seg of round.segments) {
+        expect(totalsOf(seg), stages.join()).toEqual(perSegment);
+        // AB_SEGMENT's chunks, in its order, less the others
+        expect(seg).toEqual(AB_SEGMENT.filter((c) => seg.includes(c)));
+      }
+      expect(round.heat, stages.join()).toMatchObject(heat);
+    }
   });
 
   it("a block's stage ratio is the trimmed mean over chunk pairs: a constant ratio exactly, a burst in one pair ignored", () => {
@@ -130,6 +162,26 @@ describe('ab: the interleaved workload', () => {
     expect(dec.verdict).toBe('same');
     expect(c.stages.find((s) => s.stage === 'prompt')!.gated).toBe(false);
     expect(c.verdict).toBe('slower');
+    // a stage the blocks did not measure has no row (a round of the gated stages only)
+    const only = blocks.map((b) => ({ ...b, sides: Object.fromEntries(Object.entries(b.sides).map(([n, x]) => [n, { ...x, chunkWallMs: { ...x.chunkWallMs, batchd: [], prompt: [] } }])) }));
+    const [d] = compareAb(only, ['a', 'b'], 0.03, ['encode', 'decode']);
+    expect(d.stages.map((s) => s.stage)).toEqual(['load', 'encode', 'decode']);
+    expect(d.verdict).toBe('slower');
+  });
+
+  it('a gated stage stops the run when slower or faster, or same from an interval narrow enough to flag the detect goal', () => {
+    const at = (ratio: BlockRatio) => ({ verdict: abVerdict(ratio, 0.03), detectable: detectableSlowdown(ratio, 0.03) });
+    expect(stageDecided(at(r(1.06, 1.031, 1.09)), 0.04)).toBe(true);
+    expect(stageDecided(at(r(0.9, 0.88, 0.969)), 0.04)).toBe(true);
+    // same, ±1.8%: it could have flagged 5.1% only
+    const wide = at(r(1, 0.982, 1.018));
+    expect(wide.verdict).toBe('same');
+    expect(wide.detectable).toBeCloseTo(0.0486, 3);
+    expect(stageDecided(wide, 0.04)).toBe(false);
+    expect(stageDecided(wide, 0.05)).toBe(true);
+    // same, ±0.8%: 3.8%
+    expect(stageDecided(at(r(1, 0.992, 1.008)), 0.04)).toBe(true);
+    expect(stageDecided(at(r(1.02, 0.99, 1.05)), 1)).toBe(false);
   });
 });
 
@@ -259,7 +311,7 @@ describe('ab: where the spread sits', () => {
     })) as BlockRecord[];
     const info = (name: string) => ({ name, build: 'native', addonPath: '/x.node', variant: 'native', whisperVersion: '1.9.1', pin: 'p', threads: 2, flashAttn: true, device: 'cpu', env: {}, inject: 0 });
     const result = (comparisons: AbComparison[]): AbResult => ({
-      model: 'm', margin: 0.03, budgetS: 300, elapsedS: 100, sides: [info('a'), info('b')], blocks: 8, unitSize: 2, segments: 4, units: 4,
+      model: 'm', margin: 0.03, detect: 0.04, budgetS: 300, elapsedS: 100, sides: [info('a'), info('b')], blocks: 8, unitSize: 2, segments: 4, units: 4,
       discardedBlocks: 0, failures: [], comparisons, stopped: 'decided', verdict: 'same', exitCode: 0, notes: [], records: blocks,
     });
     const md = abMarkdown(result(compareAb(blocks, ['a', 'b'], 0.03, ['decode'], 4))).split('\n');
@@ -281,7 +333,7 @@ describe('ab: where the spread sits', () => {
     const k = summarizeKind('A/A', [run(0.05, 0.02, 0.01, 0.02), run(0.04, 0.03, 0.005, 0.015), run(0.03, 0.01, 0.02, 0.01)], ['decode']);
     expect(k.spread.decode).toEqual({ chunkPair: 0.04, modelPair: 0.02, processPair: 0.01, block: 0.015 });
     expect(k.spread.encode).toBeUndefined();
-    const md = calibrationMarkdown({ inject: 0.05, margin: 0.03, budgetS: 300, aa: k, aaPrime: { ...k, kind: "A/A'", spread: {} } });
+    const md = calibrationMarkdown({ inject: 0.05, margin: 0.03, detect: 0.04, budgetS: 300, aa: k, aaPrime: { ...k, kind: "A/A'", spread: {} } });
     expect(md).toContain('Where the spread sits in the A/A runs (medians over the runs, SD of ln ratio):\n- decode: chunk pair 4.0%, model pair 2.0%, process pair 1.0%; a block 1.5%');
     expect(md).not.toContain("in the A/A' runs");
   });
@@ -307,9 +359,49 @@ describe('ab: where the spread sits', () => {
     expect(ownTimingRatio([run([1.02])], 'decode')).toBeUndefined();
     const k = summarizeKind("A/A'", runs, ['encode', 'decode']);
     expect(k.ownTiming.decode?.ratio).toBeCloseTo(d.ratio, 12);
-    const md = calibrationMarkdown({ inject: 0.05, margin: 0.03, budgetS: 300, aa: { ...k, kind: 'A/A' }, aaPrime: k });
+    const md = calibrationMarkdown({ inject: 0.05, margin: 0.03, detect: 0.04, budgetS: 300, aa: { ...k, kind: 'A/A' }, aaPrime: k });
     // by hand: ln 1.02 and ln 1.04 twice each, mean 0.02951, SD 0.01121, t(3) 3.182: [e^0.01167, e^0.04735]
     expect(md).toContain("A'/A over the 4 blocks of the A/A' runs: encode 1.000 [1.000, 1.000], decode 1.030 [1.012, 1.048].");
+  });
+});
+
+describe('ab --calibrate --save', () => {
+  const run = (verdict: 'same' | 'slower', decode: number) =>
+    ({
+      elapsedS: 200, blocks: 8, verdict, margin: 0.03, detect: 0.04, budgetS: 300, sides: [{ name: 'A' }, { name: 'A2' }], records: [],
+      comparisons: [{ stages: [{ stage: 'decode', gated: true, verdict, detectable: decode }] }],
+    }) as unknown as AbResult;
+  const dir = mkdtempSync(join(tmpdir(), 'wp-cal-save-'));
+  const settings = { side: null, inject: 0.05, margin: 0.03, budgetS: 300, cpu: 'X' };
+
+  it('goes on with the runs a file of the same settings holds: a series already complete runs nothing more', async () => {
+    const file = join(dir, 'done.jsonl');
+    const head = { calibration: { side: null, inject: 0.05, model: '/no/such/model.bin', threads: 2, flashAttn: null, margin: 0.03, detect: null, budgetS: 300, minBlocks: null, maxBlocks: null, segments: null, stages: ['decode'], processes: 'per-side', hugepages: true, fixedMmap: true, cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() } };
+    const lines = [head, { kind: 'A/A', result: run('same', 0.038) }, { kind: "A/A'", result: run('slower', 0.041) }, { kind: 'A/A', result: run('same', 0.036) }, { kind: "A/A'", result: run('slower', 0.043) }];
+    // the last run was stopped while it was written: a line cut short
+    writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"kind":"A/A","res');
+    let resumed: number[] = [];
+    // no addon or model is needed: every run it asks for is in the file (one more would fail at once)
+    const c = await calibrate({ save: file, runs: 2, model: '/no/such/model.bin', threads: 2, stages: ['decode'], onResume: (a, p) => (resumed = [a, p]) });
+    expect(resumed).toEqual([2, 2]);
+    expect(c.aa.runs).toBe(2);
+    expect(c.aa.verdicts.same).toBe(2);
+    expect(c.aa.rate.count).toBe(0);
+    expect(c.aaPrime.rate.count).toBe(2);
+    expect(c.aa.detectable.decode).toBeCloseTo(0.037, 12);
+    expect(c.aaPrime.detectable.decode).toBeCloseTo(0.042, 12);
+  });
+
+  it('refuses a file of other settings, naming what differs, and one it did not write', () => {
+    const file = join(dir, 'other.jsonl');
+    writeFileSync(file, JSON.stringify({ calibration: settings }) + '\n');
+    expect(readSaved(file, settings)).toEqual([]);
+    expect(() => readSaved(file, { ...settings, budgetS: 600, cpu: 'Y' })).toThrow(/other settings \(budgetS 300 there, 600 here; cpu "X" there, "Y" here\)/);
+    writeFileSync(file, '{"runs": 3}\n');
+    expect(() => readSaved(file, settings)).toThrow(/no calibration settings/);
+    writeFileSync(file, 'name,value\n1,2\n');
+    expect(() => readSaved(file, settings)).toThrow(/line 1 is not JSON/);
+    expect(readSaved(join(dir, 'none.jsonl'), settings)).toEqual([]);
   });
 });
 

@@ -1,0 +1,48 @@
+/**
+ * Every side of every `ab` block runs a copy of its build written for that block, removed after it.
+ * How an addon file came into the page cache changes how fast its code runs: here a .node just
+ * written by the linker decoded about 30% slower than byte-identical copies of it, or than itself
+ * once dropped from the cache and read back (docs/store.md). A gate compares builds that were just
+ * linked, or one just linked against one that was not, so a side on its own file would carry how
+ * that file was written into the comparison, a bias no number of blocks averages away. A fresh copy
+ * per block draws the file's placement anew each time, like the process's, and the interval then
+ * holds whatever it changes.
+ */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { WhisperPerfError } from '../errors.js';
+import { buildInfo } from '../system.js';
+import { resolveBuilds } from '../workloads/builds.js';
+
+/** An addon to copy: the file, and the build info that goes beside each copy. */
+export interface AddonSource {
+  path: string;
+  info: unknown;
+}
+
+/**
+ * The addon a side runs: its build (a `builds` name, a folder or a .node file), or without one the
+ * loader's own choice (WHISPER_PERF_ADDON, else the first candidate that loads).
+ */
+export function addonSource(build: string | undefined): AddonSource {
+  let name = build;
+  if (name === undefined) {
+    try {
+      name = buildInfo().addonPath;
+    } catch (e) {
+      throw new WhisperPerfError(`ab: no addon build here to measure: ${(e as Error).message}`, 'NATIVE_UNAVAILABLE', { cause: e });
+    }
+  }
+  const [b] = resolveBuilds([name]);
+  return { path: b.path, info: b.info };
+}
+
+/** Writes a copy of the addon into `dir` (made here), its build info beside it; returns the copy's path. */
+export function copyAddon(src: AddonSource, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'whisper_perf.node');
+  copyFileSync(src.path, file);
+  writeFileSync(join(dir, 'whisper-perf-build.json'), JSON.stringify(src.info));
+  return file;
+}
