@@ -9,7 +9,7 @@
  * - a block is four segments (abRound in lib/ab/chunks.ts, the gated stages' chunks): before every segment but the first
  *   each side loads its model afresh, because a loaded model carries a speed of its own; inside a
  *   segment the sides take turns chunk by chunk, so chunk i of one side and chunk i of the other ran
- *   within a second of each other; a block's ln(side/base) for a stage is the 20% trimmed mean over
+ *   within a second of each other; a block's ln(side/base) for a stage is the 25% trimmed mean over
  *   its chunk pairs (lib/ab/verdicts.ts);
  * - a unit is as many consecutive blocks as there are sides (every side started in every position
  *   once); only whole units count, and each of their blocks is a replicate: ratio = exp(mean over
@@ -19,8 +19,7 @@
  *   stage is inconclusive, or same from an interval that could not have flagged a slowdown of
  *   `detect` (4%), up to the time budget.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { WhisperPerfError } from '../errors.js';
@@ -28,7 +27,7 @@ import { ensureDefaultModel } from '../models/default.js';
 import { median } from '../measure/stats.js';
 import { packageRoot } from '../native.js';
 import { AB_SEGMENT_COUNT, abRound, accumulateChunks, LOOP_STAGES, runCommand, sideOrder, type ChunkResult, type ChunkSpec, type LoopStage } from './chunks.js';
-import { addonSource, copyAddon } from './copies.js';
+import { addonSource, copiesFolder, copyAddon } from './copies.js';
 import { SideProcess, type ReadyLine } from './driver.js';
 import { sideTunables } from './malloc.js';
 import { compareAb, overall, raceLosers, type AbComparison, type AbVerdict, type BlockRecord } from './verdicts.js';
@@ -234,7 +233,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   const sideScript = resolve(packageRoot, 'dist', 'ab', 'side.js');
   const slotName = (s: Side) => String(specs.indexOf(s));
   // each block's copies of the builds go in a folder of their own here, removed after the block
-  const copies = mkdtempSync(join(tmpdir(), 'whisper-perf-ab-'));
+  const copies = copiesFolder();
   try {
     return await runBlocks();
   } finally {

@@ -8,7 +8,8 @@
  * per block draws the file's placement anew each time, like the process's, and the interval then
  * holds whatever it changes.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { WhisperPerfError } from '../errors.js';
@@ -45,4 +46,40 @@ export function copyAddon(src: AddonSource, dir: string): string {
   copyFileSync(src.path, file);
   writeFileSync(join(dir, 'whisper-perf-build.json'), JSON.stringify(src.info));
   return file;
+}
+
+const PREFIX = 'whisper-perf-ab-';
+
+/**
+ * A new folder for one `ab` run's copies, named after this process (whisper-perf-ab-PID-XXXXXX in
+ * the temporary folder): the run removes it as it ends, and a run that could not (killed) leaves it
+ * to the next, which removes every such folder whose process is gone.
+ */
+export function copiesFolder(root: string = tmpdir()): string {
+  let names: string[] = [];
+  try {
+    names = readdirSync(root);
+  } catch {
+    // no listing: nothing to tidy
+  }
+  for (const name of names) {
+    const pid = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
+    if (pid === undefined || alive(Number(pid))) continue;
+    try {
+      rmSync(join(root, name), { recursive: true, force: true });
+    } catch {
+      // another user's, or in use: left alone
+    }
+  }
+  return mkdtempSync(join(root, `${PREFIX}${process.pid}-`));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: alive, another user's
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

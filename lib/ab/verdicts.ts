@@ -168,14 +168,21 @@ export function spreadParts(blocks: readonly BlockRecord[], a: string, b: string
 /** A block's ln(a/b) of one figure. */
 export type BlockLogRatio = (rec: BlockRecord, a: string, b: string) => number;
 
-/** The share of chunk pairs set aside at each end before a block's stage ratio is averaged. */
-export const CHUNK_TRIM = 0.2;
+/**
+ * The share of chunk pairs set aside at each end before a block's stage ratio is averaged: a
+ * quarter, so that a block's 4 encode pairs (one a segment) lose their highest and lowest and one
+ * burst cannot move them. At a fifth they lost none (⌊4 × 0.2⌋ = 0): one A/A block read an encode
+ * pair of 485 against 819 ms, and that run's encode spread 3.95% from block to block where the same
+ * blocks spread 1.19% at a quarter (decode, 16 pairs: 1.75% and 1.69%; session 34's four quiet A/A
+ * runs: encode 0.81–1.92% against 0.93–2.29%, decode alike).
+ */
+export const CHUNK_TRIM = 0.25;
 
 /**
  * A block's ln(a/b) for a stage. The sides ran the same chunks in the same order, taking turns, so
- * chunk i of a and chunk i of b ran within a second of each other: the block's figure is the 20%
- * trimmed mean over i of ln(a_i / b_i). Measured here (tiny.en, 2 threads, 10 blocks of 12 chunk
- * pairs of two identical sides): a chunk's noise is its own, a burst of the host's, not the
+ * chunk i of a and chunk i of b ran within a second of each other: the block's figure is the
+ * trimmed mean (CHUNK_TRIM) over i of ln(a_i / b_i). Measured here (tiny.en, 2 threads, 10 blocks of
+ * 12 chunk pairs of two identical sides): a chunk's noise is its own, a burst of the host's, not the
  * process's; the trimmed mean of the pairs spread 0.6% from block to block on encode where the
  * ratio of the sides' chunk medians spread 1.9%.
  */

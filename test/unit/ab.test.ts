@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,6 +11,7 @@ import type { BlockRatio } from '../../lib/measure/ratios.js';
 import { abMarkdown, calibrationMarkdown, parseSide, spreadText } from '../../lib/cli/ab.js';
 import { stageDecided, type AbResult } from '../../lib/ab/ab.js';
 import { sideTunables } from '../../lib/ab/malloc.js';
+import { copiesFolder } from '../../lib/ab/copies.js';
 
 const r = (ratio: number, low: number, high: number, n = 6): BlockRatio => ({ ratio, low, high, n, blocks: 2 * n, sdLog: 0, method: 'block-t' });
 
@@ -133,6 +134,8 @@ describe('ab: the interleaved workload', () => {
     // one pair hit by a burst (3×) moves a plain mean by ~10%; the 20% trimmed mean not at all
     const burst = base.map((x, i) => x * (i === 4 ? 3 : 1));
     expect(Math.exp(f(block(burst, base), 'a', 'b'))).toBeCloseTo(1, 12);
+    // a block's 4 encode pairs, one hit by a burst: the quarter trimmed sets it aside
+    expect(Math.exp(f(block([485, 819, 490, 483], [481, 485, 488, 486]), 'a', 'b'))).toBeCloseTo(Math.exp((Math.log(485 / 481) + Math.log(490 / 488)) / 2), 12);
     // no chunks of the stage: no figure
     expect(Number.isNaN(stageLogRatio('decode')(block(base, base), 'a', 'b'))).toBe(true);
   });
@@ -402,6 +405,18 @@ describe('ab --calibrate --save', () => {
     writeFileSync(file, 'name,value\n1,2\n');
     expect(() => readSaved(file, settings)).toThrow(/line 1 is not JSON/);
     expect(readSaved(join(dir, 'none.jsonl'), settings)).toEqual([]);
+  });
+});
+
+describe("ab: each run's folder of build copies", () => {
+  it("removes the folders of runs whose process is gone, keeps the live ones' and anything else, and names its own after its pid", () => {
+    const root = mkdtempSync(join(tmpdir(), 'wp-copies-'));
+    // above the largest pid Linux hands out (pid_max is at most 2^22): a process that is gone
+    const gone = 2 ** 22 + 7;
+    for (const name of [`whisper-perf-ab-${gone}-aaaaaa`, `whisper-perf-ab-${process.pid}-bbbbbb`, 'whisper-perf-ab-1-cccccc', 'whisper-perf-ab-xyz', 'other']) mkdirSync(join(root, name, 'block1-try1'), { recursive: true });
+    const mine = copiesFolder(root);
+    expect(mine).toMatch(new RegExp(`/whisper-perf-ab-${process.pid}-[^/]+$`));
+    expect(readdirSync(root).sort()).toEqual(['other', 'whisper-perf-ab-1-cccccc', `whisper-perf-ab-${process.pid}-bbbbbb`, mine.split('/').pop(), 'whisper-perf-ab-xyz'].sort());
   });
 });
 
