@@ -13,7 +13,8 @@
  *   its chunk pairs (lib/ab/verdicts.ts);
  * - a unit is as many consecutive blocks as there are sides (every side started in every position
  *   once); only whole units count, and each of their blocks is a replicate: ratio = exp(mean over
- *   blocks), with a Student-t 95% interval over blocks (unitsRatio);
+ *   blocks) trimmed, with Yuen's 95% interval over blocks (yuenRatio: one block at each end set
+ *   aside, a tenth from 20 blocks on);
  * - the verdict against a margin: slower when the whole interval is above 1 + margin, faster when
  *   below 1 − margin, same when inside ±margin, inconclusive otherwise; blocks go on while a gated
  *   stage is inconclusive, or same from an interval that could not have flagged a slowdown of

@@ -4,7 +4,7 @@
  * slowdown the interval could call, and which sides a race drops.
  */
 import { median } from '../measure/stats.js';
-import { trimmedMean, unitsRatio, type BlockRatio } from '../measure/ratios.js';
+import { trimmedMean, yuenRatio, type BlockRatio } from '../measure/ratios.js';
 import { LOOP_STAGES, type LoopStage, type SideBlock } from './chunks.js';
 
 export type AbVerdict = 'slower' | 'faster' | 'same' | 'inconclusive';
@@ -206,7 +206,7 @@ const figOf = (stage: LoopStage | 'load') => (rec: BlockRecord, side: string) =>
 
 function pairRatio(blocks: readonly BlockRecord[], a: string, b: string, logRatio: BlockLogRatio): BlockRatio | undefined {
   const u = pairUnits(blocks, a, b, logRatio);
-  return u.logs.length > 0 ? unitsRatio(u.logs, u.blocks) : undefined;
+  return u.logs.length > 0 ? yuenRatio(u.logs, u.blocks) : undefined;
 }
 
 /**

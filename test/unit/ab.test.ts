@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { abVerdict, compareAb, detectableSlowdown, pairUnits, raceLosers, spreadParts, stageLogRatio, type AbComparison, type BlockRecord } from '../../lib/ab/verdicts.js';
 import { calibrate, ownTimingRatio, readSaved, summarizeKind, wilson } from '../../lib/ab/calibrate.js';
 import { AB_SEGMENT, AB_SEGMENT_COUNT, abRound, accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type ChunkSpec, type LoopStage, type SideBlock } from '../../lib/ab/chunks.js';
-import type { BlockRatio } from '../../lib/measure/ratios.js';
+import { unitsRatio, yuenRatio, type BlockRatio } from '../../lib/measure/ratios.js';
 import { abMarkdown, calibrationMarkdown, parseSide, spreadText } from '../../lib/cli/ab.js';
 import { stageDecided, type AbResult } from '../../lib/ab/ab.js';
 import { sideTunables } from '../../lib/ab/malloc.js';
@@ -405,6 +405,44 @@ describe('ab --calibrate --save', () => {
     writeFileSync(file, 'name,value\n1,2\n');
     expect(() => readSaved(file, settings)).toThrow(/line 1 is not JSON/);
     expect(readSaved(join(dir, 'none.jsonl'), settings)).toEqual([]);
+  });
+});
+
+describe("ab: Yuen's interval over blocks", () => {
+  it('matches the hand computation: 10 replicates, one set aside at each end, winsorized variance, t with 7 df', () => {
+    // x = 1..9 and 100, in hundredths: trimmed mean of 2..9 = 5.5; winsorized 2,2,3,..,9,9: mean 5.5,
+    // variance 66.5 / 9; SE = √(9 · 66.5/9 / (8 · 7)) = √(66.5/56) = 1.08972; t(7) = 2.36462 → ±2.57678
+    const x = [1, 2, 3, 4, 5, 6, 7, 8, 100, 9].map((v) => v / 100);
+    const r = yuenRatio(x, 10);
+    expect(r).toMatchObject({ method: 'block-yuen', trimmed: 1, n: 10, blocks: 10 });
+    expect(Math.log(r.ratio)).toBeCloseTo(0.055, 12);
+    expect(Math.log(r.high) - Math.log(r.ratio)).toBeCloseTo(0.0257678, 6);
+    expect(Math.log(r.ratio) - Math.log(r.low)).toBeCloseTo(0.0257678, 6);
+    expect(r.sdLog).toBeCloseTo(Math.sqrt(66.5 / 9) / 100, 12);
+  });
+
+  it('a block far off moves the mean and widens Student t; the trimmed interval hardly moves', () => {
+    const clean = [0.004, -0.006, 0.011, -0.002, 0.007, -0.009, 0.001, 0.005, -0.004, 0.008, -0.001, 0.002];
+    const hit = clean.map((v, i) => (i === 9 ? Math.log(1.3) : v));
+    const t = unitsRatio(hit, 12);
+    const y = yuenRatio(hit, 12);
+    expect(t.low).toBeLessThan(0.99);
+    expect(t.high).toBeGreaterThan(1.05);
+    expect(y.low).toBeGreaterThan(0.99);
+    expect(y.high).toBeLessThan(1.01);
+    expect(Math.abs(Math.log(y.high / y.low) - Math.log(yuenRatio(clean, 12).high / yuenRatio(clean, 12).low))).toBeLessThan(0.006);
+    // under 6 replicates nothing is set aside
+    expect(yuenRatio(clean.slice(0, 5), 5)).toEqual(unitsRatio(clean.slice(0, 5), 5));
+    // 20 replicates: two at each end
+    expect(yuenRatio([...clean, ...clean.slice(0, 8)], 20).trimmed).toBe(2);
+  });
+
+  it('compareAb reads its intervals this way', () => {
+    const side = (decode: number) => ({ chunkWallMs: { encode: [500], decode: [decode], batchd: [], prompt: [] }, chunkMedianMs: { encode: 500, decode }, loadMs: 100, measuredCpuMs: 1 }) as unknown as SideBlock & { loadMs: number };
+    const blocks = [1, 1.01, 0.99, 1.02, 0.98, 1.0, 1.3, 1.01].map((k, i) => ({ order: i % 2 ? ['b', 'a'] : ['a', 'b'], sides: { a: side(3), b: side(3 * k) } }));
+    const dec = compareAb(blocks, ['a', 'b'], 0.03, ['decode'])[0].stages.find((s) => s.stage === 'decode')!;
+    expect(dec.ratio).toEqual(yuenRatio(blocks.map((b) => Math.log(b.sides.b.chunkWallMs.decode[0] / 3)), 8));
+    expect(dec.verdict).toBe('same');
   });
 });
 
