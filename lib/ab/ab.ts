@@ -2,13 +2,13 @@
  * `ab`: two (or more) builds or configurations compared the way bench:parity compares the addon
  * with native whisper.cpp. On these VMs a process's own speed differs by up to 10% from another
  * process of the same binary and the machine drifts over minutes, so:
- * - every block starts a fresh process per side, in a start order that rotates (`processes:
+ * - a block is four segments (abRound in lib/ab/chunks.ts, the gated stages' chunks), and every
+ *   segment starts a fresh process per side, in a start order that rotates by block (`processes:
  *   'shared'`, a diagnostic, puts every side in one process: see AbOptions.processes), each side on
- *   a copy of its build written for the block (lib/ab/copies.ts: how a file came into the page cache
- *   changes how fast its code runs);
- * - a block is four segments (abRound in lib/ab/chunks.ts, the gated stages' chunks): before every segment but the first
- *   each side loads its model afresh, because a loaded model carries a speed of its own; inside a
- *   segment the sides take turns chunk by chunk, so chunk i of one side and chunk i of the other ran
+ *   a copy of its build written for it (lib/ab/copies.ts): a process, the copy of the code it runs
+ *   and its loaded model each carry a speed of their own (`fresh: 'block'` keeps a block's
+ *   processes and reloads the model for each segment after the first); inside a segment the sides
+ *   take turns chunk by chunk, so chunk i of one side and chunk i of the other ran
  *   within a second of each other; a block's ln(side/base) for a stage is the 25% trimmed mean over
  *   its chunk pairs (lib/ab/verdicts.ts);
  * - a unit is as many consecutive blocks as there are sides (every side started in every position
@@ -82,14 +82,22 @@ export interface AbOptions {
    */
   detect?: number;
   /**
-   * 'per-side' (default): a fresh process per side in every block. 'shared', a diagnostic: one
-   * fresh process per block holds every side, each its own model (and build), all computing from
+   * 'per-side' (default): a fresh process per side in every segment. 'shared', a diagnostic: one
+   * fresh process per segment holds every side, each its own model (and build), all computing from
    * the process's main thread so that they share one OpenMP team as a model alone has (and load
    * there, so that one malloc arena holds every model); the sides' environment variables must be
    * the same. Its blocks spread no less than per-side's, and its error rates are not measured: not
    * for verdicts
    */
   processes?: AbProcesses;
+  /**
+   * what starts fresh processes, each on a fresh copy of its build: every segment ('segment', the
+   * default), or every block ('block': the segments after the first reload the model in the block's
+   * processes). A process carries a speed of its own for its whole life, which a new copy of the
+   * build draws anew as much as the process does (docs/store.md), so four processes a block average
+   * it where one could not
+   */
+  fresh?: AbFresh;
   /** every side's malloc with transparent huge pages (default true; see bench:parity) */
   hugepages?: boolean;
   /**
@@ -109,6 +117,7 @@ export interface AbOptions {
 }
 
 export type AbProcesses = 'shared' | 'per-side';
+export type AbFresh = 'segment' | 'block';
 
 export interface AbProgress {
   block: number;
@@ -148,6 +157,8 @@ export interface AbResult {
   segments: number;
   /** a process per side in each block, or one for all */
   processes: AbProcesses;
+  /** what started fresh processes: every segment or every block */
+  fresh: AbFresh;
   /** the most units any side shares with the baseline */
   units: number;
   /** blocks started again after a side failed in them */
@@ -166,7 +177,7 @@ export interface AbResult {
   records: BlockRecord[];
 }
 
-export const AB_DEFAULTS = Object.freeze({ margin: 0.03, detect: 0.04, budgetS: 300, minUnits: 4, stages: ['encode', 'decode'] as LoopStage[], processes: 'per-side' as AbProcesses });
+export const AB_DEFAULTS = Object.freeze({ margin: 0.03, detect: 0.04, budgetS: 300, minUnits: 4, stages: ['encode', 'decode'] as LoopStage[], processes: 'per-side' as AbProcesses, fresh: 'segment' as AbFresh });
 /** consecutive failed tries of one block before the run gives up */
 const MAX_BLOCK_TRIES = 3;
 
@@ -204,6 +215,8 @@ export async function ab(options: AbOptions): Promise<AbResult> {
   const nSegments = options.segments ?? AB_SEGMENT_COUNT;
   if (!Number.isInteger(nSegments) || nSegments < 1 || nSegments > 64) throw new WhisperPerfError(`ab: --segments ${options.segments}: from 1 to 64`, 'USAGE');
   const round = abRound(gated, nSegments);
+  const fresh = options.fresh ?? AB_DEFAULTS.fresh;
+  if (fresh !== 'segment' && fresh !== 'block') throw new WhisperPerfError(`ab: --fresh ${String(fresh)}: segment or block`, 'USAGE');
   const asked = options.processes;
   if (asked !== undefined && asked !== 'shared' && asked !== 'per-side') throw new WhisperPerfError(`ab: --processes ${String(asked)}: shared or per-side`, 'USAGE');
   const model = options.model ? resolve(options.model) : await ensureDefaultModel();
@@ -294,7 +307,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     const notes: string[] = [];
     if (processes === 'shared') {
       notes.push(
-        'the sides shared a process in every block (--processes shared, a diagnostic): every model loaded and computed on its main thread (one OpenMP team and one malloc arena, as alone), ' +
+        'the sides shared a process in every segment (--processes shared, a diagnostic): every model loaded and computed on its main thread (one OpenMP team and one malloc arena, as alone), ' +
           'but its blocks spread no less than per-side ones, and the gate has no measured error rates in this mode: not figures for a verdict',
       );
     }
@@ -351,20 +364,36 @@ export async function ab(options: AbOptions): Promise<AbResult> {
       let tries = 0;
       for (;;) {
         const started: SideProcess[] = [];
-        const procs = new Map<string, SideHandle>();
         const dir = join(copies, `block${b + 1}-try${tries + 1}`);
         let failed = true;
         try {
-          for (const group of processes === 'shared' ? [order] : order.map((s) => [s])) {
-            const p = await startProcess(group, dir);
-            started.push(p);
-            for (const s of group) procs.set(s.name, slotOf(p, slotName(s)));
-          }
           const parts = new Map<string, { spec: ChunkSpec; r: ChunkResult }[]>(running.map((s) => [s.name, []]));
-          const loads = new Map<string, number[]>(running.map((s) => [s.name, [procs.get(s.name)!.ready.loadMs]]));
+          const loads = new Map<string, number[]>(running.map((s) => [s.name, []]));
+          const pids = new Map<string, number[]>(running.map((s) => [s.name, []]));
+          const addons = new Map<string, string[]>(running.map((s) => [s.name, []]));
+          let procs = new Map<string, SideHandle>();
+          const start = async (segment: number) => {
+            procs = new Map();
+            for (const group of processes === 'shared' ? [order] : order.map((s) => [s])) {
+              const p = await startProcess(group, join(dir, `segment${segment + 1}`));
+              started.push(p);
+              for (const s of group) procs.set(s.name, slotOf(p, slotName(s)));
+            }
+            for (const s of order) {
+              const h = procs.get(s.name)!;
+              loads.get(s.name)!.push(h.ready.loadMs);
+              pids.get(s.name)!.push(Number(h.ready.pid));
+              addons.get(s.name)!.push(String(h.ready.addonPath));
+            }
+          };
           for (const [g, segment] of round.segments.entries()) {
-            // every segment but the first on a freshly loaded model (see abRound); the heat-up's figures are not kept
-            if (g > 0) for (const s of order) loads.get(s.name)!.push(Number((await procs.get(s.name)!.command('load')).loadMs));
+            // each segment on freshly loaded models (see abRound): in fresh processes on fresh copies
+            // of the builds (fresh: 'segment'), or after the first by a reload in the block's processes
+            if (g === 0 || fresh === 'segment') {
+              for (const p of started.splice(0)) await p.stop();
+              await start(g);
+            } else for (const s of order) loads.get(s.name)!.push(Number((await procs.get(s.name)!.command('load')).loadMs));
+            // the heat-up's figures are not kept
             for (const s of order) await procs.get(s.name)!.command(runCommand(round.heat));
             for (const spec of segment) {
               for (const s of sideOrder(turn++, running)) {
@@ -376,9 +405,9 @@ export async function ab(options: AbOptions): Promise<AbResult> {
           const rec: BlockRecord = {
             order: order.map((s) => s.name),
             sides: {},
-            pids: Object.fromEntries(order.map((s) => [s.name, Number(procs.get(s.name)!.ready.pid)])),
+            pids: Object.fromEntries(order.map((s) => [s.name, pids.get(s.name)!])),
             glibcTunables: Object.fromEntries(order.map((s) => [s.name, String(procs.get(s.name)!.ready.glibcTunables ?? '')])),
-          addons: Object.fromEntries(order.map((s) => [s.name, String(procs.get(s.name)!.ready.addonPath)])),
+            addons: Object.fromEntries(order.map((s) => [s.name, addons.get(s.name)!])),
             tids: Object.fromEntries(order.map((s) => [s.name, [...new Set(parts.get(s.name)!.flatMap((x) => (typeof x.r.tid === 'number' ? [x.r.tid] : [])))]])),
           };
           for (const s of running) rec.sides[s.name] = { ...accumulateChunks(parts.get(s.name)!), loadMs: median(loads.get(s.name)!) };
@@ -435,6 +464,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
       unitSize: k,
       segments: nSegments,
       processes,
+      fresh,
       units: comparisons.length ? Math.max(...comparisons.map((c) => c.units)) : 0,
       discardedBlocks: discarded,
       failures,

@@ -157,6 +157,7 @@ function settingsOf(options: CalibrateOptions, runsInject: { inject: number }): 
     segments: o.segments ?? null,
     stages: o.stages ?? AB_DEFAULTS.stages,
     processes: o.processes ?? AB_DEFAULTS.processes,
+    fresh: o.fresh ?? AB_DEFAULTS.fresh,
     hugepages: o.hugepages ?? true,
     fixedMmap: o.fixedMmap ?? true,
     // a calibration measures one machine

@@ -75,12 +75,12 @@ export function detectableSlowdown(r: BlockRatio, margin: number): number {
 export interface BlockRecord {
   order: string[];
   sides: Record<string, SideBlock & { loadMs: number }>;
-  /** the process id each side ran in (one for all with processes: 'shared') */
-  pids?: Record<string, number>;
+  /** the process ids each side ran in, one a segment (or one a block with fresh: 'block'; the same for every side with processes: 'shared') */
+  pids?: Record<string, number[]>;
   /** GLIBC_TUNABLES of each side's process (malloc's settings: huge pages unless hugepages is false, and any the caller's environment set) */
   glibcTunables?: Record<string, string>;
-  /** the addon file each side loaded: a copy of its build written for this block, removed after it */
-  addons?: Record<string, string>;
+  /** the addon files each side loaded, one a process: copies of its build written for them, removed after the block */
+  addons?: Record<string, string[]>;
   /** the OS threads each side's chunks computed on: its model's compute thread, or with processes: 'shared' the process's main thread (its pid) */
   tids?: Record<string, number[]>;
 }

@@ -1,5 +1,5 @@
 /** `whisper-perf ab SIDE SIDE...`: builds or configurations interleaved in fresh processes, a gate with a known error rate. */
-import { ab, AB_DEFAULTS, type AbProcesses, type AbResult, type AbSideSpec } from '../ab/ab.js';
+import { ab, AB_DEFAULTS, type AbFresh, type AbProcesses, type AbResult, type AbSideSpec } from '../ab/ab.js';
 import { calibrate, type Calibration, type MedianParts, type RateWithInterval } from '../ab/calibrate.js';
 import { LOOP_STAGES, type LoopStage } from '../ab/chunks.js';
 import { parseStringList } from '../measure/params.js';
@@ -11,10 +11,11 @@ import { formatDuration, progressSink } from './progress.js';
 export const AB_HELP = `usage: whisper-perf ab SIDE SIDE... [options]
        whisper-perf ab --calibrate [SIDE] [--runs N] [--inject 5%] [--save FILE] [options]
 
-Compares two or more addon builds or configurations on whisper-bench's workload. Every
-block starts a fresh process per side (start order rotating), each on a copy of its build
-written for that block, and runs four segments, each on a freshly loaded model (a loaded
-model has a speed of its own); in a segment the sides take turns in short chunks (one
+Compares two or more addon builds or configurations on whisper-bench's workload. A block
+is four segments, and every segment starts a fresh process per side (start order rotating
+by block), each on a copy of its build written for it (a process, and the copy of the
+code it runs, have a speed of their own for their whole life; so has a loaded model); in
+a segment the sides take turns in short chunks (one
 encode, 128 decodes, 16 batches or one prompt, of the stages gated only), so the figures
 compared are taken within a second of each other. As many blocks as sides form a unit
 (each side started in each position once); the blocks of whole units are the replicates
@@ -51,8 +52,12 @@ options:
       --max-blocks N     blocks at most (default: as the budget allows)
       --segments N       segments per block, each on a freshly loaded model (default 4); fewer
                          make a block shorter, for a model whose block takes minutes
-      --processes MODE   per-side (default): a fresh process per side in every block; shared, a
-                         diagnostic: one process per block holds every side (each its own model
+      --fresh WHEN       segment (default): fresh processes on fresh copies of the builds for
+                         every segment; block: for every block, the segments after the first
+                         reloading the model in them (the process part of the spread then
+                         counts whole in each block)
+      --processes MODE   per-side (default): a fresh process per side in every segment; shared, a
+                         diagnostic: one process per segment holds every side (each its own model
                          and build, all loading and computing on its main thread: one OpenMP
                          team). Its blocks spread no less than per-side's, and its error rates
                          are unmeasured: not for verdicts
@@ -136,7 +141,7 @@ export function spreadText(p: MedianParts): string {
 /** The result as markdown. */
 export function abMarkdown(r: AbResult): string {
   const out: string[] = [];
-  out.push(`ab: ${r.blocks} blocks of ${r.segments} segments (${r.units} units of ${r.unitSize}; ${r.processes === 'shared' ? 'the sides share a process' : 'a process per side'}) in ${formatDuration(r.elapsedS * 1000)}, margin ±${pct(r.margin)}, stopped: ${r.stopped === 'decided' ? `every gated stage decided (a same able to detect ${pct(r.detect)})` : r.stopped === 'budget' ? `budget of ${r.budgetS} s` : '--max-blocks'}`);
+  out.push(`ab: ${r.blocks} blocks of ${r.segments} segments (${r.units} units of ${r.unitSize}; ${r.processes === 'shared' ? 'the sides share a process' : 'a process per side'} ${r.fresh === 'block' ? 'a block' : 'a segment'}) in ${formatDuration(r.elapsedS * 1000)}, margin ±${pct(r.margin)}, stopped: ${r.stopped === 'decided' ? `every gated stage decided (a same able to detect ${pct(r.detect)})` : r.stopped === 'budget' ? `budget of ${r.budgetS} s` : '--max-blocks'}`);
   out.push('');
   out.push('| side | build | variant | whisper.cpp | threads | fa | device | env |');
   out.push('| --- | --- | --- | --- | ---: | --- | --- | --- |');
@@ -206,6 +211,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     'max-blocks': { type: 'string' },
     segments: { type: 'string' },
     processes: { type: 'string' },
+    fresh: { type: 'string' },
     'no-hugepages': { type: 'boolean' },
     'no-fixed-mmap': { type: 'boolean' },
     race: { type: 'boolean' },
@@ -244,6 +250,7 @@ export async function runAb(argv: string[], ctx: CliContext): Promise<number> {
     segments: int('--segments', values.segments, 1, 64),
     // ab() refuses any other value
     processes: values.processes as AbProcesses | undefined,
+    fresh: values.fresh as AbFresh | undefined,
     hugepages: !values['no-hugepages'],
     // undefined: ab()'s own default
     fixedMmap: values['no-fixed-mmap'] ? false : undefined,

@@ -21,7 +21,7 @@ const v2 = join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`,
 
 describe('ab', () => {
   it('usage errors exit 2 with one line', async () => {
-    for (const args of [['ab'], ['ab', 'native'], ['ab', 't=1', 't=x'], ['ab', 't=1', 't=2', '--margin', 'wide'], ['ab', 't=1', 't=2', '--stages', 'decoder'], ['ab', 't=1', 't=2', '--runs', '3'], ['ab', 't=1', 't=2', '--race'], ['ab', 't=1', 't=2', '--segments', '0'], ['ab', 't=1', 't=2', '--processes', 'both'], ['ab', 't=1', 't=1,env.X=1', '--processes', 'shared'], ['ab', 't=1', 't=2', '--detect', '2%'], ['ab', 't=1', 't=2', '--save', join(tmp, 'x.jsonl')]]) {
+    for (const args of [['ab'], ['ab', 'native'], ['ab', 't=1', 't=x'], ['ab', 't=1', 't=2', '--margin', 'wide'], ['ab', 't=1', 't=2', '--stages', 'decoder'], ['ab', 't=1', 't=2', '--runs', '3'], ['ab', 't=1', 't=2', '--race'], ['ab', 't=1', 't=2', '--segments', '0'], ['ab', 't=1', 't=2', '--processes', 'both'], ['ab', 't=1', 't=1,env.X=1', '--processes', 'shared'], ['ab', 't=1', 't=2', '--detect', '2%'], ['ab', 't=1', 't=2', '--fresh', 'never'], ['ab', 't=1', 't=2', '--save', join(tmp, 'x.jsonl')]]) {
       const r = await run([...args, '-m', tiny]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -61,30 +61,33 @@ describe('ab', () => {
       expect(parts('decode').chunkPair).toBeGreaterThan(0);
       expect(parts('encode')).toMatchObject({ blocks: 4, segments: 2, chunks: 1, chunkPair: null });
     }
-    // a process per side by default: every block started the two sides in processes of their own
+    // a process per side and segment by default: each block started each side twice, every process its own
     for (const x of [aa, aap]) {
-      expect(x.processes).toBe('per-side');
-      for (const rec of x.records) expect(new Set(Object.values(rec.pids!)).size).toBe(2);
-      // each side on its models' compute threads (a model per segment, a thread each), never its process's main thread
+      expect([x.processes, x.fresh]).toEqual(['per-side', 'segment']);
+      for (const rec of x.records) {
+        expect(Object.values(rec.pids!).map((p) => p.length)).toEqual([2, 2]);
+        expect(new Set(Object.values(rec.pids!).flat()).size).toBe(4);
+      }
+      // each side on its models' compute threads (a model per process, a thread each), never its process's main thread
       for (const rec of x.records) {
         expect(Object.values(rec.glibcTunables!)).toEqual(Array(2).fill('glibc.malloc.mmap_threshold=131072:glibc.malloc.hugetlb=1'));
         for (const [name, tids] of Object.entries(rec.tids!)) {
           expect(tids).toHaveLength(2);
-          expect(tids).not.toContain(rec.pids![name]);
+          for (const pid of rec.pids![name]) expect(tids).not.toContain(pid);
         }
       }
     }
-    // both sides name the loader's build; every side of every block ran a copy of it written for
-    // that block (the linker's own file runs slower than a copy), removed after it
+    // both sides name the loader's build; every process of every side ran a copy of it written
+    // for that process (a copy carries a speed of its own), removed after the block
     for (const x of [aa, aap]) {
       expect(x.sides[1].addonPath).toBe(x.sides[0].addonPath);
       expect(existsSync(x.sides[0].addonPath)).toBe(true);
       expect(x.sides[1].variant).toBe(x.sides[0].variant);
-      const files = x.records.flatMap((rec) => Object.values(rec.addons!));
-      expect(files).toHaveLength(8);
-      expect(new Set(files).size).toBe(8);
+      const files = x.records.flatMap((rec) => Object.values(rec.addons!).flat());
+      expect(files).toHaveLength(16);
+      expect(new Set(files).size).toBe(16);
       for (const f of files) {
-        expect(f).toMatch(/whisper-perf-ab-[^/]+\/block\d+-try1\/[01]\/whisper_perf\.node$/);
+        expect(f).toMatch(/whisper-perf-ab-[^/]+\/block\d+-try1\/segment[12]\/[01]\/whisper_perf\.node$/);
         expect(existsSync(f)).toBe(false);
       }
     }
@@ -170,23 +173,27 @@ describe('ab', () => {
     const pre = prebuildCandidates(packageRoot)[0];
     expect(pre).toBeDefined();
     // one compute thread: under a busy machine a team of two spinning OpenMP threads took 227 s here
-    const r = await run(['ab', 'name=here', `build=${pre},name=pre`, '--processes', 'shared', '--no-fixed-mmap', '-t', '1', '--min-blocks', '4', '--max-blocks', '4', '--segments', '1', '-m', tiny, '-o', 'json']);
+    // --fresh block: one process a block, the second segment on reloaded models
+    const r = await run(['ab', 'name=here', `build=${pre},name=pre`, '--processes', 'shared', '--fresh', 'block', '--no-fixed-mmap', '-t', '1', '--min-blocks', '4', '--max-blocks', '4', '--segments', '2', '-m', tiny, '-o', 'json']);
     const x = JSON.parse(r.stdout) as AbResult;
-    expect(x.processes).toBe('shared');
+    expect([x.processes, x.fresh]).toEqual(['shared', 'block']);
     expect(x.sides[1].addonPath).toBe(pre);
     expect(x.sides[0].addonPath).not.toBe(pre);
     expect(x.notes.join(' ')).toMatch(/shared a process .*not figures for a verdict/);
     expect(x.blocks).toBe(4);
     // both sides of a block in one process, a fresh one each block
-    const pids = x.records.map((rec) => new Set(Object.values(rec.pids!)));
+    const pids = x.records.map((rec) => new Set(Object.values(rec.pids!).flat()));
     expect(pids.map((s) => s.size)).toEqual([1, 1, 1, 1]);
     expect(new Set(pids.map((s) => [...s][0])).size).toBe(4);
+    // both segments' chunks of each side, and both its loads (the second a reload)
+    for (const rec of x.records) for (const side of Object.values(rec.sides)) expect([side.chunkWallMs.encode.length, side.chunkWallMs.decode.length]).toEqual([2, 8]);
     // every chunk of both sides computed on that process's main thread: one OpenMP team, as with one model
-    for (const rec of x.records) expect(rec.tids).toEqual({ here: [rec.pids!.here], pre: [rec.pids!.here] });
+    for (const rec of x.records) expect(rec.tids).toEqual({ here: rec.pids!.here, pre: rec.pids!.here });
     // …each slot from a copy of its build written for the block
     for (const [i, rec] of x.records.entries()) {
-      expect(rec.addons!.here).toMatch(new RegExp(`/block${i + 1}-try1/0/whisper_perf\\.node$`));
-      expect(rec.addons!.pre).toMatch(new RegExp(`/block${i + 1}-try1/1/whisper_perf\\.node$`));
+      expect(rec.addons!.here).toHaveLength(1);
+      expect(rec.addons!.here[0]).toMatch(new RegExp(`/block${i + 1}-try1/segment1/0/whisper_perf\\.node$`));
+      expect(rec.addons!.pre[0]).toMatch(new RegExp(`/block${i + 1}-try1/segment1/1/whisper_perf\\.node$`));
     }
     // …with malloc's huge pages, and (--no-fixed-mmap) glibc's own mmap threshold
     for (const rec of x.records) expect(rec.glibcTunables).toEqual({ here: 'glibc.malloc.hugetlb=1', pre: 'glibc.malloc.hugetlb=1' });

@@ -379,7 +379,7 @@ describe('ab --calibrate --save', () => {
 
   it('goes on with the runs a file of the same settings holds: a series already complete runs nothing more', async () => {
     const file = join(dir, 'done.jsonl');
-    const head = { calibration: { side: null, inject: 0.05, model: '/no/such/model.bin', threads: 2, flashAttn: null, margin: 0.03, detect: null, budgetS: 300, minBlocks: null, maxBlocks: null, segments: null, stages: ['decode'], processes: 'per-side', hugepages: true, fixedMmap: true, cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() } };
+    const head = { calibration: { side: null, inject: 0.05, model: '/no/such/model.bin', threads: 2, flashAttn: null, margin: 0.03, detect: null, budgetS: 300, minBlocks: null, maxBlocks: null, segments: null, stages: ['decode'], processes: 'per-side', fresh: 'segment', hugepages: true, fixedMmap: true, cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() } };
     const lines = [head, { kind: 'A/A', result: run('same', 0.038) }, { kind: "A/A'", result: run('slower', 0.041) }, { kind: 'A/A', result: run('same', 0.036) }, { kind: "A/A'", result: run('slower', 0.043) }];
     // the last run was stopped while it was written: a line cut short
     writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"kind":"A/A","res');
