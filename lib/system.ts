@@ -173,3 +173,13 @@ export function packageVersion(): string {
   pkgVersion ??= (JSON.parse(readFileSync(`${packageRoot}/package.json`, 'utf8')) as { version: string }).version;
   return pkgVersion;
 }
+
+/** Whether a process of this host still runs: signal 0 reaches it (EPERM: alive, another user's). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { WhisperPerfError } from '../errors.js';
-import { buildInfo } from '../system.js';
+import { buildInfo, processAlive } from '../system.js';
 import { resolveBuilds } from '../workloads/builds.js';
 
 /** An addon to copy: the file, and the build info that goes beside each copy. */
@@ -64,7 +64,7 @@ export function copiesFolder(root: string = tmpdir()): string {
   }
   for (const name of names) {
     const pid = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
-    if (pid === undefined || alive(Number(pid))) continue;
+    if (pid === undefined || processAlive(Number(pid))) continue;
     try {
       rmSync(join(root, name), { recursive: true, force: true });
     } catch {
@@ -72,14 +72,4 @@ export function copiesFolder(root: string = tmpdir()): string {
     }
   }
   return mkdtempSync(join(root, `${PREFIX}${process.pid}-`));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: alive, another user's
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

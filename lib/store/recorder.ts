@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
 
 import { WhisperPerfError } from '../errors.js';
+import { processAlive } from '../system.js';
 import type { AnyRow, RunRecord, RunStatus, Store, StoredResult } from './types.js';
 
 export interface RunFacts {
@@ -76,15 +77,6 @@ export async function startRun(store: Store, facts: RunFacts): Promise<RunRecord
   return new RunRecorder(store, run, []);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Reopens run `id` to finish it: refuses a run that does not exist, is of another kind, or whose
  * process is still alive on this host; marks it running under this process.
@@ -94,7 +86,7 @@ export async function resumeRun(store: Store, id: number, kind: string): Promise
   if (!run) throw new WhisperPerfError(`--resume: no run ${id} in ${store.location}`, 'NOT_FOUND');
   if (run.kind !== kind) throw new WhisperPerfError(`--resume: run ${id} is a ${run.kind} run, not ${kind}`, 'USAGE');
   if (!run.plan) throw new WhisperPerfError(`--resume: run ${id} has no stored plan to resume from`, 'USAGE');
-  if (run.status === 'running' && run.pid !== null && run.pid !== process.pid && run.host === hostname() && alive(run.pid)) {
+  if (run.status === 'running' && run.pid !== null && run.pid !== process.pid && run.host === hostname() && processAlive(run.pid)) {
     throw new WhisperPerfError(`--resume: run ${id} is still running (process ${run.pid} on this host)`, 'USAGE');
   }
   const previous = await store.results({ ids: [id] });
