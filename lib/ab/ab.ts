@@ -448,7 +448,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
     for (const c of comparisons) {
       if (c.dropped) continue;
       for (const s of c.stages) {
-        if (s.gated && s.verdict === 'same' && !(s.detectable <= detect)) {
+        if (s.gated && s.verdict === 'same' && !stageDecided(s, detect)) {
           notes.push(`${c.side} ${s.stage}: same, but the smallest slowdown it could have detected is ${(s.detectable * 100).toFixed(1)}%, above the goal of ${(detect * 100).toFixed(1)}%: a longer --budget narrows it`);
         }
       }

@@ -141,11 +141,10 @@ export function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages:
 }
 
 /** What a saved calibration must share with the run that goes on with it. */
-function settingsOf(options: CalibrateOptions, runsInject: { inject: number }): Record<string, unknown> {
-  const o = options;
+function settingsOf(o: CalibrateOptions, inject: number): Record<string, unknown> {
   return {
     side: o.side ?? null,
-    inject: runsInject.inject,
+    inject,
     model: o.model ?? null,
     threads: o.threads ?? null,
     flashAttn: o.flashAttn ?? null,
@@ -221,7 +220,7 @@ export async function calibrate(options: CalibrateOptions = {}): Promise<Calibra
   const aa: AbResult[] = [];
   const aap: AbResult[] = [];
   if (save !== undefined) {
-    const settings = settingsOf(options, { inject });
+    const settings = settingsOf(options, inject);
     const saved = readSaved(save, settings);
     for (const x of saved) (x.kind === 'A/A' ? aa : aap).push(x.result);
     if (saved.length === 0) writeFileSync(save, JSON.stringify({ calibration: settings }) + '\n');

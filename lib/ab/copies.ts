@@ -1,11 +1,11 @@
 /**
- * Every side of every `ab` block runs a copy of its build written for that block, removed after it.
+ * Every process of every `ab` side runs a copy of its build written for it, removed after the block.
  * How an addon file came into the page cache changes how fast its code runs: here a .node just
  * written by the linker decoded about 30% slower than byte-identical copies of it, or than itself
  * once dropped from the cache and read back (docs/store.md). A gate compares builds that were just
  * linked, or one just linked against one that was not, so a side on its own file would carry how
  * that file was written into the comparison, a bias no number of blocks averages away. A fresh copy
- * per block draws the file's placement anew each time, like the process's, and the interval then
+ * per process draws the file's placement anew each time, like the process's, and the interval then
  * holds whatever it changes.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +49,8 @@ export function copyAddon(src: AddonSource, dir: string): string {
 }
 
 const PREFIX = 'whisper-perf-ab-';
+/** A run's folder: the prefix, the pid of the process that made it, and mkdtemp's suffix. */
+const RUN_FOLDER = new RegExp(`^${PREFIX}(\\d+)-`);
 
 /**
  * A new folder for one `ab` run's copies, named after this process (whisper-perf-ab-PID-XXXXXX in
@@ -63,7 +65,7 @@ export function copiesFolder(root: string = tmpdir()): string {
     // no listing: nothing to tidy
   }
   for (const name of names) {
-    const pid = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
+    const pid = RUN_FOLDER.exec(name)?.[1];
     if (pid === undefined || processAlive(Number(pid))) continue;
     try {
       rmSync(join(root, name), { recursive: true, force: true });
