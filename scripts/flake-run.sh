@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The suite's flake check (docs/testing.md): N runs of CI's own command on fresh clones of one
+# commit, each with the other core kept busy by a spinning shell, one JSON line per run appended to
+# RESULTS. Run again with the same COMMIT and RESULTS, it goes on from the runs RESULTS holds (a
+# session that ends loses none). The streak is the run of passes at the end of RESULTS.
+#
+#   scripts/flake-run.sh COMMIT N RESULTS [KEEP_LOGS_DIR]
+#
+# Each run: `git clone` of this repository into a new folder, `git checkout COMMIT`, then
+# `CI=true bash .ci/run` there (installs what the machine lacks, a throwaway PostgreSQL, the
+# REQUIRE switches, `npm install`, `npm test`), beside `while :; do :; done`. The clone is removed
+# after the run; its log is kept in KEEP_LOGS_DIR (default: beside RESULTS) when the run failed.
+set -uo pipefail
+
+if [ $# -lt 3 ]; then
+  sed -n '2,12p' "$0" >&2
+  exit 2
+fi
+commit=$1 n=$2 results=$3
+logs=${4:-$(dirname "$results")/flake-logs}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+full=$(git -C "$repo" rev-parse --verify "$commit^{commit}") || { echo "flake-run: no commit $commit" >&2; exit 2; }
+mkdir -p "$(dirname "$results")" "$logs"
+touch "$results"
+if grep -v -q "\"commit\":\"$full\"" "$results"; then
+  echo "flake-run: $results holds runs of another commit; use another file" >&2
+  exit 2
+fi
+
+hog=
+cleanup() { [ -n "$hog" ] && kill "$hog" 2>/dev/null; [ -n "${dir:-}" ] && rm -rf "$dir"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+done_runs=$(grep -c . "$results")
+for ((i = done_runs + 1; i <= n; i++)); do
+  dir=$(mktemp -d /tmp/whisper-perf-flake.XXXXXX)
+  git clone -q "$repo" "$dir/repo" && git -C "$dir/repo" checkout -q "$full" || { echo "flake-run: clone failed" >&2; exit 2; }
+  bash -c 'while :; do :; done' &
+  hog=$!
+  start=$(date -u +%FT%TZ)
+  t0=$(date +%s)
+  echo "flake-run: run $i/$n of ${full:0:7} started $start (log $dir/run.log)" >&2
+  (cd "$dir/repo" && CI=true bash .ci/run) >"$dir/run.log" 2>&1
+  rc=$?
+  t1=$(date +%s)
+  kill "$hog" 2>/dev/null; wait "$hog" 2>/dev/null; hog=
+  # vitest's summary lines: "Test Files  N passed (N)" and "Tests  N passed | M skipped (K)"
+  files=$(grep -a -E '^ *Test Files ' "$dir/run.log" | tail -1 | sed 's/\x1b\[[0-9;]*m//g; s/^ *//; s/"//g')
+  tests=$(grep -a -E '^ *Tests ' "$dir/run.log" | tail -1 | sed 's/\x1b\[[0-9;]*m//g; s/^ *//; s/"//g')
+  failed=$(grep -a -E '^ *(FAIL|×) ' "$dir/run.log" | sed 's/\x1b\[[0-9;]*m//g; s/^ *//; s/["\\]//g' | head -20 | paste -sd '|' -)
+  if [ "$rc" -ne 0 ]; then cp "$dir/run.log" "$logs/run-$i-${full:0:7}.log"; fi
+  printf '{"run":%d,"commit":"%s","start":"%s","seconds":%d,"rc":%d,"cpu":"%s","files":"%s","tests":"%s","failed":"%s"}\n' \
+    "$i" "$full" "$start" $((t1 - t0)) "$rc" "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$files" "$tests" "$failed" >>"$results"
+  echo "flake-run: run $i/$n rc=$rc in $((t1 - t0)) s" >&2
+  rm -rf "$dir"
+  dir=
+done
+streak=$(tac "$results" | awk '!/"rc":0[,}]/ { exit } { n++ } END { print n + 0 }')
+echo "flake-run: $(grep -c . "$results") runs in $results, the last $streak passed in a row" >&2
