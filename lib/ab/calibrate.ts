@@ -209,7 +209,7 @@ export function readSaved(file: string, settings: Record<string, unknown>): Save
 /**
  * Runs the A/A and A/A′ series, alternating, and summarizes them. With `save`, every run is
  * appended to that file as it ends, and a file that already holds runs of the same settings is
- * gone on with: a series of 2 × 20 runs takes about two hours, and a stop loses none of it.
+ * gone on with: a series of 2 × 20 runs takes 2 1/2 to 3 hours here, and a stop loses none of it.
  */
 export async function calibrate(options: CalibrateOptions = {}): Promise<Calibration> {
   const runs = options.runs ?? 20;

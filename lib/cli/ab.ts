@@ -74,7 +74,7 @@ options:
       --inject PCT       calibration's injected slowdown (default 5%)
       --save FILE        calibration: append each run to FILE (JSON lines) as it ends, and go on
                          with the runs FILE already holds when its settings are these (2 × 20 runs
-                         take about two hours; a stop loses none)
+                         take 2 1/2 to 3 hours; a stop loses none)
   -o, --output FMT       md (default) or json
       --out FILE         write it to FILE instead of stdout
   -h, --help             this help
