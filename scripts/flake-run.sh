@@ -45,11 +45,11 @@ for ((i = done_runs + 1; i <= n; i++)); do
   rc=$?
   t1=$(date +%s)
   kill "$hog" 2>/dev/null; wait "$hog" 2>/dev/null; hog=
-  # vitest's summary lines: "Test Files  N passed (N)" and "Tests  N passed | M skipped (K)"
-  plain() { sed 's/\x1b\[[0-9;]*m//g' "$dir/run.log"; }  # vitest colours its summary
-  files=$(plain | grep -a -E '^ *Test Files ' | tail -1 | sed 's/^ *//; s/  */ /g; s/"//g')
-  tests=$(plain | grep -a -E '^ *Tests ' | tail -1 | sed 's/^ *//; s/  */ /g; s/"//g')
-  failed=$(plain | grep -a -E '^ *(FAIL|×) ' | sed 's/^ *//; s/["\\]//g' | head -20 | paste -sd '|' -)
+  # vitest's summary lines, colours stripped once: "Test Files  N passed (N)", "Tests  N passed | M skipped (K)"
+  sed 's/\x1b\[[0-9;]*m//g' "$dir/run.log" >"$dir/plain.log"
+  files=$(grep -a -E '^ *Test Files ' "$dir/plain.log" | tail -1 | sed 's/^ *//; s/  */ /g; s/"//g')
+  tests=$(grep -a -E '^ *Tests ' "$dir/plain.log" | tail -1 | sed 's/^ *//; s/  */ /g; s/"//g')
+  failed=$(grep -a -E '^ *(FAIL|×) ' "$dir/plain.log" | sed 's/^ *//; s/["\\]//g' | head -20 | paste -sd '|' -)
   if [ "$rc" -ne 0 ]; then cp "$dir/run.log" "$logs/run-$i-${full:0:7}.log"; fi
   printf '{"run":%d,"commit":"%s","start":"%s","seconds":%d,"rc":%d,"cpu":"%s","files":"%s","tests":"%s","failed":"%s"}\n' \
     "$i" "$full" "$start" $((t1 - t0)) "$rc" "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$files" "$tests" "$failed" >>"$results"
