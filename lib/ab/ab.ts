@@ -10,7 +10,8 @@
  *   processes and reloads the model for each segment after the first); inside a segment the sides
  *   take turns chunk by chunk, so chunk i of one side and chunk i of the other ran
  *   within a second of each other; a block's ln(side/base) for a stage is the 25% trimmed mean over
- *   its chunk pairs (lib/ab/verdicts.ts);
+ *   its chunk pairs, and for encode its segments' heat-up encodes too (stagePairLogs in
+ *   lib/ab/verdicts.ts);
  * - a unit is as many consecutive blocks as there are sides (every side started in every position
  *   once); only whole units count, and each of their blocks is a replicate: ratio = exp(mean over
  *   blocks) trimmed, with Yuen's 95% interval over blocks (yuenRatio: one block at each end set
@@ -371,6 +372,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
           const loads = new Map<string, number[]>(running.map((s) => [s.name, []]));
           const pids = new Map<string, number[]>(running.map((s) => [s.name, []]));
           const addons = new Map<string, string[]>(running.map((s) => [s.name, []]));
+          const heats = new Map<string, ChunkResult[]>(running.map((s) => [s.name, []]));
           let procs = new Map<string, SideHandle>();
           const start = async (segment: number) => {
             procs = new Map();
@@ -393,8 +395,8 @@ export async function ab(options: AbOptions): Promise<AbResult> {
               for (const p of started.splice(0)) await p.stop();
               await start(g);
             } else for (const s of order) loads.get(s.name)!.push(Number((await procs.get(s.name)!.command('load')).loadMs));
-            // the heat-up's figures are not kept
-            for (const s of order) await procs.get(s.name)!.command(runCommand(round.heat));
+            // the heat-up's figures are kept apart (BlockRecord.heat): its encode is a pair of the encode ratio, not of the ms figures
+            for (const s of order) heats.get(s.name)!.push((await procs.get(s.name)!.command(runCommand(round.heat))) as unknown as ChunkResult);
             for (const spec of segment) {
               for (const s of sideOrder(turn++, running)) {
                 const r = (await procs.get(s.name)!.command(runCommand(spec))) as unknown as ChunkResult;
@@ -408,6 +410,7 @@ export async function ab(options: AbOptions): Promise<AbResult> {
             pids: Object.fromEntries(order.map((s) => [s.name, pids.get(s.name)!])),
             glibcTunables: Object.fromEntries(order.map((s) => [s.name, String(procs.get(s.name)!.ready.glibcTunables ?? '')])),
             addons: Object.fromEntries(order.map((s) => [s.name, addons.get(s.name)!])),
+            heat: Object.fromEntries(order.map((s) => [s.name, heats.get(s.name)!])),
             tids: Object.fromEntries(order.map((s) => [s.name, [...new Set(parts.get(s.name)!.flatMap((x) => (typeof x.r.tid === 'number' ? [x.r.tid] : [])))]])),
           };
           for (const s of running) rec.sides[s.name] = { ...accumulateChunks(parts.get(s.name)!), loadMs: median(loads.get(s.name)!) };

@@ -13,7 +13,7 @@ import { WhisperPerfError } from '../errors.js';
 import { median } from '../measure/stats.js';
 import { unitsRatio, type BlockRatio } from '../measure/ratios.js';
 import { ab, AB_DEFAULTS, type AbOptions, type AbResult, type AbSideSpec } from './ab.js';
-import type { AbVerdict, SpreadParts } from './verdicts.js';
+import { AB_DESIGN, type AbVerdict, type SpreadParts } from './verdicts.js';
 import type { LoopStage } from './chunks.js';
 
 export interface CalibrateOptions extends Omit<AbOptions, 'sides' | 'onProgress'> {
@@ -143,6 +143,8 @@ export function summarizeKind(kind: 'A/A' | "A/A'", results: AbResult[], stages:
 /** What a saved calibration must share with the run that goes on with it. */
 function settingsOf(o: CalibrateOptions, inject: number): Record<string, unknown> {
   return {
+    // how a block's figures are read: runs read another way are not the same series
+    design: AB_DESIGN,
     side: o.side ?? null,
     inject,
     model: o.model ?? null,

@@ -63,7 +63,8 @@ export const AB_SEGMENT_COUNT = 4;
 
 /**
  * A block's work for the stages measured: `segments` copies of AB_SEGMENT less the other stages'
- * chunks, and the heat-up before each (a chunk whose figures are not kept): an encode when encode is
+ * chunks, and the heat-up before each (a chunk kept apart from the measured ones, whose encode is
+ * a pair of the encode ratio only: stagePairLogs in lib/ab/verdicts.ts): an encode when encode is
  * measured, a 256-token prompt when prompt or batchd is, and 16 single-token decodes. A model's first
  * call after a load runs on buffers not yet touched (here the first encode took 5–10% longer than the
  * next, the first prompt 40%), and a stage not measured costs nothing: encode and decode alone make a

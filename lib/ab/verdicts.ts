@@ -5,7 +5,7 @@
  */
 import { median } from '../measure/stats.js';
 import { trimmedMean, yuenRatio, type BlockRatio } from '../measure/ratios.js';
-import { LOOP_STAGES, type LoopStage, type SideBlock } from './chunks.js';
+import { LOOP_STAGES, type ChunkResult, type LoopStage, type SideBlock } from './chunks.js';
 
 export type AbVerdict = 'slower' | 'faster' | 'same' | 'inconclusive';
 
@@ -81,6 +81,8 @@ export interface BlockRecord {
   glibcTunables?: Record<string, string>;
   /** the addon files each side loaded, one a process: copies of its build written for them, removed after the block */
   addons?: Record<string, string[]>;
+  /** each side's heat-up before each segment's chunks (abRound's heat: a model's first calls); its encodes are pairs of the encode ratio (stagePairLogs) */
+  heat?: Record<string, ChunkResult[]>;
   /** the OS threads each side's chunks computed on: its model's compute thread, or with processes: 'shared' the process's main thread (its pid) */
   tids?: Record<string, number[]>;
 }
@@ -120,16 +122,12 @@ export function pairUnits(blocks: readonly BlockRecord[], a: string, b: string, 
 
 /**
  * The spread parts of ln(a/b) for a stage over the blocks a pair shares (see SpreadParts): every
- * block must hold the same number of chunk pairs of the stage, `segments` equal runs of them.
+ * block must hold the same number of pairs of the stage (stagePairLogs), `segments` equal runs of them.
  * Undefined with fewer than two blocks or an unbalanced record.
  */
 export function spreadParts(blocks: readonly BlockRecord[], a: string, b: string, stage: LoopStage, segments: number): SpreadParts | undefined {
   const { picked } = pairUnits(blocks, a, b, () => 0);
-  const ys = picked.map((i) => {
-    const xa = blocks[i].sides[a].chunkWallMs[stage];
-    const xb = blocks[i].sides[b].chunkWallMs[stage];
-    return xa.length === xb.length ? xa.map((x, j) => Math.log(x / xb[j])) : [];
-  });
+  const ys = picked.map((i) => stagePairLogs(blocks[i], a, b, stage));
   const B = ys.length;
   const n = ys[0]?.length ?? 0;
   const S = segments;
@@ -169,30 +167,55 @@ export function spreadParts(blocks: readonly BlockRecord[], a: string, b: string
 export type BlockLogRatio = (rec: BlockRecord, a: string, b: string) => number;
 
 /**
- * The share of chunk pairs set aside at each end before a block's stage ratio is averaged: a
- * quarter, so that a block's 4 encode pairs (one a segment) lose their highest and lowest and one
- * burst cannot move them. At a fifth they lost none (⌊4 × 0.2⌋ = 0): one A/A block read an encode
- * pair of 485 against 819 ms, and that run's encode spread 3.95% from block to block where the same
- * blocks spread 1.19% at a quarter (decode, 16 pairs: 1.75% and 1.69%; session 34's four quiet A/A
- * runs: encode 0.81–1.92% against 0.93–2.29%, decode alike).
+ * The share of a block's pairs set aside at each end before its stage ratio is averaged: a
+ * quarter, so that one burst of the host's cannot move it. At a fifth a block's 4 encode pairs
+ * then lost none (⌊4 × 0.2⌋ = 0): one A/A block read an encode pair of 485 against 819 ms, and
+ * that run's encode spread 3.95% from block to block where the same blocks spread 1.19% at a
+ * quarter (decode, 16 pairs: 1.75% and 1.69%). With the heat-up's encodes counted (stagePairLogs)
+ * a block has 8 encode pairs and loses 2 at each end, so two pairs hit in one block no longer
+ * move it either.
  */
 export const CHUNK_TRIM = 0.25;
 
 /**
- * A block's ln(a/b) for a stage. The sides ran the same chunks in the same order, taking turns, so
- * chunk i of a and chunk i of b ran within a second of each other: the block's figure is the
- * trimmed mean (CHUNK_TRIM) over i of ln(a_i / b_i). Measured here (tiny.en, 2 threads, 10 blocks of
- * 12 chunk pairs of two identical sides): a chunk's noise is its own, a burst of the host's, not the
- * process's; the trimmed mean of the pairs spread 0.6% from block to block on encode where the
- * ratio of the sides' chunk medians spread 1.9%.
+ * A block's pairs of one stage, ln(a_i / b_i), segment by segment: the sides ran the same chunks
+ * in the same order, taking turns, so chunk i of a and chunk i of b ran within a second of each
+ * other. Encode counts each segment's heat-up encode too (BlockRecord.heat; first in its segment),
+ * where the record holds one a segment: the first encode after a load, which here took 1.8% longer
+ * than the next (50 blocks), is a pair as good as a measured one for a ratio, and costs nothing,
+ * the heat-up running anyway. Measured on 50 A/A blocks with a second measured encode a segment
+ * (tiny.en, 2 threads, 2026-12-07): a block's encode figure spread (winsorized) 1.52% from 4
+ * measured pairs, 1.24% with the 4 heat-up pairs added, 0.87% from 8 measured pairs; per second of
+ * a block (spread² × block time) the heat-up pairs gain a third and cost nothing, where a second
+ * measured encode gains more on encode but lengthens a block by a quarter, and decode, then the
+ * wider stage, loses blocks. A ratio's `baseMs` and `sideMs` stay the measured chunks' (warm).
+ * Decode's heat-up (16 tokens on a cold model) is not counted.
  */
+export function stagePairLogs(rec: BlockRecord, a: string, b: string, stage: LoopStage): number[] {
+  const xa = rec.sides[a].chunkWallMs[stage];
+  const xb = rec.sides[b].chunkWallMs[stage];
+  const n = Math.min(xa.length, xb.length);
+  const chunks = Array.from({ length: n }, (_, i) => Math.log(xa[i] / xb[i]));
+  const ha = rec.heat?.[a]?.map((h) => h.wallPerRunMs.encode) ?? [];
+  const hb = rec.heat?.[b]?.map((h) => h.wallPerRunMs.encode) ?? [];
+  const S = ha.length;
+  if (stage !== 'encode' || S === 0 || hb.length !== S || xa.length !== xb.length || n % S !== 0 || ![...ha, ...hb].every((x) => x > 0)) return chunks;
+  const K = n / S;
+  return Array.from({ length: S }, (_, g) => [Math.log(ha[g] / hb[g]), ...chunks.slice(g * K, (g + 1) * K)]).flat();
+}
+
+/**
+ * How a block's figures are read into ratios, for a saved calibration (lib/ab/calibrate.ts) to
+ * refuse runs read another way: 2 counts the heat-up encodes (stagePairLogs); files from before
+ * it have no mark.
+ */
+export const AB_DESIGN = 2;
+
+/** A block's ln(a/b) for a stage: the trimmed mean (CHUNK_TRIM) of its pairs (stagePairLogs). */
 export function stageLogRatio(stage: LoopStage): BlockLogRatio {
   return (rec, a, b) => {
-    const xa = rec.sides[a].chunkWallMs[stage];
-    const xb = rec.sides[b].chunkWallMs[stage];
-    const n = Math.min(xa.length, xb.length);
-    if (n === 0) return NaN;
-    return trimmedMean(Array.from({ length: n }, (_, i) => Math.log(xa[i] / xb[i])), CHUNK_TRIM);
+    const logs = stagePairLogs(rec, a, b, stage);
+    return logs.length === 0 ? NaN : trimmedMean(logs, CHUNK_TRIM);
   };
 }
 

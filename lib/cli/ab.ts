@@ -16,13 +16,14 @@ is four segments, and every segment starts a fresh process per side (start order
 by block), each on a copy of its build written for it (a process, and the copy of the
 code it runs, have a speed of their own for their whole life; so has a loaded model); in
 a segment the sides take turns in short chunks (one encode, 128 decodes, 16 batches or
-one prompt, of the stages gated only), so the figures compared are taken within a second
-of each other. As many blocks as sides form a unit (each side started in each position
-once); the blocks of whole units are the replicates of the interval of each side / the
-first side (a trimmed mean with Yuen's interval: the block or tenth farthest off at each
-end set aside, as a side's process now and then runs its code slowly for its whole
-life). On these VMs one process's speed differs by up to 10% from the next, so a
-comparison of one process per side says nothing; this does.
+one prompt, of the stages gated only; the heat-up encode after each load is an encode
+pair too), so the figures compared are taken within a second of each other. As many
+blocks as sides form a unit (each side started in each position once); the blocks of
+whole units are the replicates of the interval of each side / the first side (a
+trimmed mean with Yuen's interval: the block or tenth farthest off at each end set aside,
+as a side's process now and then runs its code slowly for its whole life). On these VMs
+one process's speed differs by up to 10% from the next, so a comparison of one process
+per side says nothing; this does.
 
 A SIDE is a build (a name from whisper-perf builds, a build folder or a .node file), or
 a comma list of key=value: build=NAME, t=N (threads), fa=on|off, device=cpu|N,

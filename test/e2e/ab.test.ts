@@ -55,11 +55,14 @@ describe('ab', () => {
       // two segments per block: each side's block holds two encodes and eight decode chunks
       for (const rec of x.records) for (const side of Object.values(rec.sides)) expect([side.chunkWallMs.encode.length, side.chunkWallMs.decode.length]).toEqual([2, 8]);
       expect(x.exitCode).toBe({ slower: 1, inconclusive: 3, same: 0, faster: 0 }[x.verdict]);
-      // where each stage's spread sits, from the same blocks: decode has 4 chunk pairs a segment, encode 1
+      // each side's heat-up before each segment is kept: an encode and 16 decodes
+      for (const rec of x.records) for (const h of Object.values(rec.heat!)) expect(h.map((c) => [c.wallPerRunMs.encode > 0, c.wallPerRunMs.decode > 0])).toEqual([[true, true], [true, true]]);
+      // where each stage's spread sits, from the same blocks: decode has 4 chunk pairs a segment, encode 2 (the heat-up's and the measured one)
       const parts = (st: string) => x.comparisons[0].stages.find((s) => s.stage === st)!.parts!;
       expect(parts('decode')).toMatchObject({ blocks: 4, segments: 2, chunks: 4 });
       expect(parts('decode').chunkPair).toBeGreaterThan(0);
-      expect(parts('encode')).toMatchObject({ blocks: 4, segments: 2, chunks: 1, chunkPair: null });
+      expect(parts('encode')).toMatchObject({ blocks: 4, segments: 2, chunks: 2 });
+      expect(parts('encode').chunkPair).toBeGreaterThan(0);
     }
     // a process per side and segment by default: each block started each side twice, every process its own
     for (const x of [aa, aap]) {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { abVerdict, compareAb, detectableSlowdown, pairUnits, raceLosers, spreadParts, stageLogRatio, type AbComparison, type BlockRecord } from '../../lib/ab/verdicts.js';
+import { AB_DESIGN, abVerdict, compareAb, detectableSlowdown, pairUnits, raceLosers, spreadParts, stageLogRatio, stagePairLogs, type AbComparison, type BlockRecord } from '../../lib/ab/verdicts.js';
 import { calibrate, ownTimingRatio, readSaved, summarizeKind, wilson } from '../../lib/ab/calibrate.js';
-import { AB_SEGMENT, AB_SEGMENT_COUNT, abRound, accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type ChunkSpec, type LoopStage, type SideBlock } from '../../lib/ab/chunks.js';
+import { AB_SEGMENT, AB_SEGMENT_COUNT, abRound, accumulateChunks, CHUNKS, LOOP_STAGES, sideOrder, stageRuns, type ChunkResult, type ChunkSpec, type LoopStage, type SideBlock } from '../../lib/ab/chunks.js';
 import { unitsRatio, yuenRatio, type BlockRatio } from '../../lib/measure/ratios.js';
 import { abMarkdown, calibrationMarkdown, parseSide, spreadText } from '../../lib/cli/ab.js';
 import { stageDecided, type AbResult } from '../../lib/ab/ab.js';
@@ -138,6 +138,29 @@ describe('ab: the interleaved workload', () => {
     expect(Math.exp(f(block([485, 819, 490, 483], [481, 485, 488, 486]), 'a', 'b'))).toBeCloseTo(Math.exp((Math.log(485 / 481) + Math.log(490 / 488)) / 2), 12);
     // no chunks of the stage: no figure
     expect(Number.isNaN(stageLogRatio('decode')(block(base, base), 'a', 'b'))).toBe(true);
+  });
+
+  it("encode's pairs include each segment's heat-up encode, first in its segment; decode's do not; a record without heat-ups has its chunk pairs only", () => {
+    const heat = (encode: number): ChunkResult => ({ wallPerRunMs: { encode, decode: 4, batchd: 0, prompt: 0 }, perRunMs: { encode, decode: 4, batchd: 0, prompt: 0 }, measuredCpuMs: 0 });
+    const side = (encode: number[], decode: number[]) => ({ chunkWallMs: { encode, decode, batchd: [], prompt: [] } }) as unknown as SideBlock & { loadMs: number };
+    const rec: BlockRecord = {
+      order: ['a', 'b'],
+      sides: { a: side([510, 520, 530, 540], [2, 2, 2, 2, 2, 2, 2, 2]), b: side([500, 500, 500, 500], [2, 2, 2, 2, 2, 2, 2, 1]) },
+      heat: { a: [600, 700, 800, 900].map(heat), b: [600, 600, 600, 600].map(heat) },
+    };
+    const L = Math.log;
+    expect(stagePairLogs(rec, 'a', 'b', 'encode')).toEqual([L(1), L(510 / 500), L(700 / 600), L(520 / 500), L(800 / 600), L(530 / 500), L(900 / 600), L(540 / 500)]);
+    expect(stagePairLogs(rec, 'a', 'b', 'decode')).toEqual([0, 0, 0, 0, 0, 0, 0, L(2)]);
+    // 8 encode pairs: the quarter's trim sets 2 aside at each end, so the two heat-ups hit hardest go
+    const sorted = stagePairLogs(rec, 'a', 'b', 'encode').sort((x, y) => x - y);
+    expect(stageLogRatio('encode')(rec, 'a', 'b')).toBeCloseTo((sorted[2] + sorted[3] + sorted[4] + sorted[5]) / 4, 12);
+    const { heat: _h, ...cold } = rec;
+    expect(stagePairLogs(cold, 'a', 'b', 'encode')).toEqual([L(510 / 500), L(520 / 500), L(530 / 500), L(540 / 500)]);
+    // heat-ups without an encode (encode not gated), or not one a segment: not pairs
+    expect(stagePairLogs({ ...rec, heat: { a: [0, 0, 0, 0].map(heat), b: [0, 0, 0, 0].map(heat) } }, 'a', 'b', 'encode')).toHaveLength(4);
+    expect(stagePairLogs({ ...rec, heat: { a: [600, 700, 800].map(heat), b: [600, 600, 600].map(heat) } }, 'a', 'b', 'encode')).toHaveLength(4);
+    // spreadParts reads the same pairs: 2 a segment, so chunk and model parts separate
+    expect(spreadParts([rec, { ...rec, order: ['b', 'a'] }], 'a', 'b', 'encode', 4)?.chunks).toBe(2);
   });
 
   it('compareAb: every block of a whole unit is a replicate; a side 10% slower on encode in every block is slower, the rest same', () => {
@@ -379,7 +402,7 @@ describe('ab --calibrate --save', () => {
 
   it('goes on with the runs a file of the same settings holds: a series already complete runs nothing more', async () => {
     const file = join(dir, 'done.jsonl');
-    const head = { calibration: { side: null, inject: 0.05, model: '/no/such/model.bin', threads: 2, flashAttn: null, margin: 0.03, detect: null, budgetS: 300, minBlocks: null, maxBlocks: null, segments: null, stages: ['decode'], processes: 'per-side', fresh: 'segment', hugepages: true, fixedMmap: true, cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() } };
+    const head = { calibration: { design: AB_DESIGN, side: null, inject: 0.05, model: '/no/such/model.bin', threads: 2, flashAttn: null, margin: 0.03, detect: null, budgetS: 300, minBlocks: null, maxBlocks: null, segments: null, stages: ['decode'], processes: 'per-side', fresh: 'segment', hugepages: true, fixedMmap: true, cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() } };
     const lines = [head, { kind: 'A/A', result: run('same', 0.038) }, { kind: "A/A'", result: run('slower', 0.041) }, { kind: 'A/A', result: run('same', 0.036) }, { kind: "A/A'", result: run('slower', 0.043) }];
     // the last run was stopped while it was written: a line cut short
     writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"kind":"A/A","res');
@@ -400,6 +423,9 @@ describe('ab --calibrate --save', () => {
     writeFileSync(file, JSON.stringify({ calibration: settings }) + '\n');
     expect(readSaved(file, settings)).toEqual([]);
     expect(() => readSaved(file, { ...settings, budgetS: 600, cpu: 'Y' })).toThrow(/other settings \(budgetS 300 there, 600 here; cpu "X" there, "Y" here\)/);
+    // a series read before the heat-up encodes counted (no design mark) is not gone on with
+    writeFileSync(file, JSON.stringify({ calibration: settings }) + '\n');
+    expect(() => readSaved(file, { ...settings, design: AB_DESIGN })).toThrow(/other settings \(design undefined there, 2 here\)/);
     writeFileSync(file, '{"runs": 3}\n');
     expect(() => readSaved(file, settings)).toThrow(/no calibration settings/);
     writeFileSync(file, 'name,value\n1,2\n');
