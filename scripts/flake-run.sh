@@ -10,6 +10,9 @@
 # `CI=true bash .ci/run` there (installs what the machine lacks, a throwaway PostgreSQL, the
 # REQUIRE switches, `npm install`, `npm test`), beside `while :; do :; done`. The clone is removed
 # after the run; its log is kept in KEEP_LOGS_DIR (default: beside RESULTS) when the run failed.
+# Stopped (INT or TERM) mid-run, it records nothing for that run and leaves nothing behind: the run
+# is a session of its own whose processes are killed, and the throwaway PostgreSQL servers the run
+# started (daemons outside that session) are stopped.
 set -uo pipefail
 
 if [ $# -lt 3 ]; then
@@ -27,8 +30,22 @@ if grep -v -q "\"commit\":\"$full\"" "$results"; then
   exit 2
 fi
 
-hog=
-cleanup() { [ -n "$hog" ] && kill "$hog" 2>/dev/null; [ -n "${dir:-}" ] && rm -rf "$dir"; }
+hog= run= pg_before=
+# the throwaway servers a run's .ci/run started (scripts/pg-throwaway.sh: a data folder /tmp/wp-pg.*)
+pg_dirs() { ls -d /tmp/wp-pg.*/ 2>/dev/null | sort; }
+cleanup() {
+  [ -n "$hog" ] && kill "$hog" 2>/dev/null
+  if [ -n "$run" ]; then
+    # the run's own session (setsid below): its shells, npm, node-gyp, vitest and their children
+    kill -TERM -- "-$run" 2>/dev/null
+    sleep 2
+    kill -KILL -- "-$run" 2>/dev/null
+    comm -13 <(printf '%s\n' "$pg_before") <(pg_dirs) | while read -r d; do
+      [ -n "$d" ] && bash "$repo/scripts/pg-throwaway.sh" stop "${d%/}"
+    done
+  fi
+  [ -n "${dir:-}" ] && rm -rf "$dir"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -41,8 +58,13 @@ for ((i = done_runs + 1; i <= n; i++)); do
   start=$(date -u +%FT%TZ)
   t0=$(date +%s)
   echo "flake-run: run $i/$n of ${full:0:7} started $start (log $dir/run.log)" >&2
-  (cd "$dir/repo" && CI=true bash .ci/run) >"$dir/run.log" 2>&1
+  pg_before=$(pg_dirs)
+  # in the background, so that a signal reaches the trap now, not when the run ends
+  (cd "$dir/repo" && CI=true exec setsid bash .ci/run) >"$dir/run.log" 2>&1 &
+  run=$!
+  wait "$run"
   rc=$?
+  run=
   t1=$(date +%s)
   kill "$hog" 2>/dev/null; wait "$hog" 2>/dev/null; hog=
   # vitest's summary lines, colours stripped once: "Test Files  N passed (N)", "Tests  N passed | M skipped (K)"
