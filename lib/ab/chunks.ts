@@ -67,7 +67,7 @@ export const AB_SEGMENT_COUNT = 4;
  * a pair of the encode ratio only: stagePairLogs in lib/ab/verdicts.ts): an encode when encode is
  * measured, a 256-token prompt when prompt or batchd is, and 16 single-token decodes. A model's first
  * call after a load runs on buffers not yet touched (here the first encode took 5–10% longer than the
- * next, the first prompt 40%), and a stage not measured costs nothing: encode and decode alone make a
+ * next, on a later machine 1.8%; the first prompt 40%), and a stage not measured costs nothing: encode and decode alone make a
  * block about a fifth shorter than all four stages.
  */
 export function abRound(stages: readonly LoopStage[], segments: number): { heat: ChunkSpec; segments: ChunkSpec[][] } {
