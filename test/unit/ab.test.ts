@@ -424,7 +424,6 @@ describe('ab --calibrate --save', () => {
     expect(readSaved(file, settings)).toEqual([]);
     expect(() => readSaved(file, { ...settings, budgetS: 600, cpu: 'Y' })).toThrow(/other settings \(budgetS 300 there, 600 here; cpu "X" there, "Y" here\)/);
     // a series read before the heat-up encodes counted (no design mark) is not gone on with
-    writeFileSync(file, JSON.stringify({ calibration: settings }) + '\n');
     expect(() => readSaved(file, { ...settings, design: AB_DESIGN })).toThrow(/other settings \(design undefined there, 2 here\)/);
     writeFileSync(file, '{"runs": 3}\n');
     expect(() => readSaved(file, settings)).toThrow(/no calibration settings/);
