@@ -8,7 +8,11 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
-    testTimeout: 120_000,
+    // a limit that only stops a hang, never a speed check: with another file's 2-thread work and a
+    // busy core beside it, a CLI bench that takes 17 s alone ran past 120 s (flake run 1 of ad0859b:
+    // bench -t 1,2 -r 3 twice and quality --quantize q5_0, the same window); ggml's threads wait
+    // for each other by spinning, so a 2-thread call slows far more than its share of the cores
+    testTimeout: 600_000,
     hookTimeout: 300_000,
     globalSetup: ['test/global-setup.ts'],
   },
