@@ -169,7 +169,7 @@ describe('ab', () => {
     }
     // two slots of one name are a usage error
     await expect(SideProcess.start('dup', process.execPath, [side, '-m', tiny, '-t', '1', '--slot', 'a', '--slot', 'a'], { ...process.env })).rejects.toThrow(/exited .*usage: node dist\/ab\/side\.js/);
-  }, 120_000);
+  });
 
   it('--processes shared: the loader\'s build and a prebuild in one fresh process per block, each its own slot, and a warning', async () => {
     // the best prebuild this CPU runs: as fast as the loader's build, so the run stays short
@@ -201,5 +201,5 @@ describe('ab', () => {
     // …with malloc's huge pages, and (--no-fixed-mmap) glibc's own mmap threshold
     for (const rec of x.records) expect(rec.glibcTunables).toEqual({ here: 'glibc.malloc.hugetlb=1', pre: 'glibc.malloc.hugetlb=1' });
     expect(r.code, r.stderr).toBe({ slower: 1, inconclusive: 3, same: 0, faster: 0 }[x.verdict]);
-  }, 300_000);
+  });
 });

@@ -199,7 +199,7 @@ describe.skipIf(!!unavailable)('fleet: workers of two kinds, one killed, one sto
     const st = JSON.parse((await cli(['fleet', 'status', sweep, '-o', 'json'], env)).stdout) as { status: string; kinds: { cancelled: number; done: number }[] };
     expect(st.status).toBe('cancelled');
     expect(st.kinds[0]).toMatchObject({ cancelled: 2, done: 0 });
-  }, 120_000);
+  });
 
   it('an rtf sweep: the audio travels by hash, downloaded from --files-from on loopback; the row is an rtf row', async () => {
     const audioDir = join(tmp, 'audio');
@@ -239,7 +239,7 @@ describe.skipIf(!!unavailable)('fleet: workers of two kinds, one killed, one sto
     expect(row.rtf!.median).toBeGreaterThan(0);
     // a bench option in an rtf sweep is a usage error
     expect((await cli(['fleet', 'submit', '--kind', 'kf', '-f', join(audioDir, 'tones-2s.wav'), '-w', 'memcpy'], env)).code).toBe(2);
-  }, 180_000);
+  });
 
   it('bad input: a newer payload, a model whose hash does not match, a wrong URL, SQLite, an unknown sweep', async () => {
     // a job from a newer whisper-perf: failed with the reason, never run
@@ -282,5 +282,5 @@ describe.skipIf(!!unavailable)('fleet: workers of two kinds, one killed, one sto
     const k = await cli(['fleet', 'work', '--kind', 'Bad Kind'], env);
     expect(k.code).toBe(2);
     expect(k.stderr).toMatch(/machine kind "Bad Kind"/);
-  }, 180_000);
+  });
 });

@@ -62,7 +62,7 @@ describe('bench rows carry memory, CPU, buffers and the device that ran', () => 
     const cols = head.split(',');
     expect(line.split(',')[cols.indexOf('backend')]).toBe('CPU');
     expect(Number(line.split(',')[cols.indexOf('peak_rss_mb')])).toBeGreaterThan(50);
-  }, 300_000);
+  });
 });
 
 describe('bench --build', () => {
@@ -75,7 +75,7 @@ describe('bench --build', () => {
     expect(rows[0]).toMatchObject({ build_name: 'native', build_baseline: 'native', encode_ratio: 1, backend: 'CPU' });
     expect(rows[0].build_path).toMatch(/build\/Release\/whisper_perf\.node$/);
     expect(rows[0].build.variant).toBe('native');
-  }, 300_000);
+  });
 
   it('a build that does not load gives a failed row with the reason (exit 1), never another build\'s timings', async () => {
     const dir = join(tmp, 'build-broken', 'Release');
@@ -120,7 +120,7 @@ describe('threads', () => {
     }
     expect(t.points[0].speedup).toBe(1);
     expect(t.points[0].peak_rss_mb).toBeGreaterThan(50);
-  }, 300_000);
+  });
 
   it('a bad option is a usage error', async () => {
     expect((await run(['threads', '--max', '0'])).code).toBe(2);
@@ -225,7 +225,7 @@ describe('profile', () => {
     expect(p.top_functions.length).toBeGreaterThan(0);
     expect(p.top_functions.map((f) => f.name).join(' ')).toMatch(/ggml/);
     expect(JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')).tool).toBe('perf');
-  }, 300_000);
+  });
 
   // valgrind's tools (memcheck, callgrind, massif) run for real in profile.valgrind.test.ts
 

@@ -68,7 +68,7 @@ describe('quality: bad input (nothing transcribed)', () => {
 describe.skipIf(!hasEspeak)('quality on espeak-ng speech', () => {
   beforeAll(async () => {
     await writeTestAudio(speech10, { kind: 'speech', durationS: 10 });
-  }, 60_000);
+  });
 
   it('tiny.en and its q5_0 copy side by side: RTF, WER, memory, size, the frontier; the copy is reused', async () => {
     const args = ['quality', '-m', tiny, '--quantize', 'q5_0', '-f', speech10, '-p', 'speed', '-t', '2', '-r', '1', '--warmup', '0'];
@@ -108,5 +108,5 @@ describe.skipIf(!hasEspeak)('quality on espeak-ng speech', () => {
     const again = await run(['quality', '-m', rows[1].model, '--quantize', 'q5_1', '-f', speech10]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('is already q5_0; quantized copies are made of f16 or f32 models only');
-  }, 120_000);
+  });
 });

@@ -84,7 +84,7 @@ describe.skipIf(!hasEspeak)('speech (espeak-ng)', () => {
   beforeAll(async () => {
     await writeTestAudio(speech30, { kind: 'speech', durationS: 30, cache });
     await writeTestAudio(speech5, { kind: 'speech', durationS: 5, cache });
-  }, 60_000);
+  });
 
   it.skipIf(!hasSox && !hasFfprobe)('rtf -o json: audio_s within 1% of sox/ffprobe, with RTF, RTFx and stage timings', async () => {
     const r = await run(['rtf', '-m', tiny, '-f', speech30, '-t', '1', '-r', '1', '--warmup', '0', '-p', 'speed', '-o', 'json']);

@@ -387,5 +387,5 @@ describe('service: the load test in multipart mode (child processes)', () => {
     for (const s of ['form-two-file-parts', 'form-huge-field', 'form-boundary-never-closed', 'form-file-not-audio', 'oversize-chunked', 'hangup-mid-upload', 'stalled-client']) {
       expect(report.byScenario[s]?.count, s).toBeGreaterThan(0);
     }
-  }, 120_000);
+  });
 });

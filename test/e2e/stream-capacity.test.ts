@@ -70,7 +70,7 @@ describe('stream and capacity: bad input (nothing transcribed)', () => {
 describe.skipIf(!hasEspeak)('on 20 s of espeak-ng speech', () => {
   beforeAll(async () => {
     await writeTestAudio(speech, { kind: 'speech', durationS: 20 });
-  }, 60_000);
+  });
 
   it('capacity: more states than the memory allows is a failed cell with INVALID_ARGUMENT; exit 1', async () => {
     const r = await run(['capacity', '-m', tiny, '-f', speech, '-n', '64', '--memory-limit', '1G', '-o', 'json']);

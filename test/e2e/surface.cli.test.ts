@@ -30,7 +30,7 @@ describe('models quantize (CLI)', () => {
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/model file not found: .*nope\.bin \[MODEL_NOT_FOUND\]/);
     expect((await run(['models', 'info', join(tmp, 'y.bin')])).code).not.toBe(0);
-  }, 180_000);
+  });
 });
 
 describe('rtfBuilds', () => {
@@ -52,5 +52,5 @@ describe('rtfBuilds', () => {
     expect(rows[0].rtf!.median).toBeGreaterThan(0);
     // a build that does not exist is refused before any child starts
     await expect(rtfBuilds({ builds: ['no-such-build'], models: [tiny], files: [join(tmp, 'audio', 'tones-2s.wav')] })).rejects.toThrow(/no-such-build/);
-  }, 180_000);
+  });
 });

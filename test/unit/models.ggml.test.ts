@@ -28,7 +28,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'wp-ggml-'));
   tinyPath = join(dir, 'tiny.en.bin');
   tinySize = (await writeSyntheticModel(tinyPath, { arch: 'tiny.en', seed: 3 })).bytes;
-}, 30_000);
+});
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });

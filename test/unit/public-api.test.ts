@@ -42,7 +42,7 @@ describe('public API', () => {
     const names = exportedNames(entries.map(sourceOf));
     for (const e of entries) expect(names[sourceOf(e)], e).toEqual(pinned[e]);
     expect(pinned['.'].length).toBeLessThanOrEqual(40);
-  }, 60_000);
+  });
 
   it('a function exported by the root and a subpath is the same object (one guarded entry point, not two)', async () => {
     const rootMod = await import('../../lib/index.js');

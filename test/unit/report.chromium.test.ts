@@ -74,5 +74,5 @@ describe.skipIf(why !== undefined)('report --html in headless Chromium', () => {
     }
     expect(statSync(shot).size).toBeGreaterThan(20_000);
     console.log(`[report.chromium] screenshot: ${shot}`);
-  }, 120_000);
+  });
 });
