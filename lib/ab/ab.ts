@@ -2,7 +2,7 @@
  * `ab`: two (or more) builds or configurations compared the way bench:parity compares the addon
  * with native whisper.cpp. On these VMs a process's own speed differs by up to 10% from another
  * process of the same binary and the machine drifts over minutes, so:
- * - a block is four segments (abRound in lib/ab/chunks.ts, the gated stages' chunks), and every
+ * - a block is two segments (abRound in lib/ab/chunks.ts, the gated stages' chunks), and every
  *   segment starts a fresh process per side, in a start order that rotates by block (`processes:
  *   'shared'`, a diagnostic, puts every side in one process: see AbOptions.processes), each side on
  *   a copy of its build written for it (lib/ab/copies.ts): a process, the copy of the code it runs
@@ -67,7 +67,7 @@ export interface AbOptions {
   /** blocks at most (default: no limit but the budget) */
   maxBlocks?: number;
   /**
-   * segments per block, each on a freshly loaded model (default 4, AB_SEGMENT_COUNT): fewer make a
+   * segments per block, each on a freshly loaded model (default 2, AB_SEGMENT_COUNT): fewer make a
    * block shorter, for a large model whose round takes minutes
    */
   segments?: number;

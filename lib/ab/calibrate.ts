@@ -14,7 +14,7 @@ import { median } from '../measure/stats.js';
 import { unitsRatio, type BlockRatio } from '../measure/ratios.js';
 import { ab, AB_DEFAULTS, type AbOptions, type AbResult, type AbSideSpec } from './ab.js';
 import { AB_DESIGN, type AbVerdict, type SpreadParts } from './verdicts.js';
-import type { LoopStage } from './chunks.js';
+import { AB_SEGMENT_COUNT, type LoopStage } from './chunks.js';
 
 export interface CalibrateOptions extends Omit<AbOptions, 'sides' | 'onProgress'> {
   /** the side measured against itself (default: the default build) */
@@ -155,7 +155,8 @@ function settingsOf(o: CalibrateOptions, inject: number): Record<string, unknown
     budgetS: o.budgetS ?? AB_DEFAULTS.budgetS,
     minBlocks: o.minBlocks ?? null,
     maxBlocks: o.maxBlocks ?? null,
-    segments: o.segments ?? null,
+    // the count, not null for the default: the default was 4 until 2026-12-07 and is 2 since
+    segments: o.segments ?? AB_SEGMENT_COUNT,
     stages: o.stages ?? AB_DEFAULTS.stages,
     processes: o.processes ?? AB_DEFAULTS.processes,
     fresh: o.fresh ?? AB_DEFAULTS.fresh,
@@ -191,6 +192,8 @@ export function readSaved(file: string, settings: Record<string, unknown>): Save
   };
   const head = parse(lines[0], 0)?.calibration as Record<string, unknown> | undefined;
   if (!head || typeof head !== 'object') throw new WhisperPerfError(`--save ${file}: its first line holds no calibration settings: not a file this command saved`, 'USAGE');
+  // files saved before the count was recorded ran the default of then: 4 segments a block
+  if (head.segments === null) head.segments = 4;
   const differ = Object.keys({ ...head, ...settings }).filter((k) => JSON.stringify(head[k]) !== JSON.stringify(settings[k]));
   if (differ.length > 0) {
     throw new WhisperPerfError(

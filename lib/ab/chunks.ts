@@ -58,8 +58,14 @@ export const AB_SEGMENT: readonly ChunkSpec[] = Object.freeze([
   chunk({ nBatch: 16 }),
 ]);
 
-/** Segments per block by default. */
-export const AB_SEGMENT_COUNT = 4;
+/**
+ * Segments per block by default: two. A block of four segments (the default until 2026-12-07) and
+ * two blocks of two hold the same chunks, but the interval is over blocks: at 10 blocks of four
+ * Yuen's t has 7 degrees of freedom (2.36), at 20 blocks of two 15 (2.13), and a unit of two
+ * blocks is half as long, so a run that ends on its budget wastes half as much of it
+ * (docs/store.md, "Calibration").
+ */
+export const AB_SEGMENT_COUNT = 2;
 
 /**
  * A block's work for the stages measured: `segments` copies of AB_SEGMENT less the other stages'

@@ -12,7 +12,7 @@ export const AB_HELP = `usage: whisper-perf ab SIDE SIDE... [options]
        whisper-perf ab --calibrate [SIDE] [--runs N] [--inject 5%] [--save FILE] [options]
 
 Compares two or more addon builds or configurations on whisper-bench's workload. A block
-is four segments, and every segment starts a fresh process per side (start order rotating
+is two segments, and every segment starts a fresh process per side (start order rotating
 by block), each on a copy of its build written for it (a process, and the copy of the
 code it runs, have a speed of their own for their whole life; so has a loaded model); in
 a segment the sides take turns in short chunks (one encode, 128 decodes, 16 batches or
@@ -50,7 +50,7 @@ options:
                          encode,decode); each one named makes a block longer
       --min-blocks N     blocks before a verdict may stop the run (default 4 units)
       --max-blocks N     blocks at most (default: as the budget allows)
-      --segments N       segments per block, each on a freshly loaded model (default 4); fewer
+      --segments N       segments per block, each on a freshly loaded model (default 2); fewer
                          make a block shorter, for a model whose block takes minutes
       --fresh WHEN       segment (default): fresh processes on fresh copies of the builds for
                          every segment; block: for every block, the segments after the first

@@ -81,9 +81,12 @@ describe('ab: the interleaved workload', () => {
       { encode: 0, decode: 0, batchd: 0, prompt: 0 },
     );
 
-  it("ab's round of all four stages: 4 segments (a reload before each but the first), together 4 encodes, 16 × 128 decodes, 4 prompts, 4 × 16 batches", () => {
-    expect(AB_SEGMENT_COUNT).toBe(4);
-    const round = abRound(LOOP_STAGES, AB_SEGMENT_COUNT);
+  it('a block is two segments by default', () => {
+    expect(AB_SEGMENT_COUNT).toBe(2);
+  });
+
+  it("ab's round of all four stages in 4 segments: together 4 encodes, 16 × 128 decodes, 4 prompts, 4 × 16 batches", () => {
+    const round = abRound(LOOP_STAGES, 4);
     expect(round.segments).toHaveLength(4);
     const chunks = round.segments.flat();
     expect(totalsOf(chunks)).toEqual({ encode: 4, decode: 16 * 128, batchd: 4 * 16 * 5, prompt: 4 * 256 });
@@ -402,7 +405,7 @@ describe('ab --calibrate --save', () => {
 
   it('goes on with the runs a file of the same settings holds: a series already complete runs nothing more', async () => {
     const file = join(dir, 'done.jsonl');
-    const head = { calibration: { design: AB_DESIGN, side: null, inject: 0.05, model: '/no/such/model.bin', threads: 2, flashAttn: null, margin: 0.03, detect: null, budgetS: 300, minBlocks: null, maxBlocks: null, segments: null, stages: ['decode'], processes: 'per-side', fresh: 'segment', hugepages: true, fixedMmap: true, cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() } };
+    const head = { calibration: { design: AB_DESIGN, side: null, inject: 0.05, model: '/no/such/model.bin', threads: 2, flashAttn: null, margin: 0.03, detect: null, budgetS: 300, minBlocks: null, maxBlocks: null, segments: AB_SEGMENT_COUNT, stages: ['decode'], processes: 'per-side', fresh: 'segment', hugepages: true, fixedMmap: true, cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism() } };
     const lines = [head, { kind: 'A/A', result: run('same', 0.038) }, { kind: "A/A'", result: run('slower', 0.041) }, { kind: 'A/A', result: run('same', 0.036) }, { kind: "A/A'", result: run('slower', 0.043) }];
     // the last run was stopped while it was written: a line cut short
     writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n{"kind":"A/A","res');
@@ -425,6 +428,10 @@ describe('ab --calibrate --save', () => {
     expect(() => readSaved(file, { ...settings, budgetS: 600, cpu: 'Y' })).toThrow(/other settings \(budgetS 300 there, 600 here; cpu "X" there, "Y" here\)/);
     // a series read before the heat-up encodes counted (no design mark) is not gone on with
     expect(() => readSaved(file, { ...settings, design: AB_DESIGN })).toThrow(/other settings \(design undefined there, 2 here\)/);
+    // a file saved before the segments were recorded (null) ran 4 a block, the default then
+    writeFileSync(file, JSON.stringify({ calibration: { ...settings, segments: null } }) + '\n');
+    expect(readSaved(file, { ...settings, segments: 4 })).toEqual([]);
+    expect(() => readSaved(file, { ...settings, segments: AB_SEGMENT_COUNT })).toThrow(/other settings \(segments 4 there, 2 here\)/);
     writeFileSync(file, '{"runs": 3}\n');
     expect(() => readSaved(file, settings)).toThrow(/no calibration settings/);
     writeFileSync(file, 'name,value\n1,2\n');
