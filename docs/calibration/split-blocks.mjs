@@ -4,27 +4,26 @@
 import { readFileSync } from 'node:fs';
 const R = await import(new URL('../../dist/measure/ratios.js', import.meta.url).href);
 const V = await import(new URL('../../dist/ab/verdicts.js', import.meta.url).href);
+const { median: med } = await import(new URL('../../dist/measure/stats.js', import.meta.url).href);
+const { AB_DEFAULTS, stageDecided } = await import(new URL('../../dist/ab/ab.js', import.meta.url).href);
+const { margin, detect } = AB_DEFAULTS;
 const L = readFileSync(process.argv[2], 'utf8').split('\n').filter(Boolean).slice(1).map(JSON.parse);
 const SEG = Number(process.argv[3] ?? 2);
-const med = (v) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const rows = { 'A/A': [], "A/A'": [] };
 for (const { kind, result: r } of L) {
   const [A, B] = r.sides.map((s) => s.name);
   const n = r.records.length;
-  // per recorded block: list of sub-block logs per stage
+  // each recorded block as 4 / SEG blocks: ln(B/A) per stage of each
   const subs = r.records.map((rec) => Object.fromEntries(['encode', 'decode'].map((st) => {
     const y = V.stagePairLogs(rec, B, A, st); const K = y.length / 4;
     return [st, Array.from({ length: 4 / SEG }, (_, h) => R.trimmedMean(y.slice(h * SEG * K, (h + 1) * SEG * K), V.CHUNK_TRIM))];
   })));
-  // sub-blocks in time order: block0 half0, block0 half1, block1 half0 ... ; units = pairs of consecutive sub-blocks with different order
-  // balanced unit: (b, h) with (b+1, h): interleave so each unit holds one of each order: unit j = [block 2m half h, block 2m+1 half h]
   let stop = null, trunc = false;
-  for (let nb = 2; nb <= n; nb += 2) { // whole recorded units
-    // new-design units complete within the recorded prefix: all of them
-    const rd = ['encode', 'decode'].map((st) => { const logs = subs.slice(0, nb).flatMap((s) => s[st]); const y = R.yuenRatio(logs, logs.length); return { st, y, v: V.abVerdict(y, 0.03), d: V.detectableSlowdown(y, 0.03) }; });
+  for (let nb = 2; nb <= n; nb += 2) { // at the end of each recorded unit
+    const rd = ['encode', 'decode'].map((st) => { const logs = subs.slice(0, nb).flatMap((s) => s[st]); const y = R.yuenRatio(logs, logs.length); return { st, y, v: V.abVerdict(y, margin), d: V.detectableSlowdown(y, margin) }; });
     const blocksNew = nb * 4 / SEG;
     if (blocksNew < 8) continue;
-    const dec = rd.every((s) => s.v === 'slower' || s.v === 'faster' || (s.v === 'same' && s.d <= 0.04));
+    const dec = rd.every((s) => stageDecided({ verdict: s.v, detectable: s.d }, detect));
     if (dec || nb + 2 > n) { stop = { b: nb, rd }; if (!dec && r.stopped === 'decided') trunc = true; break; }
   }
   rows[kind].push({ stop, trunc, t: r.elapsedS * stop.b / n, n, orig: r.stopped });
