@@ -42,7 +42,7 @@ async function metricsOf(url: string): Promise<Record<string, number>> {
 }
 
 /** Polls /metrics until `ok` holds (at most `limitMs`); returns the last metrics. */
-async function until(url: string, ok: (m: Record<string, number>) => boolean, limitMs = 30_000): Promise<Record<string, number>> {
+async function until(url: string, ok: (m: Record<string, number>) => boolean, limitMs = 300_000): Promise<Record<string, number>> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     const m = await metricsOf(url);

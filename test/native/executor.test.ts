@@ -171,7 +171,7 @@ describe('one compute thread per model', () => {
       await m.decode([1], 0, { threads: 1 });
       globalThis.kept = m; // never disposed: the process must still exit on its own
       console.log('done');`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, tiny], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, tiny], { encoding: 'utf8', timeout: 540_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('done');
   });

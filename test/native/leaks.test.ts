@@ -116,7 +116,7 @@ describe('memory', () => {
       kept = null;
       for (let i = 0; i < 10; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 50)); }
       console.log(JSON.stringify({ base, peak, after: rss(), stats: loadBinding().stats() }));`;
-    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, tiny], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, tiny], { encoding: 'utf8', timeout: 540_000 });
     expect(r.status, r.stderr).toBe(0);
     const { base, peak, after, stats } = JSON.parse(r.stdout.trim().split('\n').pop()!);
     // six undisposed models really took memory ...

@@ -19,7 +19,7 @@ const LONG = { threads: 1, noFallback: true };
 /** Runs an ES module snippet in a child node with the model path, bounded by a timeout. */
 function child(body: string) {
   const code = `import * as w from ${JSON.stringify(pathToFileURL(dist).href)};\nconst tiny = ${JSON.stringify(tiny)};\n${body}`;
-  return spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 90_000 });
+  return spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 540_000 });
 }
 
 describe('process exit with work in flight', () => {

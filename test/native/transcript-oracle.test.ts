@@ -47,7 +47,7 @@ const files = [
 function whisperCli(inputs: string[], threads: number, beamSize: number): Seg[][] {
   const args = ['-m', tiny, '-t', String(threads), '-bo', '1', '-bs', String(beamSize), '-nf', '-ac', String(AUDIO_CTX), '-oj', '-np', '-ng'];
   for (const f of inputs) args.push('-f', f);
-  const r = spawnSync(cliNative, args, { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(cliNative, args, { encoding: 'utf8', timeout: 540_000 });
   expect(r.status, r.stderr).toBe(0);
   return inputs.map((f) => {
     const j = JSON.parse(readFileSync(`${f}.json`, 'utf8')) as { transcription: { offsets: { from: number; to: number }; text: string }[] };

@@ -89,7 +89,7 @@ function fakeSmi(lines: string): { command: string; ready: string } {
   return { command: p, ready };
 }
 
-async function waitFor(file: string, ms = 30_000): Promise<void> {
+async function waitFor(file: string, ms = 300_000): Promise<void> {
   const t0 = Date.now();
   while (!existsSync(file)) {
     if (Date.now() - t0 > ms) throw new Error(`${file} did not appear in ${ms} ms`);

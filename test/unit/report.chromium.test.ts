@@ -36,7 +36,7 @@ export async function renderInChromium(file: string, screenshot: string) {
       if (!r.url().startsWith('file:')) requests.push(r.url());
     });
     await page.goto(pathToFileURL(file).href);
-    await page.waitForFunction(() => (window as unknown as { __whisperPerf?: { done: boolean } }).__whisperPerf?.done === true, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => (window as unknown as { __whisperPerf?: { done: boolean } }).__whisperPerf?.done === true, undefined, { timeout: 300_000 });
     const state = await page.evaluate(() => (window as unknown as { __whisperPerf: { charts: string[]; errors: string[] } }).__whisperPerf);
     // drawn pixels of each canvas: the share that is not fully transparent
     const canvases = await page.evaluate(() =>
