@@ -18,6 +18,7 @@ import { uploads, wav } from '../../examples/service/payloads.mjs';
 // @ts-expect-error plain ESM JavaScript example without declarations
 import { createService } from '../../examples/service/service.mjs';
 import { runNode } from '../fixtures/cli.js';
+import { HANG_MS } from '../fixtures/limits.js';
 
 const tiny = inject('tinyModel');
 
@@ -42,7 +43,7 @@ async function metricsOf(url: string): Promise<Record<string, number>> {
 }
 
 /** Polls /metrics until `ok` holds (at most `limitMs`); returns the last metrics. */
-async function until(url: string, ok: (m: Record<string, number>) => boolean, limitMs = 300_000): Promise<Record<string, number>> {
+async function until(url: string, ok: (m: Record<string, number>) => boolean, limitMs = HANG_MS): Promise<Record<string, number>> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     const m = await metricsOf(url);

@@ -11,6 +11,7 @@ import { testSignal } from '../../lib/audio/generate.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { benchWorkloadHere, loadModel, loadThreadOf, Model } from '../../lib/model/model.js';
 import { loadBinding, type BindingModule } from '../../lib/native.js';
+import { SPAWN_SYNC_MS } from '../fixtures/limits.js';
 
 const tiny = inject('tinyModel');
 const pbkdf2Async = promisify(pbkdf2);
@@ -171,7 +172,7 @@ describe('one compute thread per model', () => {
       await m.decode([1], 0, { threads: 1 });
       globalThis.kept = m; // never disposed: the process must still exit on its own
       console.log('done');`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, tiny], { encoding: 'utf8', timeout: 540_000 });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, tiny], { encoding: 'utf8', timeout: SPAWN_SYNC_MS });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('done');
   });

@@ -9,6 +9,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { loadHooks, loadModel } from '../../lib/model/model.js';
 import { loadBinding } from '../../lib/native.js';
+import { SPAWN_SYNC_MS } from '../fixtures/limits.js';
 
 const tiny = inject('tinyModel');
 const MB = 1e6;
@@ -40,7 +41,7 @@ describe('memory', () => {
     // load beside it, longer than the 180 s this had
     const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, tiny], {
       encoding: 'utf8',
-      timeout: 540_000,
+      timeout: SPAWN_SYNC_MS,
     });
     expect(r.status, `${r.signal ?? ''} ${r.error?.message ?? ''} ${r.stderr}`).toBe(0);
     const { base, peak, after, stats } = JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -116,7 +117,7 @@ describe('memory', () => {
       kept = null;
       for (let i = 0; i < 10; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 50)); }
       console.log(JSON.stringify({ base, peak, after: rss(), stats: loadBinding().stats() }));`;
-    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, tiny], { encoding: 'utf8', timeout: 540_000 });
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script, tiny], { encoding: 'utf8', timeout: SPAWN_SYNC_MS });
     expect(r.status, r.stderr).toBe(0);
     const { base, peak, after, stats } = JSON.parse(r.stdout.trim().split('\n').pop()!);
     // six undisposed models really took memory ...

@@ -11,6 +11,7 @@ import { testSignal } from '../../lib/audio/generate.js';
 import { WhisperPerfError } from '../../lib/errors.js';
 import { loadModel } from '../../lib/model/model.js';
 import { loadBinding } from '../../lib/native.js';
+import { SPAWN_SYNC_MS } from '../fixtures/limits.js';
 
 const tiny = inject('tinyModel');
 const dist = resolve('dist/index.js');
@@ -19,7 +20,7 @@ const LONG = { threads: 1, noFallback: true };
 /** Runs an ES module snippet in a child node with the model path, bounded by a timeout. */
 function child(body: string) {
   const code = `import * as w from ${JSON.stringify(pathToFileURL(dist).href)};\nconst tiny = ${JSON.stringify(tiny)};\n${body}`;
-  return spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 540_000 });
+  return spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: SPAWN_SYNC_MS });
 }
 
 describe('process exit with work in flight', () => {

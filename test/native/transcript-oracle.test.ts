@@ -18,6 +18,7 @@ import { loadAudio } from '../../lib/audio/load.js';
 import { encodeWav } from '../../lib/audio/wav-codec.js';
 import { loadModel } from '../../lib/model/model.js';
 import { buildInfo } from '../../lib/system.js';
+import { SPAWN_SYNC_MS } from '../fixtures/limits.js';
 
 const tiny = inject('tinyModel');
 const tmp = mkdtempSync(join(tmpdir(), 'wp-oracle-'));
@@ -47,7 +48,7 @@ const files = [
 function whisperCli(inputs: string[], threads: number, beamSize: number): Seg[][] {
   const args = ['-m', tiny, '-t', String(threads), '-bo', '1', '-bs', String(beamSize), '-nf', '-ac', String(AUDIO_CTX), '-oj', '-np', '-ng'];
   for (const f of inputs) args.push('-f', f);
-  const r = spawnSync(cliNative, args, { encoding: 'utf8', timeout: 540_000 });
+  const r = spawnSync(cliNative, args, { encoding: 'utf8', timeout: SPAWN_SYNC_MS });
   expect(r.status, r.stderr).toBe(0);
   return inputs.map((f) => {
     const j = JSON.parse(readFileSync(`${f}.json`, 'utf8')) as { transcription: { offsets: { from: number; to: number }; text: string }[] };

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import { findNvidiaSmi, parseNvidiaSmi, startGpuMonitor, summarizeGpu } from '../../lib/measure/gpu-monitor.js';
 import { gpuIndexOf, startCellMonitors } from '../../lib/measure/hardware.js';
+import { HANG_MS } from '../fixtures/limits.js';
 
 // Recorded: `nvidia-smi --query-gpu=index,utilization.gpu,memory.used,temperature.gpu,power.draw
 // --format=csv,noheader,nounits -lms 200` on a two-GPU machine (an H100 and a T4 without power
@@ -89,7 +90,7 @@ function fakeSmi(lines: string): { command: string; ready: string } {
   return { command: p, ready };
 }
 
-async function waitFor(file: string, ms = 300_000): Promise<void> {
+async function waitFor(file: string, ms = HANG_MS): Promise<void> {
   const t0 = Date.now();
   while (!existsSync(file)) {
     if (Date.now() - t0 > ms) throw new Error(`${file} did not appear in ${ms} ms`);

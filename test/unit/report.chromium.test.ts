@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 
 import { reportHtml } from '../../lib/report/html.js';
 import { reportData } from '../fixtures/report.js';
+import { HANG_MS } from '../fixtures/limits.js';
 
 export const CHROMIUM = process.env.WHISPER_PERF_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -36,7 +37,7 @@ export async function renderInChromium(file: string, screenshot: string) {
       if (!r.url().startsWith('file:')) requests.push(r.url());
     });
     await page.goto(pathToFileURL(file).href);
-    await page.waitForFunction(() => (window as unknown as { __whisperPerf?: { done: boolean } }).__whisperPerf?.done === true, undefined, { timeout: 300_000 });
+    await page.waitForFunction(() => (window as unknown as { __whisperPerf?: { done: boolean } }).__whisperPerf?.done === true, undefined, { timeout: HANG_MS });
     const state = await page.evaluate(() => (window as unknown as { __whisperPerf: { charts: string[]; errors: string[] } }).__whisperPerf);
     // drawn pixels of each canvas: the share that is not fully transparent
     const canvases = await page.evaluate(() =>
