@@ -32,8 +32,8 @@ if grep -v -q "\"commit\":\"$full\"" "$results"; then
 fi
 
 hog= run= pg_before=
-# the processes a run left running: those whose command line or working folder is in its clone (the
-# tests' children lead sessions of their own, so the run's session does not find them)
+# the processes a run left running: those whose command line or working folder is in its clone,
+# whichever session they are in (a process that detaches itself leaves the run's session)
 left_in() {
   local d=$1 p
   for p in /proc/[0-9]*; do
