@@ -125,7 +125,8 @@ describe('ab', () => {
     const other = await run(args.map((a) => (a === '50%' ? '40%' : a)));
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/other settings \(inject 0\.5 there, 0\.4 here\)/);
-    // the limit only stops a hang: the two runs took 217 s and 2 × 226 s in that flake run
+    // the limit only stops a hang: the whole test took 445 s to its failure in that flake run, and
+    // 590 s in run 1 of c27b244
   }, 1_800_000);
 
   it('a side process holds several slots, each with its own build, compute thread and injected slowdown', async () => {
