@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 
 import type { BenchRow } from '../../lib/measure/types.js';
+import { endsWithTest } from '../fixtures/cli.js';
 import { pgUnavailable, row } from '../fixtures/store.js';
 
 const cli = join(process.cwd(), 'dist', 'cli', 'main.js');
@@ -17,7 +18,7 @@ const fixtures = join(process.cwd(), 'test', 'fixtures', 'native');
 const require = createRequire(import.meta.url);
 
 function start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<{ code: number; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, env: { ...process.env, WHISPER_PERF_CACHE: join(tmp, 'cache'), WHISPER_PERF_DB: join(tmp, 'default.db'), ...env } });
+  const child = endsWithTest(spawn(process.execPath, [cli, ...args], { cwd: tmp, env: { ...process.env, WHISPER_PERF_CACHE: join(tmp, 'cache'), WHISPER_PERF_DB: join(tmp, 'default.db'), ...env } }));
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
