@@ -2,7 +2,7 @@
 // and the memory/CPU/device fields of every bench row. Kept short: -r 1, the quick workload.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { describe, expect, inject, it } from 'vitest';
 
@@ -163,9 +163,28 @@ describe('recommend', () => {
     expect(rec.evidence.map((e) => e.threads).sort()).toEqual([1, 2]);
     for (const e of rec.evidence) expect(e).toMatchObject({ model: tiny, rtf_source: 'estimated' });
     for (const e of rec.evidence) expect(e.rtf).toBeGreaterThan(0);
-    // the answer is one of the rows measured, the fastest meeting the realtime target
-    const best = [...rec.evidence].filter((e) => e.meets).sort((a, b) => a.rtf - b.rtf)[0];
-    expect(rec.recommendation).toMatchObject({ model: tiny, threads: best.threads, preset: 'realtime' });
+    // The answer follows from the rows measured, whatever this machine's speed: the fastest row that
+    // meets RTF × (1 + margin) ≤ target, or none, with the fastest row named. Flake run 2 of 39ddb4d
+    // (a Xeon model 207 beside a busy core) measured 0.482 at best, above realtime's 0.4, and the old
+    // test, which took a row meeting the target for granted, failed there.
+    const limit = rec.rtf_target / (1 + rec.margin);
+    expect(limit).toBeCloseTo(0.4, 6);
+    // each row judged by that rule (its RTF is rounded to 3 decimals: half of the last digit either way)
+    for (const e of rec.evidence) {
+      if (e.meets) expect(e.rtf_effective, `${e.threads} threads`).toBeLessThanOrEqual(limit + 0.0005);
+      else expect(e.rtf_effective, `${e.threads} threads`).toBeGreaterThan(limit - 0.0005);
+    }
+    // realtime takes the fastest, and of equally fast rows the fewer threads
+    const byRtf = [...rec.evidence].sort((a, b) => a.rtf_effective - b.rtf_effective || a.threads - b.threads);
+    const best = byRtf.find((e) => e.meets);
+    if (best) {
+      expect(rec.recommendation).toMatchObject({ model: tiny, threads: best.threads, preset: 'realtime', rtf: best.rtf });
+    } else {
+      expect(rec.recommendation).toBeNull();
+      const fastest = byRtf.filter((e) => e.rtf_effective === byRtf[0].rtf_effective);
+      expect(fastest.some((e) => rec.reason.includes(`the fastest, ${basename(tiny)} at ${e.threads} threads, has ${e.rtf_effective} (`)), rec.reason).toBe(true);
+      expect(r.stderr).toMatch(/no configuration fits/);
+    }
   });
 
   it('an empty answer with its reason when --memory is below every model', async () => {
