@@ -127,11 +127,11 @@ describe('whisper-perf bench', () => {
       else expect(x.mulmat_gflops.median).toBeGreaterThan(0);
     }
     // the limit only stops a hang. Beside a busy core this took 122–136 s on an AMD EPYC, and up to
-    // 230 s with more load; on an Intel Xeon (model 167) 390 s alone and 1292 s in a flake run, and 2007 s on model 207. Its
-    // F32 rows are why: whisper.cpp fills the matrices with the bytes i & 0x3F, floats near 1e-34
-    // whose products underflow, and that CPU takes a slow path for each (1.6 GFLOPS at every size,
-    // against 147–199 for F16 from 1024 up; a plain dot product of that data ran 6.6 times faster
-    // with flush-to-zero on)
+    // 230 s with more load; on an Intel Xeon (model 167) 390 s alone and 1292 s in a flake run, and
+    // 2007 s on model 207. Its F32 rows are why: whisper.cpp fills the matrices with the bytes i &
+    // 0x3F, floats near 1e-34 whose products underflow, and that CPU takes a slow path for each (1.6
+    // GFLOPS at every size, against 147–199 for F16 from 1024 up; a plain dot product of that data ran
+    // 6.6 times faster with flush-to-zero on)
   }, 3_600_000);
 });
 
